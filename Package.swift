@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// The numeric modules are compiled for AVX2 + FMA on x86_64 (any Intel or AMD CPU from 2013–2015 on):
+// Swift's SIMD types lower to scalar code on the SSE2 baseline. Build with L0REPRO_PORTABLE=1 for
+// older CPUs. Other architectures keep their own baseline (NEON on arm64).
+#if arch(x86_64)
+let vectorFlags: [SwiftSetting] =
+    Context.environment["L0REPRO_PORTABLE"] == nil ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+#else
+let vectorFlags: [SwiftSetting] = []
+#endif
+
+let package = Package(
+    name: "l0repro",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "l0repro", targets: ["l0repro"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "FileSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "NeuralNet", dependencies: ["CBLAS"], swiftSettings: vectorFlags),
+        .target(name: "L0", dependencies: ["NeuralNet"], swiftSettings: vectorFlags),
+        .target(name: "Datasets", dependencies: ["CZlib", "FileSupport"], swiftSettings: vectorFlags),
+        .target(
+            name: "Reproduction", dependencies: ["NeuralNet", "L0", "Datasets", "FileSupport"],
+            swiftSettings: vectorFlags),
+        .executableTarget(
+            name: "l0repro",
+            dependencies: [
+                "Reproduction", "Datasets", "NeuralNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "L0Tests", dependencies: ["L0", "NeuralNet"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileSupport"]),
+        .testTarget(
+            name: "ReproductionTests",
+            dependencies: ["Reproduction", "Datasets", "NeuralNet", "L0", "FileSupport", "l0repro"]),
+    ]
+)

@@ -1,0 +1,85 @@
+import CBLAS
+import Foundation
+
+/// Row-major matrix products `C = alpha·op(A)·op(B) + beta·C`, where op(X) is X or its transpose.
+/// `m × k` is op(A), `k × n` is op(B), `m × n` is C; `lda`, `ldb`, `ldc` are the row strides of the
+/// matrices as stored. `fast` calls OpenBLAS; `naive` is the reference the tests compare against.
+public enum Gemm {
+    /// OpenBLAS `cblas_sgemm`.
+    @inline(__always)
+    public static func fast(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// The textbook triple loop, accumulating in Double: the reference for `fast`.
+    public static func naive(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k {
+                    let aValue = transposeA ? a[p * lda + i] : a[i * lda + p]
+                    let bValue = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                    sum += Double(aValue) * Double(bValue)
+                }
+                let previous = beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j])
+                c[i * ldc + j] = Float(Double(alpha) * sum + previous)
+            }
+        }
+    }
+}
+
+/// The BLAS library in use and its thread count.
+public enum BLASRuntime {
+    /// Sets the number of threads OpenBLAS uses for every later call.
+    public static func setThreads(_ count: Int) {
+        precondition(count > 0, "thread count must be positive")
+        openblas_set_num_threads(Int32(count))
+    }
+
+    /// The number of threads OpenBLAS will use.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// OpenBLAS's own description of its build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
+    public static var configuration: String {
+        guard let text = openblas_get_config() else { return "OpenBLAS" }
+        return String(cString: text).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The kernel family to ask OpenBLAS for (through OPENBLAS_CORETYPE, read when the library loads)
+    /// when its own detection fell back to an old generic family on a newer CPU — as OpenBLAS 0.3.21
+    /// does on Sapphire Rapids, running SSE3 kernels at a fifth of the AVX-512 speed. Nil when the
+    /// detected family is fine.
+    public static func recommendedCoreType(cpuFlags: Set<Substring>? = nil) -> String? {
+        let fallbacks: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
+            "coppermine", "northwood", "banias", "barcelona", "opteron", "unknown"]
+        guard fallbacks.contains(coreName.lowercased()), let flags = cpuFlags ?? cpuFlagsFromProc() else { return nil }
+        if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy({ flags.contains($0[...]) }) { return "SkylakeX" }
+        if ["avx2", "fma"].allSatisfy({ flags.contains($0[...]) }) { return "Haswell" }
+        return nil
+    }
+
+    static func cpuFlagsFromProc() -> Set<Substring>? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+            let colon = line.firstIndex(of: ":")
+        else { return nil }
+        return Set(line[line.index(after: colon)...].split(separator: " "))
+    }
+
+    /// The CPU kernel family OpenBLAS picked, e.g. "Haswell".
+    public static var coreName: String {
+        guard let text = openblas_get_corename() else { return "unknown" }
+        return String(cString: text)
+    }
+}

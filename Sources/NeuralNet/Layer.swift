@@ -1,0 +1,35 @@
+/// Whether a forward pass is for training (noise on: gate samples, dropout) or evaluation.
+public enum Mode: Sendable {
+    case training, evaluation
+}
+
+/// A layer: a forward and backward pair over preallocated buffers.
+///
+/// `forward` returns the layer's own output tensor (overwritten on the next call) and remembers its
+/// input for `backward`. `backward` takes the gradient of the loss with respect to that output, writes
+/// (overwrites) the gradients of the layer's parameters, and returns the gradient with respect to the
+/// input when asked for (the first layer is not asked, which saves a matrix product).
+public protocol Layer: AnyObject {
+    /// A short name used in parameter names and logs, e.g. "fc1".
+    var name: String { get }
+    /// The learned arrays, in a fixed order (collected once, when the model is built).
+    var parameters: [Parameter] { get }
+    /// The per-example output shape.
+    var outputShape: [Int] { get }
+    func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor
+    func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor?
+}
+
+/// A layer with a penalty term in the objective (weight decay, the expected L0 norm, …).
+public protocol Penalized: AnyObject {
+    /// Adds the penalty's gradient to the parameter gradients and returns the penalty's value.
+    func accumulatePenalty() -> Double
+}
+
+extension Tensor {
+    /// Points this tensor's batch at `batch` and returns it, for layers that write `batch` rows.
+    @inline(__always) public func resized(to batch: Int) -> Tensor {
+        self.batch = batch
+        return self
+    }
+}

@@ -1,0 +1,80 @@
+import FileSupport
+import Foundation
+import NeuralNet
+
+/// The state of a run at the end of an epoch, enough to continue it bit for bit: every parameter, the
+/// optimiser's moments, the weight average, the training generator and the records so far.
+///
+/// File layout: the 8 bytes "L0RPCKPT", a little-endian UInt32 header length, the header as JSON,
+/// then for each parameter in model order its value, Adam first and second moments and average
+/// (when averaging), as little-endian Float32.
+struct Checkpoint {
+    struct Header: Codable {
+        var format: String
+        var runID: String
+        var completedEpochs: Int
+        var optimizerSteps: Int
+        var averageUpdates: Int
+        var random: [UInt64]
+        var epochs: [EpochRecord]
+        var timing: RunTiming
+        var floatCount: Int
+    }
+
+    static let magic = Array("L0RPCKPT".utf8)
+    static let format = "l0repro-checkpoint/1"
+
+    static func buffers(optimizer: Adam, average: WeightAverage?) -> [FloatBuffer] {
+        var result = [FloatBuffer]()
+        for (index, parameter) in optimizer.parameters.enumerated() {
+            result += [parameter.value, optimizer.firstMoments[index], optimizer.secondMoments[index]]
+            if let average { result.append(average.averages[index]) }
+        }
+        return result
+    }
+
+    static func write(header: Header, buffers: [FloatBuffer], to url: URL) throws {
+        var header = header
+        header.floatCount = buffers.reduce(0) { $0 + $1.count }
+        let json = CanonicalJSON.encode(header)
+        var data = Data(magic)
+        withUnsafeBytes(of: UInt32(json.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(json)
+        for buffer in buffers {
+            data.append(UnsafeBufferPointer(start: buffer.pointer, count: buffer.count))
+        }
+        try AtomicFile.write(data, to: url)
+    }
+
+    /// Reads a checkpoint into `buffers` and returns its header; throws when it does not belong to
+    /// `runID` or does not fit the model.
+    static func read(from url: URL, runID: String, into buffers: [FloatBuffer]) throws -> Header {
+        let data = try Data(contentsOf: url)
+        let bad = { (why: String) in
+            FileError(path: url.path, problem: "\(why); delete it or rerun with --fresh")
+        }
+        guard data.count >= 12, Array(data.prefix(8)) == magic else { throw bad("not an l0repro checkpoint") }
+        let length = Int(data[8]) | Int(data[9]) << 8 | Int(data[10]) << 16 | Int(data[11]) << 24
+        guard data.count >= 12 + length else { throw bad("checkpoint header is truncated") }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: data[12..<12 + length])
+        } catch {
+            throw bad("checkpoint header is unreadable")
+        }
+        guard header.format == format, header.runID == runID else { throw bad("checkpoint belongs to another run or format") }
+        let expected = buffers.reduce(0) { $0 + $1.count }
+        guard header.floatCount == expected, data.count == 12 + length + 4 * expected else {
+            throw bad("checkpoint size does not match the model")
+        }
+        data.withUnsafeBytes { raw in
+            var offset = 12 + length
+            for buffer in buffers {
+                let target = UnsafeMutableRawBufferPointer(start: buffer.pointer, count: 4 * buffer.count)
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + 4 * buffer.count]))
+                offset += 4 * buffer.count
+            }
+        }
+        return header
+    }
+}

@@ -1,0 +1,100 @@
+import L0
+import NeuralNet
+
+/// A feed-forward classifier: a stack of layers, a softmax cross-entropy loss and the buffers for one
+/// minibatch. Built once; `trainStep` and `evaluate` allocate nothing.
+public final class Network {
+    public let layers: [any Layer]
+    /// Every learned array, in layer order.
+    public let parameters: [Parameter]
+    /// The gates of the gated layers, in layer order.
+    public let gates: [HardConcreteGates]
+    public let loss: SoftmaxCrossEntropy
+    /// The input batch (batch, features) and its labels.
+    public let input: Tensor
+    public let labels: UnsafeMutablePointer<Int32>
+    private let penalized: [any Penalized]
+
+    public init(layers: [any Layer], inputShape: [Int], classes: Int, maxBatch: Int) {
+        self.layers = layers
+        parameters = layers.flatMap(\.parameters)
+        gates = layers.compactMap { ($0 as? any GatedLayer)?.gates }
+        penalized = layers.compactMap { $0 as? any Penalized }
+        loss = SoftmaxCrossEntropy(classes: classes, maxBatch: maxBatch)
+        input = Tensor(maxBatch: maxBatch, featureShape: inputShape)
+        labels = .allocate(capacity: maxBatch)
+        labels.initialize(repeating: 0, count: maxBatch)
+    }
+
+    deinit { labels.deallocate() }
+
+    /// The logits for the batch in `input`.
+    public func forward(mode: Mode, random: RandomGenerator) -> Tensor {
+        var activation = input
+        for layer in layers { activation = layer.forward(activation, mode: mode, random: random) }
+        return activation
+    }
+
+    /// Forward and backward on the batch in `input`: fills every parameter gradient with the gradient
+    /// of mean cross-entropy + penalties, and returns (cross-entropy, penalty, misclassified rows).
+    public func computeGradients(random: RandomGenerator) -> (crossEntropy: Double, penalty: Double, errors: Int) {
+        let logits = forward(mode: .training, random: random)
+        let (crossEntropy, errors) = loss.evaluate(logits: logits, labels: labels, computeGradient: true)
+        var gradient: Tensor? = loss.gradient
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            guard let outputGradient = gradient else { break }
+            gradient = layers[index].backward(outputGradient, needsInputGradient: index > 0)
+        }
+        var penalty = 0.0
+        for layer in penalized { penalty += layer.accumulatePenalty() }
+        return (crossEntropy, penalty, errors)
+    }
+
+    /// The number of misclassified rows of the batch in `input`, with deterministic gates.
+    public func countErrors(random: RandomGenerator) -> Int {
+        let logits = forward(mode: .evaluation, random: random)
+        return loss.evaluate(logits: logits, labels: labels, computeGradient: false).errors
+    }
+
+    /// Clamps every gate's log α into its allowed range.
+    public func clampGates() {
+        for gate in gates { gate.clampLogAlpha() }
+    }
+
+    /// Sparsity of every weight layer; ungated layers count all their units as kept.
+    public func sparsity() -> [LayerSparsity] {
+        layers.compactMap { layer in
+            if let reporting = layer as? any SparsityReporting { return reporting.sparsity() }
+            if let dense = layer as? Dense {
+                let flops = FlopCount.dense(inputs: Double(dense.inputs), outputs: Double(dense.outputs))
+                let weights = dense.inputs * dense.outputs
+                return LayerSparsity(
+                    layer: dense.name, groups: dense.inputs, keptGroups: dense.inputs,
+                    expectedGroups: Double(dense.inputs), weights: weights, keptWeights: weights,
+                    expectedL0: Double(weights), expectedFlops: flops, prunedFlops: flops)
+            }
+            return nil
+        }
+    }
+
+    /// FLOPs of one training step on `batch` examples counted over the matrix products: forward,
+    /// weight gradient, and input gradient for every weight layer but the first.
+    public func trainingFlops(batch: Int) -> Double {
+        var total = 0.0
+        var first = true
+        for layer in layers {
+            let (inputs, outputs): (Int, Int)
+            if let dense = layer as? Dense {
+                (inputs, outputs) = (dense.inputs, dense.outputs)
+            } else if let gated = layer as? L0Dense {
+                (inputs, outputs) = (gated.inputs, gated.outputs)
+            } else {
+                continue
+            }
+            let product = 2.0 * Double(batch * inputs * outputs)
+            total += product * (first ? 2 : 3)
+            first = false
+        }
+        return total
+    }
+}

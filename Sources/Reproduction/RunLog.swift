@@ -1,0 +1,106 @@
+import L0
+
+/// The record of one training run, written as `log.json` in the run's directory. Its bytes depend only
+/// on the configuration and the data (wall-clock times live in `timing.json` beside it), so the same
+/// run on the same data gives the same file.
+public struct RunLog: Codable, Equatable, Sendable {
+    public static let currentFormat = "l0repro-run/1"
+
+    public var format: String
+    /// The run's identity (see `TrainingConfig.runIdentity`).
+    public var id: String
+    public var config: TrainingConfig
+    public var data: DataRecord
+    /// λ and the weight decay as used in the objective (divided by the training-set size).
+    public var effectiveLambdas: [Double]
+    public var effectiveWeightDecay: Double
+    public var epochs: [EpochRecord]
+    public var result: RunResult
+    /// The learned log α of each gated layer at the end (from the averaged weights when averaging).
+    public var finalGates: [GateRecord]
+}
+
+/// Which data a run used.
+public struct DataRecord: Codable, Equatable, Sendable {
+    /// The dataset's name, e.g. "fashion-mnist".
+    public var name: String
+    /// The directory the files were read from.
+    public var directory: String
+    public var trainingExamples: Int
+    public var testExamples: Int
+    /// SHA-256 of the decompressed training images, training labels, test images and test labels, in
+    /// that order (before any --limit).
+    public var sha256: String
+}
+
+/// What one epoch measured. Test error uses the deterministic gates and, when averaging, the averaged
+/// weights; training loss and error are the running means over the epoch's minibatches.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    /// Mean of cross-entropy + penalty over the epoch's steps.
+    public var trainLoss: Double
+    public var trainCrossEntropy: Double
+    /// Percent of training examples misclassified during the epoch (with noisy gates / dropout).
+    public var trainError: Double
+    /// Percent of test examples misclassified.
+    public var testError: Double
+    public var layers: [LayerSparsity]
+    /// Sums over the layers of the per-layer values.
+    public var expectedFlops: Double
+    public var prunedFlops: Double
+    public var expectedL0: Double
+    public var keptWeights: Int
+}
+
+/// The run's outcome.
+public struct RunResult: Codable, Equatable, Sendable {
+    /// Test error % after the last epoch (what the paper reports).
+    public var finalTestError: Double
+    /// The lowest test error % over all epochs (what the official code reports), and its epoch.
+    public var bestTestError: Double
+    public var bestEpoch: Int
+    /// Kept groups per layer joined by "-", e.g. "219-214-100" (the paper's Table 1 "architecture").
+    public var architecture: String
+    public var keptGroups: [Int]
+    public var groups: [Int]
+    public var keptWeights: Int
+    public var weights: Int
+    public var expectedFlops: Double
+    public var prunedFlops: Double
+    /// Forward FLOPs of the same network with every group kept.
+    public var denseFlops: Double
+
+    init(epochs: [EpochRecord], denseFlops: Double) {
+        let last = epochs[epochs.count - 1]
+        let best = epochs.min { $0.testError < $1.testError }!
+        finalTestError = last.testError
+        bestTestError = best.testError
+        bestEpoch = best.epoch
+        keptGroups = last.layers.map(\.keptGroups)
+        groups = last.layers.map(\.groups)
+        architecture = keptGroups.map(String.init).joined(separator: "-")
+        keptWeights = last.keptWeights
+        weights = last.layers.reduce(0) { $0 + $1.weights }
+        expectedFlops = last.expectedFlops
+        prunedFlops = last.prunedFlops
+        self.denseFlops = denseFlops
+    }
+}
+
+/// The gates of one layer at the end of training.
+public struct GateRecord: Codable, Equatable, Sendable {
+    public var layer: String
+    public var logAlpha: [Float]
+}
+
+/// Wall-clock facts about a run, kept out of `log.json` so that the log is reproducible.
+public struct RunTiming: Codable, Equatable, Sendable {
+    public var id: String
+    /// Seconds of training (without evaluation) per epoch.
+    public var epochSeconds: [Double]
+    /// Seconds of evaluation per epoch.
+    public var evaluationSeconds: [Double]
+    public var threads: Int
+    public var blas: String
+    public var cpu: String
+}

@@ -1,0 +1,205 @@
+import Datasets
+import FileSupport
+import Foundation
+import L0
+import NeuralNet
+
+/// What a trainer reports while it works.
+public enum TrainingEvent: Sendable {
+    /// Continuing from the checkpoint written after `completedEpochs` epochs.
+    case resumed(completedEpochs: Int)
+    /// A training step finished: (epoch, 1-based), step within the epoch, steps per epoch, and the
+    /// epoch's mean objective so far.
+    case step(epoch: Int, step: Int, steps: Int, meanLoss: Double)
+    /// An epoch finished and was evaluated.
+    case epochFinished(EpochRecord, trainingSeconds: Double)
+}
+
+/// The outcome of `Trainer.run`.
+public struct TrainingOutcome: Sendable {
+    /// The finished log, or nil when the run stopped early on request.
+    public let log: RunLog?
+    /// Whether an existing finished log was returned without training.
+    public let reused: Bool
+    public let directory: URL
+}
+
+/// Trains one configuration on one dataset, evaluating after every epoch, checkpointing so that an
+/// interrupted run resumes to the same result, and writing the run log atomically at the end.
+///
+/// Random streams: stream 0 of the seed initialises the network; stream 1 shuffles the data and draws
+/// gate noise and dropout masks. Its state is part of the checkpoint.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let data: TrainingData
+    public let id: String
+    /// Where the log, timing and checkpoint go: `<runs>/<model>-<variant>-<id>`.
+    public let directory: URL
+
+    private let train: ImageClassificationSet
+
+    public init(config: TrainingConfig, data: TrainingData, runsDirectory: URL) throws {
+        try config.validate()
+        self.config = config
+        self.data = data
+        train = config.trainingLimit.map { data.train.prefix($0) } ?? data.train
+        id = config.runIdentity(dataDigest: data.record.sha256)
+        directory = runsDirectory.appendingPathComponent("\(config.model.rawValue)-\(config.variant.rawValue)-\(id)")
+    }
+
+    public var logURL: URL { directory.appendingPathComponent("log.json") }
+    public var timingURL: URL { directory.appendingPathComponent("timing.json") }
+    var checkpointURL: URL { directory.appendingPathComponent("checkpoint.bin") }
+
+    /// The finished log of this run, if one exists and belongs to it.
+    public func existingLog() -> RunLog? {
+        guard let bytes = try? Data(contentsOf: logURL),
+            let log = try? JSONDecoder().decode(RunLog.self, from: bytes), log.id == id, log.format == RunLog.currentFormat
+        else { return nil }
+        return log
+    }
+
+    /// Removes this run's directory, so the next `run` starts from scratch.
+    public func discard() throws {
+        guard FileManager.default.fileExists(atPath: directory.path) else { return }
+        do {
+            try FileManager.default.removeItem(at: directory)
+        } catch {
+            throw FileError(path: directory.path, problem: "cannot remove old run (\(error.localizedDescription))")
+        }
+    }
+
+    /// Trains to the end (or, with `stoppingAfter`, until that many epochs are complete), reusing a
+    /// finished log and resuming from a checkpoint when there is one.
+    public func run(stoppingAfter stopEpoch: Int? = nil, observer: (TrainingEvent) -> Void = { _ in }) throws
+        -> TrainingOutcome
+    {
+        if let log = existingLog() { return TrainingOutcome(log: log, reused: true, directory: directory) }
+        let loop = TrainingLoop(config: config, train: train)
+        let (network, optimizer, average) = (loop.network, loop.optimizer, loop.average)
+        var random = RandomGenerator(seed: config.seed, stream: 1)
+        var records = [EpochRecord]()
+        var timing = RunTiming(
+            id: id, epochSeconds: [], evaluationSeconds: [], threads: BLASRuntime.threads,
+            blas: BLASRuntime.configuration, cpu: MachineInfo.cpuModel)
+
+        let buffers = Checkpoint.buffers(optimizer: optimizer, average: average)
+        if FileManager.default.fileExists(atPath: checkpointURL.path) {
+            let header = try Checkpoint.read(from: checkpointURL, runID: id, into: buffers)
+            optimizer.restore(step: header.optimizerSteps)
+            average?.restore(updates: header.averageUpdates)
+            random = RandomGenerator(state: header.random)
+            records = header.epochs
+            timing = header.timing
+            observer(.resumed(completedEpochs: header.completedEpochs))
+        }
+
+        while records.count < config.epochs {
+            if let stopEpoch, records.count >= stopEpoch {
+                return TrainingOutcome(log: nil, reused: false, directory: directory)
+            }
+            let epoch = records.count + 1
+            let started = ContinuousClock.now
+            let sums = loop.runEpoch(random: random) { step, sums in
+                observer(.step(epoch: epoch, step: step, steps: loop.stepsPerEpoch, meanLoss: (sums.crossEntropy + sums.penalty) / Double(step)))
+            }
+            let steps = sums.steps
+            let trained = ContinuousClock.now
+            average?.swapIn()
+            let testErrors = countTestErrors(network, random: random)
+            let layers = network.sparsity()
+            average?.swapOut()
+            let record = EpochRecord(
+                epoch: epoch, trainLoss: (sums.crossEntropy + sums.penalty) / Double(steps),
+                trainCrossEntropy: sums.crossEntropy / Double(steps),
+                trainError: 100 * Double(sums.errors) / Double(train.count),
+                testError: 100 * Double(testErrors) / Double(data.test.count), layers: layers,
+                expectedFlops: layers.reduce(0) { $0 + $1.expectedFlops }, prunedFlops: layers.reduce(0) { $0 + $1.prunedFlops },
+                expectedL0: layers.reduce(0) { $0 + $1.expectedL0 }, keptWeights: layers.reduce(0) { $0 + $1.keptWeights })
+            records.append(record)
+            timing.epochSeconds.append(seconds(trained - started))
+            timing.evaluationSeconds.append(seconds(ContinuousClock.now - trained))
+            observer(.epochFinished(record, trainingSeconds: seconds(trained - started)))
+            if records.count < config.epochs {
+                let header = Checkpoint.Header(
+                    format: Checkpoint.format, runID: id, completedEpochs: records.count, optimizerSteps: optimizer.step,
+                    averageUpdates: average?.updates ?? 0, random: random.state, epochs: records, timing: timing,
+                    floatCount: 0)
+                try Checkpoint.write(header: header, buffers: buffers, to: checkpointURL)
+            }
+        }
+
+        average?.swapIn()
+        let gates = zip(network.layers.compactMap { $0 as? any GatedLayer }, network.gates).map { layer, gate in
+            GateRecord(layer: (layer as? any Layer)?.name ?? "", logAlpha: gate.logAlpha.value.array)
+        }
+        average?.swapOut()
+        let n = Double(train.count)
+        let log = RunLog(
+            format: RunLog.currentFormat, id: id, config: config,
+            data: data.record, effectiveLambdas: config.lambdas.map { $0 / n }, effectiveWeightDecay: config.weightDecay / n,
+            epochs: records, result: RunResult(epochs: records, denseFlops: denseFlops(records[0].layers)),
+            finalGates: gates)
+        try AtomicFile.write(CanonicalJSON.encode(log, pretty: true), to: logURL)
+        try AtomicFile.write(CanonicalJSON.encode(timing, pretty: true), to: timingURL)
+        try? FileManager.default.removeItem(at: checkpointURL)
+        return TrainingOutcome(log: log, reused: false, directory: directory)
+    }
+
+    private func countTestErrors(_ network: Network, random: RandomGenerator) -> Int {
+        let test = data.test
+        let batch = config.batchSize
+        let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)
+        defer { indices.deallocate() }
+        var errors = 0
+        var start = 0
+        while start < test.count {
+            let rows = min(batch, test.count - start)
+            for r in 0..<rows { indices[r] = Int32(start + r) }
+            network.input.batch = rows
+            test.fillBatch(
+                indices: UnsafeBufferPointer(rebasing: indices[0..<rows]), images: network.input.pointer,
+                labels: network.labels)
+            errors += network.countErrors(random: random)
+            start += rows
+        }
+        return errors
+    }
+
+    private func denseFlops(_ layers: [LayerSparsity]) -> Double {
+        var total = 0.0
+        for layer in layers {
+            let outputs = Double(layer.weights / layer.groups)
+            total += FlopCount.dense(inputs: Double(layer.groups), outputs: outputs)
+        }
+        return total
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+}
+
+/// Facts about the machine, for timing records and reports.
+public enum MachineInfo {
+    /// The CPU's model name from /proc/cpuinfo, or "unknown".
+    public static var cpuModel: String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            if let colon = line.firstIndex(of: ":") {
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return "unknown"
+    }
+
+    /// The process's peak resident memory in bytes (VmHWM), or nil where /proc is unavailable.
+    public static var peakResidentBytes: Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+            return digits.map { $0 * 1024 }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,27 @@
+import Datasets
+import FileSupport
+import Foundation
+
+/// A dataset loaded for training: the two splits and the record that goes into the run log.
+public struct TrainingData: Sendable {
+    public let train: ImageClassificationSet
+    public let test: ImageClassificationSet
+    public let record: DataRecord
+
+    public init(train: ImageClassificationSet, test: ImageClassificationSet, record: DataRecord) {
+        self.train = train
+        self.test = test
+        self.record = record
+    }
+
+    /// Reads an MNIST-format dataset from `directory`, or from where `dataset` is usually found.
+    public static func load(_ dataset: DatasetName, directory: URL?) throws -> TrainingData {
+        let resolved = try dataset.resolveDirectory(explicit: directory)
+        let (train, test) = try MNISTFormat.load(from: resolved)
+        let digest = Digest.sha256(concatenating: [train.images, train.labels, test.images, test.labels])
+        let record = DataRecord(
+            name: dataset.rawValue, directory: resolved.standardizedFileURL.path, trainingExamples: train.count,
+            testExamples: test.count, sha256: digest)
+        return TrainingData(train: train, test: test, record: record)
+    }
+}

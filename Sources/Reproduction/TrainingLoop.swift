@@ -1,0 +1,64 @@
+import Datasets
+import NeuralNet
+
+/// One network, its optimiser and weight average, and a training set: runs epochs of minibatch
+/// training. Shared by `Trainer` and the benchmarks, so both time the same code.
+public final class TrainingLoop {
+    public let network: Network
+    public let optimizer: Adam
+    public let average: WeightAverage?
+    public let train: ImageClassificationSet
+    public let batchSize: Int
+    private let order: UnsafeMutableBufferPointer<Int32>
+
+    /// Sums over one epoch's steps.
+    public struct EpochSums: Sendable {
+        public var crossEntropy = 0.0
+        public var penalty = 0.0
+        public var errors = 0
+        public var steps = 0
+    }
+
+    public init(config: TrainingConfig, train: ImageClassificationSet) {
+        self.train = train
+        batchSize = config.batchSize
+        network = Models.build(
+            config, trainingSize: train.count, maxBatch: config.batchSize,
+            random: RandomGenerator(seed: config.seed, stream: 0))
+        optimizer = Adam(parameters: network.parameters, learningRate: Float(config.learningRate))
+        average = config.averageDecay > 0
+            ? WeightAverage(parameters: network.parameters, decay: Float(config.averageDecay)) : nil
+        order = .allocate(capacity: train.count)
+    }
+
+    deinit { order.deallocate() }
+
+    /// Steps per epoch (the last batch may be smaller).
+    public var stepsPerEpoch: Int { (train.count + batchSize - 1) / batchSize }
+
+    /// One pass over the shuffled training set: per step, gradients, an Adam update, the log α clamp
+    /// and the average update. `onStep` gets the step number (1-based) and the sums so far.
+    public func runEpoch(random: RandomGenerator, onStep: (Int, EpochSums) -> Void = { _, _ in }) -> EpochSums {
+        for i in 0..<train.count { order[i] = Int32(i) }
+        random.shuffle(order)
+        var sums = EpochSums()
+        for step in 0..<stepsPerEpoch {
+            let start = step * batchSize
+            let rows = min(batchSize, train.count - start)
+            network.input.batch = rows
+            train.fillBatch(
+                indices: UnsafeBufferPointer(rebasing: order[start..<start + rows]), images: network.input.pointer,
+                labels: network.labels)
+            let (crossEntropy, penalty, errors) = network.computeGradients(random: random)
+            optimizer.update()
+            network.clampGates()
+            average?.update()
+            sums.crossEntropy += crossEntropy
+            sums.penalty += penalty
+            sums.errors += errors
+            sums.steps += 1
+            onStep(step + 1, sums)
+        }
+        return sums
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Reproduction
+
+/// Which dataset to train on and where its files are.
+struct DataOptions: ParsableArguments {
+    enum Choice: String, ExpressibleByArgument, CaseIterable {
+        case auto, mnist
+        case fashionMNIST = "fashion-mnist"
+    }
+
+    @Option(
+        help: """
+            Dataset: mnist, fashion-mnist, or auto (MNIST when its files are found, otherwise Fashion-MNIST). \
+            The choice is printed and stored in the run log.
+            """)
+    var dataset: Choice = .auto
+
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp(
+            "Directory holding the four IDX files (gzip or plain); default: the dataset's usual locations.",
+            valueName: "dir"))
+    var dataDirectory: String?
+
+    /// Resolves `auto` and loads the data, saying on stderr what was chosen and from where.
+    func load() throws -> TrainingData {
+        let explicit = dataDirectory.map { URL(fileURLWithPath: $0) }
+        let name: DatasetName
+        switch dataset {
+        case .mnist: name = .mnist
+        case .fashionMNIST: name = .fashionMNIST
+        case .auto:
+            if explicit != nil {
+                throw ValidationError("--data-dir needs --dataset mnist or --dataset fashion-mnist (which files are they?)")
+            }
+            name = (try? DatasetName.mnist.resolveDirectory(explicit: nil)) != nil ? .mnist : .fashionMNIST
+        }
+        let data = try TrainingData.load(name, directory: explicit)
+        let how = dataset == .auto ? " (auto: \(name == .mnist ? "MNIST found" : "MNIST not found"))" : ""
+        Terminal.note("dataset: \(name.rawValue)\(how) from \(data.record.directory)")
+        return data
+    }
+}
+
+/// Writing to the terminal: notes go to stderr; progress only when stderr is a terminal.
+enum Terminal {
+    static let isInteractive = isatty(STDERR_FILENO) == 1
+
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

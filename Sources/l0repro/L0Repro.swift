@@ -1,0 +1,65 @@
+import ArgumentParser
+import Datasets
+import FileSupport
+import Foundation
+import NeuralNet
+import Reproduction
+
+@main
+struct L0Repro: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "l0repro",
+        abstract: "Reproduce 'Learning Sparse Neural Networks through L0 Regularization' (Louizos et al., ICLR 2018).",
+        discussion: """
+            Trains the paper's networks with hard concrete L0 gates, records every epoch in a run log \
+            (Reports/runs/<model>-<variant>-<id>/log.json) and measures speed against the PyTorch peer.
+            """,
+        version: version,
+        subcommands: [Train.self, Bench.self])
+
+    /// Parses and runs; the tool's own errors print as one line `l0repro: <file or value>: <problem>`.
+    static func main() {
+        selectBLASKernels()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as DatasetError {
+            fail(error.description)
+        } catch let error as FileError {
+            fail(error.description)
+        } catch let error as ConfigError {
+            fail(error.description)
+        } catch let error as CommandError {
+            fail(error.message)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// Restarts the process once with OPENBLAS_CORETYPE set when OpenBLAS misdetected the CPU (see
+    /// `BLASRuntime.recommendedCoreType`). A value the user set is left alone.
+    static func selectBLASKernels() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+            let core = BLASRuntime.recommendedCoreType()
+        else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // execv returns only on failure: carry on with the kernels already loaded.
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("l0repro: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// A failure of a command that is not about a file or a configuration value.
+struct CommandError: Error {
+    let message: String
+}
+
+extension ModelKind: ExpressibleByArgument {}
+extension Variant: ExpressibleByArgument {}
+extension GateSampling: ExpressibleByArgument {}

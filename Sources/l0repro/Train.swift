@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import NeuralNet
+import Reproduction
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train one of the paper's networks and write its run log.",
+        discussion: """
+            Evaluates on the test set after every epoch (deterministic gates, averaged weights) and writes \
+            Reports/runs/<model>-<variant>-<id>/log.json, where <id> is a hash of the configuration and the \
+            data. A finished run is reused (use --fresh to retrain); an interrupted run resumes from its \
+            last epoch checkpoint and ends with the log it would have had. Progress goes to stderr when it \
+            is a terminal; the summary goes to stdout.
+
+            λ is given "per N", as in the paper: --lambda 0.1 means 0.1/N per weight, N = training examples.
+            Defaults follow the paper: 200 epochs, batch 100, Adam 1e-3, weight average 0.999, weight \
+            decay 5e-4/N; l0 uses λ = 0.1 on every layer, l0-sep on the MLP (0.05, 0.5, 1) (our choice: \
+            the paper does not publish it).
+            """)
+
+    @Argument(help: "The network: mlp (784-300-100-10).")
+    var model: ModelKind
+
+    @Option(help: "l0 (one λ), l0-sep (λ per layer), dropout, or dense.")
+    var variant: Variant = .l0
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Training epochs.")
+    var epochs: Int = 200
+
+    @Option(
+        name: .customLong("lambda"),
+        help: ArgumentHelp("λ per N: one value for every layer, or one per gated layer, comma-separated.", valueName: "λ[,λ…]"))
+    var lambdas: String?
+
+    @Option(name: .customLong("weight-decay"), help: "L2 coefficient per N.")
+    var weightDecay: Double = 5e-4
+
+    @Option(name: .customLong("batch-size"), help: "Examples per minibatch.")
+    var batchSize: Int = 100
+
+    @Option(name: .customLong("learning-rate"), help: "Adam learning rate.")
+    var learningRate: Double = 1e-3
+
+    @Option(name: .customLong("average-decay"), help: "Decay of the weight average used for evaluation; 0 turns it off.")
+    var averageDecay: Double = 0.999
+
+    @Option(help: "Random seed (initialisation, shuffling, gate noise, dropout).")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("gate-sampling"), help: "batch: one gate sample per minibatch; example: one per example.")
+    var gateSampling: GateSampling = .batch
+
+    @Option(help: ArgumentHelp("Train on the first N training examples only.", valueName: "N"))
+    var limit: Int?
+
+    @Option(help: "BLAS threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Where run directories go.", valueName: "dir"))
+    var runsDirectory: String = "Reports/runs"
+
+    @Flag(help: "Discard any finished or partial run with this configuration and train from scratch.")
+    var fresh = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        _ = try parsedLambdas()
+    }
+
+    func parsedLambdas() throws -> [Double]? {
+        guard let lambdas else { return nil }
+        let values = lambdas.split(separator: ",", omittingEmptySubsequences: false).map {
+            Double($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--lambda '\(lambdas)' is not a number or a comma-separated list of numbers")
+        }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        BLASRuntime.setThreads(threads)
+        let trainingData = try data.load()
+        var config = TrainingConfig(
+            model: model, variant: variant, dataset: trainingData.record.name, epochs: epochs, batchSize: batchSize,
+            learningRate: learningRate, averageDecay: averageDecay, seed: seed, gateSampling: gateSampling,
+            trainingLimit: limit)
+        config.weightDecay = weightDecay
+        if var values = try parsedLambdas() {
+            if values.count == 1 && variant.isGated { values = Array(repeating: values[0], count: config.weightLayerCount) }
+            config.lambdas = values
+        }
+        let trainer = try Trainer(config: config, data: trainingData, runsDirectory: URL(fileURLWithPath: runsDirectory))
+        if fresh { try trainer.discard() }
+        let display = ProgressDisplay(totalEpochs: epochs)
+        let outcome = try trainer.run(observer: display.handle)
+        guard let log = outcome.log else { return }
+        print(Summary.lines(for: log, directory: outcome.directory, reused: outcome.reused).joined(separator: "\n"))
+    }
+}
+
+/// The result of a run as a few lines for stdout.
+enum Summary {
+    static func lines(for log: RunLog, directory: URL, reused: Bool) -> [String] {
+        let result = log.result
+        let full = result.groups.map(String.init).joined(separator: "-")
+        let keptPercent = 100 * Double(result.keptWeights) / Double(result.weights)
+        return [
+            "run \(directory.lastPathComponent) (\(reused ? "reused: already finished" : "trained"))",
+            "log: \(directory.appendingPathComponent("log.json").path)",
+            "dataset: \(log.data.name), \(log.data.trainingExamples) training / \(log.data.testExamples) test examples",
+            "test error after epoch \(log.epochs.count): \(format(result.finalTestError, 2)) %   best: \(format(result.bestTestError, 2)) % (epoch \(result.bestEpoch))",
+            "architecture (groups kept): \(result.architecture) of \(full)",
+            "weights kept: \(result.keptWeights) of \(result.weights) (\(format(keptPercent, 1)) %)",
+            "FLOPs per example: expected \(Int(result.expectedFlops.rounded())), after pruning \(Int(result.prunedFlops.rounded())), dense \(Int(result.denseFlops.rounded()))",
+        ]
+    }
+}
