@@ -34,7 +34,7 @@ public struct ImageClassificationSet: Sendable {
             height: height, width: width, classes: classes)
     }
 
-    /// Writes the examples at `indices` into `destination` as floats in [0, 1] (byte / 255) and their
+    /// Writes the examples at `indices` into `destination` as floats in [0, 1] (byte / 255, divided exactly as the peer does) and their
     /// labels into `labels`.
     public func fillBatch(
         indices: UnsafeBufferPointer<Int32>, images destination: UnsafeMutablePointer<Float>,
@@ -45,7 +45,7 @@ public struct ImageClassificationSet: Sendable {
             for (row, index) in indices.enumerated() {
                 let from = source.baseAddress! + Int(index) * size
                 let to = destination + row * size
-                for k in 0..<size { to[k] = Float(from[k]) * (1 / 255) }
+                for k in 0..<size { to[k] = Float(from[k]) / 255 }
                 labelDestination[row] = Int32(labels[Int(index)])
             }
         }
