@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@Suite("The l0repro command", .serialized)
+struct CommandLineTests {
+    @Test("A run killed mid-training resumes to the same log as an uninterrupted run")
+    func killAndResume() throws {
+        let data = try Fixtures.smallMNIST(trainCount: 6000, testCount: 1000)
+        let (whole, killed) = (Fixtures.temporaryDirectory(), Fixtures.temporaryDirectory())
+        defer { for url in [data, whole, killed] { try? FileManager.default.removeItem(at: url) } }
+        let arguments = ["train", "mlp", "--dataset", "mnist", "--data-dir", data.path, "--epochs", "6", "--seed", "3"]
+
+        let reference = try Fixtures.run(arguments + ["--runs-dir", whole.path])
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        let process = Process()
+        process.executableURL = Fixtures.executable
+        process.arguments = arguments + ["--runs-dir", killed.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        var checkpoint: URL?
+        while checkpoint == nil && process.isRunning && Date() < deadline {
+            let runs = (try? FileManager.default.contentsOfDirectory(at: killed, includingPropertiesForKeys: nil)) ?? []
+            checkpoint = runs.map { $0.appendingPathComponent("checkpoint.bin") }.first { FileManager.default.fileExists(atPath: $0.path) }
+            if checkpoint == nil { usleep(2000) }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let runDirectory = try #require(checkpoint).deletingLastPathComponent()
+        try #require(!FileManager.default.fileExists(atPath: runDirectory.appendingPathComponent("log.json").path), "the run finished before it was killed")
+
+        let resumed = try Fixtures.run(arguments + ["--runs-dir", killed.path])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming after epoch"))
+        let name = runDirectory.lastPathComponent
+        let expected = try Data(contentsOf: whole.appendingPathComponent(name).appendingPathComponent("log.json"))
+        #expect(try Data(contentsOf: runDirectory.appendingPathComponent("log.json")) == expected)
+
+        let again = try Fixtures.run(arguments + ["--runs-dir", killed.path])
+        #expect(again.stdout.contains("reused"))
+    }
+
+    @Test(
+        "Bad input gives a one-line error, a non-zero exit and no run directory",
+        arguments: [
+            (["--dataset", "mnist", "--data-dir", "/nonexistent/mnist"], "/nonexistent/mnist: data directory does not exist"),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--lambda", "0.1,0.2"], "--lambda needs one value or 3"),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--lambda", "abc"], "--lambda 'abc' is not a number"),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--epochs", "0"], "--epochs must be at least 1"),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--variant", "pruned"], "pruned"),
+        ])
+    func badInput(arguments: [String], message: String) throws {
+        let data = try Fixtures.smallMNIST(trainCount: 100, testCount: 100)
+        let runs = Fixtures.temporaryDirectory().appendingPathComponent("runs")
+        defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: runs.deletingLastPathComponent()) }
+        let outcome = try Fixtures.run(
+            ["train", "mlp"] + arguments.map { $0 == "DATA" ? data.path : $0 } + ["--runs-dir", runs.path])
+        #expect(outcome.status != 0)
+        #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: runs.path))
+    }
+
+    @Test("Errors from the tool itself are exactly one line")
+    func oneLine() throws {
+        let outcome = try Fixtures.run(["train", "mlp", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.hasPrefix("l0repro: ") && outcome.stderr.filter { $0 == "\n" }.count == 1)
+    }
+
+    @Test("Every command explains itself with --help")
+    func help() throws {
+        for command in [[], ["train"], ["bench"]] {
+            let outcome = try Fixtures.run(command + ["--help"])
+            #expect(outcome.status == 0)
+            #expect(outcome.stdout.contains("USAGE"))
+        }
+    }
+}
