@@ -5,10 +5,12 @@ import PackageDescription
 // Swift's SIMD types lower to scalar code on the SSE2 baseline. Build with L0REPRO_PORTABLE=1 for
 // older CPUs. Other architectures keep their own baseline (NEON on arm64).
 #if arch(x86_64)
-let vectorFlags: [SwiftSetting] =
-    Context.environment["L0REPRO_PORTABLE"] == nil ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+let portable = Context.environment["L0REPRO_PORTABLE"] != nil
+let vectorFlags: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "haswell"])]
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"] + (portable ? [] : ["-mavx2", "-mfma"]))]
 #else
 let vectorFlags: [SwiftSetting] = []
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
 #endif
 
 let package = Package(
@@ -26,7 +28,8 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "FileSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "NeuralNet", dependencies: ["CBLAS"], swiftSettings: vectorFlags),
+        .target(name: "CKernels", cSettings: kernelFlags),
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels"], swiftSettings: vectorFlags),
         .target(name: "L0", dependencies: ["NeuralNet"], swiftSettings: vectorFlags),
         .target(name: "Datasets", dependencies: ["CZlib", "FileSupport"], swiftSettings: vectorFlags),
         .target(

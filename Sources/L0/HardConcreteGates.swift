@@ -20,7 +20,9 @@ public final class HardConcreteGates {
     public init(name: String, groups: Int, perExample: Bool, maxBatch: Int) {
         self.groups = groups
         self.perExample = perExample
-        logAlpha = Parameter(name: "\(name).logAlpha", shape: [groups], role: .gateLogAlpha)
+        logAlpha = Parameter(
+            name: "\(name).logAlpha", shape: [groups], role: .gateLogAlpha,
+            bounds: Float(HardConcrete.logAlphaRange.lowerBound)...Float(HardConcrete.logAlphaRange.upperBound))
         let rows = perExample ? maxBatch : 1
         values = FloatBuffer(count: rows * groups)
         derivatives = FloatBuffer(count: rows * groups)
@@ -58,12 +60,12 @@ public final class HardConcreteGates {
         }
     }
 
-    /// Clamps log α into `HardConcrete.logAlphaRange` (after every optimiser step).
+    /// Clamps log α into `HardConcrete.logAlphaRange`. The optimiser does this after every step
+    /// through the parameter's bounds; this is for log α set by hand.
     public func clampLogAlpha() {
-        let low = Float(HardConcrete.logAlphaRange.lowerBound)
-        let high = Float(HardConcrete.logAlphaRange.upperBound)
+        guard let bounds = logAlpha.bounds else { return }
         let a = logAlpha.value.pointer
-        for g in 0..<groups { a[g] = min(max(a[g], low), high) }
+        for g in 0..<groups { a[g] = min(max(a[g], bounds.lowerBound), bounds.upperBound) }
     }
 
     /// P(z ≠ 0) of gate `g`.

@@ -7,9 +7,11 @@ import NeuralNet
 /// Shapes: input (batch, inputs); weight (inputs, outputs); bias (outputs); logAlpha (inputs);
 /// output (batch, outputs).
 ///
-/// With one gate sample per minibatch the gate is folded into the weight, y = x·(diag(z)·W) + b, so the
-/// first layer needs no input gradient product; with per-example gates the input is scaled instead,
-/// y = (x ⊙ z)·W + b.
+/// The gate is applied to the input, y = (x ⊙ z)·W + b, which equals x·(diag(z)·W) + b for a shared
+/// gate and costs batch·inputs multiplications instead of inputs·outputs. Then dW = (x ⊙ z)ᵀ·dy comes
+/// straight from one matrix product. For a shared gate dL/dz_i = Σ_j W_ij·(xᵀ·dy)_ij = Σ_j W_ij·dW_ij / z_i,
+/// needed only where 0 < z_i < 1 (elsewhere dz/d log α = 0), so the first layer skips the input
+/// gradient product. Per-example gates need d(x ⊙ z) = dy·Wᵀ for dL/dz.
 ///
 /// Penalty (λ and the decay already divided by N): Σ_i π_i·(λ·outputs + (decay/2)·Σ_j W_ij²)
 /// + (decay/2)·Σ_j b_j², with π_i = P(z_i ≠ 0).
@@ -27,10 +29,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
 
     let output: Tensor  // (batch, outputs)
     let inputGradient: Tensor  // (batch, inputs)
-    let gatedWeight: FloatBuffer  // (inputs, outputs): diag(z)·W
-    let gatedWeightGradient: FloatBuffer  // (inputs, outputs): xᵀ·dy
-    let gatedInput: Tensor?  // (batch, inputs): x ⊙ z, per-example gates only
-    let gatedInputGradient: Tensor?  // (batch, inputs)
+    let gatedInput: Tensor  // (batch, inputs): x ⊙ z
     private var input: Tensor?
 
     public init(
@@ -47,10 +46,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         gates = HardConcreteGates(name: name, groups: inputs, perExample: perExampleGates, maxBatch: maxBatch)
         output = Tensor(maxBatch: maxBatch, featureShape: [outputs])
         inputGradient = Tensor(maxBatch: maxBatch, featureShape: [inputs])
-        gatedWeight = FloatBuffer(count: inputs * outputs)
-        gatedWeightGradient = FloatBuffer(count: inputs * outputs)
-        gatedInput = perExampleGates ? Tensor(maxBatch: maxBatch, featureShape: [inputs]) : nil
-        gatedInputGradient = perExampleGates ? Tensor(maxBatch: maxBatch, featureShape: [inputs]) : nil
+        gatedInput = Tensor(maxBatch: maxBatch, featureShape: [inputs])
     }
 
     /// He-normal weights (std √(2 / inputs)), zero bias, log α for the given drop rate.
@@ -66,87 +62,61 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         self.input = input
         let (rows, inputs, outputs) = (input.batch, self.inputs, self.outputs)
         gates.draw(mode: mode, batch: rows, random: random)
-        let z = gates.values.pointer
-        Dense.broadcastBias(bias.value.pointer, into: output.pointer, rows: rows, columns: outputs)
-        if gates.lastDrawPerExample, let gatedInput {
-            let x = input.pointer
-            let xz = gatedInput.pointer
-            for k in 0..<(rows * inputs) { xz[k] = x[k] * z[k] }
-            gatedInput.batch = rows
-            Gemm.fast(
-                transposeA: false, transposeB: false, m: rows, n: outputs, k: inputs, alpha: 1,
-                a: xz, lda: inputs, b: weight.value.pointer, ldb: outputs, beta: 1, c: output.pointer,
-                ldc: outputs)
-        } else {
-            let w = weight.value.pointer
-            let wz = gatedWeight.pointer
-            for i in 0..<inputs { VectorMath.scale(w + i * outputs, by: z[i], into: wz + i * outputs, count: outputs) }
-            Gemm.fast(
-                transposeA: false, transposeB: false, m: rows, n: outputs, k: inputs, alpha: 1,
-                a: input.pointer, lda: inputs, b: wz, ldb: outputs, beta: 1, c: output.pointer, ldc: outputs)
+        let perExample = gates.lastDrawPerExample
+        let (x, xz, z) = (input.pointer, gatedInput.pointer, gates.values.pointer)
+        for r in 0..<rows {
+            VectorMath.multiply(x + r * inputs, z + (perExample ? r * inputs : 0), into: xz + r * inputs, count: inputs)
         }
+        gatedInput.batch = rows
+        Dense.broadcastBias(bias.value.pointer, into: output.pointer, rows: rows, columns: outputs)
+        Gemm.fast(
+            transposeA: false, transposeB: false, m: rows, n: outputs, k: inputs, alpha: 1, a: xz, lda: inputs,
+            b: weight.value.pointer, ldb: outputs, beta: 1, c: output.pointer, ldc: outputs)
         return output.resized(to: rows)
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("\(name): backward before forward") }
         let (rows, inputs, outputs) = (input.batch, self.inputs, self.outputs)
+        let perExample = gates.lastDrawPerExample
         let dy = outputGradient.pointer
+        let (w, dw) = (weight.value.pointer, weight.gradient.pointer)
+        let (z, dz, dLogAlpha) = (gates.values.pointer, gates.derivatives.pointer, gates.logAlpha.gradient.pointer)
         Dense.sumRows(dy, rows: rows, columns: outputs, into: bias.gradient.pointer)
-        if gates.lastDrawPerExample, let gatedInput, let gatedInputGradient {
-            return backwardPerExample(
-                input: input, gatedInput: gatedInput, gatedInputGradient: gatedInputGradient, dy: dy,
-                needsInputGradient: needsInputGradient)
-        }
-        // G = xᵀ·dy is dL/d(diag(z)·W); dW_ij = z_i·G_ij; dL/dz_i = Σ_j W_ij·G_ij.
-        let g = gatedWeightGradient.pointer
-        Gemm.fast(
-            transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: input.pointer,
-            lda: inputs, b: dy, ldb: outputs, beta: 0, c: g, ldc: outputs)
-        let w = weight.value.pointer
-        let dw = weight.gradient.pointer
-        let z = gates.values.pointer
-        let dz = gates.derivatives.pointer
-        let dLogAlpha = gates.logAlpha.gradient.pointer
-        for i in 0..<inputs {
-            let row = i * outputs
-            let dGate = VectorMath.scaleAndDot(g + row, by: z[i], into: dw + row, dotWith: w + row, count: outputs)
-            dLogAlpha[i] = dGate * dz[i]
-        }
-        guard needsInputGradient else { return nil }
-        Gemm.fast(
-            transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
-            b: gatedWeight.pointer, ldb: outputs, beta: 0, c: inputGradient.pointer, ldc: inputs)
-        return inputGradient.resized(to: rows)
-    }
-
-    /// Per-example gates: dW = (x ⊙ z)ᵀ·dy; d(x ⊙ z) = dy·Wᵀ; dL/dz = d(x ⊙ z) ⊙ x; dx = d(x ⊙ z) ⊙ z.
-    private func backwardPerExample(
-        input: Tensor, gatedInput: Tensor, gatedInputGradient: Tensor, dy: UnsafeMutablePointer<Float>,
-        needsInputGradient: Bool
-    ) -> Tensor? {
-        let (rows, inputs, outputs) = (input.batch, self.inputs, self.outputs)
         Gemm.fast(
             transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
-            lda: inputs, b: dy, ldb: outputs, beta: 0, c: weight.gradient.pointer, ldc: outputs)
-        let dxz = gatedInputGradient.pointer
+            lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs)
+        guard needsInputGradient || perExample else {
+            for i in 0..<inputs {
+                dLogAlpha[i] = dz[i] == 0 ? 0 : VectorMath.dot(w + i * outputs, dw + i * outputs, count: outputs) / z[i] * dz[i]
+            }
+            return nil
+        }
+        // dx̃ = dy·Wᵀ; then dx = dx̃ ⊙ z.
+        let dx = inputGradient.pointer
         Gemm.fast(
             transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
-            b: weight.value.pointer, ldb: outputs, beta: 0, c: dxz, ldc: inputs)
+            b: w, ldb: outputs, beta: 0, c: dx, ldc: inputs)
         let x = input.pointer
-        let z = gates.values.pointer
-        let dz = gates.derivatives.pointer
-        let dLogAlpha = gates.logAlpha.gradient.pointer
-        dLogAlpha.update(repeating: 0, count: inputs)
-        for r in 0..<rows {
-            for i in 0..<inputs {
-                let k = r * inputs + i
-                dLogAlpha[i] += dxz[k] * x[k] * dz[k]
+        if perExample {
+            dLogAlpha.update(repeating: 0, count: inputs)
+            for r in 0..<rows {
+                let k = r * inputs
+                for i in 0..<inputs { dLogAlpha[i] += dx[k + i] * x[k + i] * dz[k + i] }
             }
+        } else {
+            // Σ_b dx̃_bi·x_bi = Σ_j W_ij·(xᵀ·dy)_ij, without dividing by z.
+            dLogAlpha.update(repeating: 0, count: inputs)
+            for r in 0..<rows {
+                let k = r * inputs
+                for i in 0..<inputs { dLogAlpha[i] += dx[k + i] * x[k + i] }
+            }
+            for i in 0..<inputs { dLogAlpha[i] *= dz[i] }
         }
         guard needsInputGradient else { return nil }
-        let dx = inputGradient.pointer
-        for k in 0..<(rows * inputs) { dx[k] = dxz[k] * z[k] }
+        for r in 0..<rows {
+            VectorMath.multiply(dx + r * inputs, z + (perExample ? r * inputs : 0), into: dx + r * inputs, count: inputs)
+        }
         return inputGradient.resized(to: rows)
     }
 
@@ -156,17 +126,13 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         let dw = weight.gradient.pointer
         let groupCost = Double(lambda) * Double(outputs)
         let halfDecay = 0.5 * Double(decay)
+        // One pass over each row: its squared norm for the cost, and π_i·decay·W_i into the gradient.
         var total = gates.accumulateExpectedCost { i in
             let row = w + i * outputs
-            return groupCost + halfDecay * Double(VectorMath.dot(row, row, count: outputs))
+            let scale = Float(gates.probabilityNonZero(i)) * decay
+            return groupCost + halfDecay * Double(VectorMath.addScaledReturningSumOfSquares(row, by: scale, to: dw + i * outputs, count: outputs))
         }
-        if decay != 0 {
-            for i in 0..<inputs {
-                let scale = Float(gates.probabilityNonZero(i)) * decay
-                VectorMath.addScaled(w + i * outputs, by: scale, to: dw + i * outputs, count: outputs)
-            }
-            total += Dense.addL2(bias, decay: decay)
-        }
+        if decay != 0 { total += Dense.addL2(bias, decay: decay) }
         return total
     }
 }

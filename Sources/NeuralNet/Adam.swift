@@ -1,9 +1,15 @@
+import CKernels
 import Foundation
 
 /// Adam (Kingma & Ba, 2015) with bias-corrected moments, in the arithmetic order of PyTorch's
 /// `torch.optim.Adam`: θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+///
+/// After updating a parameter it projects it into its `bounds` and, when given a weight average,
+/// updates that parameter's average while the values are still in cache.
 public final class Adam {
     public let parameters: [Parameter]
+    /// The moving average updated after each step, if any.
+    public let average: WeightAverage?
     public let learningRate: Float
     public let beta1: Float
     public let beta2: Float
@@ -16,9 +22,12 @@ public final class Adam {
 
     public init(
         parameters: [Parameter], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999,
-        epsilon: Float = 1e-8
+        epsilon: Float = 1e-8, average: WeightAverage? = nil
     ) {
+        precondition(average.map { $0.parameters.map(ObjectIdentifier.init) == parameters.map(ObjectIdentifier.init) } ?? true,
+            "the average must cover the same parameters")
         self.parameters = parameters
+        self.average = average
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -27,22 +36,21 @@ public final class Adam {
         secondMoments = parameters.map { FloatBuffer(count: $0.count) }
     }
 
-    /// Applies one update from the current gradients.
+    /// Applies one update from the current gradients, projects onto the bounds, updates the average.
     public func update() {
         step += 1
+        average?.countUpdate()
         let correction1 = 1 - pow(Double(beta1), Double(step))
         let correction2 = 1 - pow(Double(beta2), Double(step))
         let stepSize = Float(Double(learningRate) / correction1)
-        let root2 = Float(correction2.squareRoot())
-        let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
+        let inverseRoot2 = Float(1 / correction2.squareRoot())
+        let (beta1, beta2, epsilon, decay) = (self.beta1, self.beta2, self.epsilon, average?.decay ?? 0)
         for (index, parameter) in parameters.enumerated() {
-            let theta = parameter.value.pointer
-            let g = parameter.gradient.pointer
-            let m = firstMoments[index].pointer
-            let v = secondMoments[index].pointer
-            VectorMath.adam(
-                theta: theta, gradient: g, first: m, second: v, count: parameter.count, beta1: beta1, beta2: beta2,
-                epsilon: epsilon, stepSize: stepSize, root2: root2)
+            let bounds = parameter.bounds ?? 0...0
+            l0_adam_step(
+                parameter.value.pointer, parameter.gradient.pointer, firstMoments[index].pointer,
+                secondMoments[index].pointer, average?.averages[index].pointer, parameter.count, beta1, beta2, epsilon,
+                stepSize, inverseRoot2, decay, parameter.bounds == nil ? 0 : 1, bounds.lowerBound, bounds.upperBound)
         }
     }
 

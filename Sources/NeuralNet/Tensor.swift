@@ -80,11 +80,14 @@ public final class Parameter {
     public let role: Role
     public let value: FloatBuffer
     public let gradient: FloatBuffer
+    /// The range the optimiser projects every element back into after each step (nil: unbounded).
+    public let bounds: ClosedRange<Float>?
 
-    public init(name: String, shape: [Int], role: Role) {
+    public init(name: String, shape: [Int], role: Role, bounds: ClosedRange<Float>? = nil) {
         self.name = name
         self.shape = shape
         self.role = role
+        self.bounds = bounds
         let count = shape.reduce(1, *)
         value = FloatBuffer(count: count)
         gradient = FloatBuffer(count: count)

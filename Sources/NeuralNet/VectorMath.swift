@@ -12,20 +12,6 @@ public enum VectorMath {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Chunk.self)
     }
 
-    /// y = a·x.
-    @inline(__always)
-    public static func scale(_ x: UnsafePointer<Float>, by a: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + width <= count {
-            store(load(x, i) * a, y, i)
-            i += width
-        }
-        while i < count {
-            y[i] = x[i] * a
-            i += 1
-        }
-    }
-
     /// y += a·x.
     @inline(__always)
     public static func addScaled(_ x: UnsafePointer<Float>, by a: Float, to y: UnsafeMutablePointer<Float>, count: Int) {
@@ -38,6 +24,44 @@ public enum VectorMath {
             y[i] += x[i] * a
             i += 1
         }
+    }
+
+    /// z = x ⊙ y.
+    @inline(__always)
+    public static func multiply(
+        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var i = 0
+        while i + width <= count {
+            store(load(x, i) * load(y, i), z, i)
+            i += width
+        }
+        while i < count {
+            z[i] = x[i] * y[i]
+            i += 1
+        }
+    }
+
+    /// y += a·x, returning Σ x² (one pass for an L2 penalty's gradient and value).
+    @inline(__always)
+    public static func addScaledReturningSumOfSquares(
+        _ x: UnsafePointer<Float>, by a: Float, to y: UnsafeMutablePointer<Float>, count: Int
+    ) -> Float {
+        var lanes = Chunk()
+        var i = 0
+        while i + width <= count {
+            let v = load(x, i)
+            lanes += v * v
+            store(load(y, i) + v * a, y, i)
+            i += width
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += x[i] * x[i]
+            y[i] += x[i] * a
+            i += 1
+        }
+        return sum
     }
 
     /// y += x.
@@ -69,71 +93,6 @@ public enum VectorMath {
             i += 1
         }
         return sum
-    }
-
-    /// z = a·x and Σ w·x in one pass: the gated weight gradient and the gate's gradient.
-    @inline(__always)
-    public static func scaleAndDot(
-        _ x: UnsafePointer<Float>, by a: Float, into z: UnsafeMutablePointer<Float>, dotWith w: UnsafePointer<Float>,
-        count: Int
-    ) -> Float {
-        var lanes = Chunk()
-        var i = 0
-        while i + width <= count {
-            let v = load(x, i)
-            store(v * a, z, i)
-            lanes += v * load(w, i)
-            i += width
-        }
-        var sum = lanes.sum()
-        while i < count {
-            z[i] = x[i] * a
-            sum += x[i] * w[i]
-            i += 1
-        }
-        return sum
-    }
-
-    /// One Adam step over `count` elements; `stepSize` = lr / (1 − β₁ᵗ), `root2` = √(1 − β₂ᵗ).
-    @inline(__always)
-    public static func adam(
-        theta: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, first m: UnsafeMutablePointer<Float>,
-        second v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, epsilon: Float,
-        stepSize: Float, root2: Float
-    ) {
-        var i = 0
-        let inverseRoot2 = 1 / root2
-        while i + width <= count {
-            let gi = load(g, i)
-            let mi = beta1 * load(m, i) + (1 - beta1) * gi
-            let vi = beta2 * load(v, i) + (1 - beta2) * gi * gi
-            store(mi, m, i)
-            store(vi, v, i)
-            store(load(theta, i) - stepSize * mi / (vi.squareRoot() * inverseRoot2 + epsilon), theta, i)
-            i += width
-        }
-        while i < count {
-            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-            theta[i] -= stepSize * m[i] / (v[i].squareRoot() * inverseRoot2 + epsilon)
-            i += 1
-        }
-    }
-
-    /// avg = decay·avg + (1 − decay)·x.
-    @inline(__always)
-    public static func movingAverage(
-        _ x: UnsafePointer<Float>, into average: UnsafeMutablePointer<Float>, decay: Float, count: Int
-    ) {
-        var i = 0
-        while i + width <= count {
-            store(decay * load(average, i) + (1 - decay) * load(x, i), average, i)
-            i += width
-        }
-        while i < count {
-            average[i] = decay * average[i] + (1 - decay) * x[i]
-            i += 1
-        }
     }
 
     /// y = max(x, 0).

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// An exponential moving average of parameters, used in place of the weights for evaluation.
@@ -24,14 +25,17 @@ public final class WeightAverage {
 
     /// avg ← decay·avg + (1 − decay)·θ for every parameter.
     public func update() {
+        countUpdate()
+        for (index, parameter) in parameters.enumerated() {
+            l0_moving_average(averages[index].pointer, parameter.value.pointer, parameter.count, decay)
+        }
+    }
+
+    /// Counts one update whose arithmetic someone else did (`Adam` updates the averages in its own
+    /// pass, while the values are in cache).
+    public func countUpdate() {
         precondition(!isSwappedIn, "update while the average is swapped in")
         updates += 1
-        let decay = self.decay
-        for (index, parameter) in parameters.enumerated() {
-            let theta = parameter.value.pointer
-            let average = averages[index].pointer
-            VectorMath.movingAverage(theta, into: average, decay: decay, count: parameter.count)
-        }
     }
 
     /// Replaces the parameters by their debiased averages, keeping the current values aside.

@@ -56,11 +56,6 @@ public final class Network {
         return loss.evaluate(logits: logits, labels: labels, computeGradient: false).errors
     }
 
-    /// Clamps every gate's log α into its allowed range.
-    public func clampGates() {
-        for gate in gates { gate.clampLogAlpha() }
-    }
-
     /// Sparsity of every weight layer; ungated layers count all their units as kept.
     public func sparsity() -> [LayerSparsity] {
         layers.compactMap { layer in

@@ -25,9 +25,9 @@ public final class TrainingLoop {
         network = Models.build(
             config, trainingSize: train.count, maxBatch: config.batchSize,
             random: RandomGenerator(seed: config.seed, stream: 0))
-        optimizer = Adam(parameters: network.parameters, learningRate: Float(config.learningRate))
         average = config.averageDecay > 0
             ? WeightAverage(parameters: network.parameters, decay: Float(config.averageDecay)) : nil
+        optimizer = Adam(parameters: network.parameters, learningRate: Float(config.learningRate), average: average)
         order = .allocate(capacity: train.count)
     }
 
@@ -36,8 +36,8 @@ public final class TrainingLoop {
     /// Steps per epoch (the last batch may be smaller).
     public var stepsPerEpoch: Int { (train.count + batchSize - 1) / batchSize }
 
-    /// One pass over the shuffled training set: per step, gradients, an Adam update, the log α clamp
-    /// and the average update. `onStep` gets the step number (1-based) and the sums so far.
+    /// One pass over the shuffled training set: per step, gradients and an Adam update, which also
+    /// clamps log α (its parameter bounds) and updates the weight average. `onStep` gets the step number (1-based) and the sums so far.
     public func runEpoch(random: RandomGenerator, onStep: (Int, EpochSums) -> Void = { _, _ in }) -> EpochSums {
         for i in 0..<train.count { order[i] = Int32(i) }
         random.shuffle(order)
@@ -51,8 +51,6 @@ public final class TrainingLoop {
                 labels: network.labels)
             let (crossEntropy, penalty, errors) = network.computeGradients(random: random)
             optimizer.update()
-            network.clampGates()
-            average?.update()
             sums.crossEntropy += crossEntropy
             sums.penalty += penalty
             sums.errors += errors

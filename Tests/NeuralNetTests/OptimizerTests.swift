@@ -28,6 +28,32 @@ struct OptimizerTests {
         for i in 0..<37 { #expect(Oracle.close(Double(parameter.value.pointer[i]), theta[i], relative: 1e-4, absolute: 1e-5)) }
     }
 
+    @Test("Adam projects bounded parameters and updates its average exactly as a separate average would")
+    func boundsAndFusedAverage() {
+        let random = RandomGenerator(seed: 8)
+        let bounded = Parameter(name: "a", shape: [40], role: .gateLogAlpha, bounds: -1...1)
+        let free = Parameter(name: "w", shape: [5000], role: .weight)
+        let twin = Parameter(name: "w", shape: [5000], role: .weight)
+        _ = Oracle.randomize(bounded.value, random, scale: 3)
+        twin.value.copy(from: free.value)
+        let fused = WeightAverage(parameters: [bounded, free], decay: 0.9)
+        let adam = Adam(parameters: [bounded, free], learningRate: 0.5, average: fused)
+        let separate = WeightAverage(parameters: [twin], decay: 0.9)
+        let plain = Adam(parameters: [twin], learningRate: 0.5)
+        for _ in 0..<4 {
+            _ = Oracle.randomize(bounded.gradient, random, scale: 10)
+            _ = Oracle.randomize(free.gradient, random)
+            twin.gradient.copy(from: free.gradient)
+            adam.update()
+            plain.update()
+            separate.update()
+            #expect(bounded.value.array.allSatisfy { (-1...1).contains($0) })
+        }
+        #expect(free.value.array.elementsEqual(twin.value.array), "Adam with and without an average")
+        #expect(fused.averages[1].array.elementsEqual(separate.averages[0].array), "fused and separate averages")
+        #expect(fused.updates == 4)
+    }
+
     @Test("The zero-started, debiased average of a constant is that constant; swapOut restores the weights")
     func averageOfConstant() {
         let parameter = Parameter(name: "p", shape: [20], role: .weight)

@@ -1,0 +1,18 @@
+#ifndef L0REPRO_KERNELS_H
+#define L0REPRO_KERNELS_H
+
+#include <stddef.h>
+
+/// One Adam step on elements [0, count) of a parameter, then projection into [low, high] when
+/// `bounded`, then the moving average avg = decay*avg + (1-decay)*theta when `average` is not NULL.
+/// step_size = lr / (1 - beta1^t); inverse_root2 = 1 / sqrt(1 - beta2^t).
+/// Written in C because Swift's square root on Linux is a libm call that cannot be vectorised.
+void l0_adam_step(float *restrict theta, const float *restrict gradient, float *restrict first,
+                  float *restrict second, float *restrict average, size_t count, float beta1, float beta2,
+                  float epsilon, float step_size, float inverse_root2, float decay, int bounded, float low,
+                  float high);
+
+/// avg = decay*avg + (1-decay)*x on [0, count): the moving average of weights.
+void l0_moving_average(float *restrict average, const float *restrict x, size_t count, float decay);
+
+#endif
