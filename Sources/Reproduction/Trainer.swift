@@ -130,8 +130,8 @@ public final class Trainer {
         }
 
         average?.swapIn()
-        let gates = zip(network.layers.compactMap { $0 as? any GatedLayer }, network.gates).map { layer, gate in
-            GateRecord(layer: (layer as? any Layer)?.name ?? "", logAlpha: gate.logAlpha.value.array)
+        let gates = network.layers.compactMap { layer in
+            (layer as? any GatedLayer).map { GateRecord(layer: layer.name, logAlpha: $0.gates.logAlpha.value.array) }
         }
         average?.swapOut()
         let n = Double(train.count)

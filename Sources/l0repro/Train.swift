@@ -111,7 +111,7 @@ enum Summary {
         return [
             "run \(directory.lastPathComponent) (\(reused ? "reused: already finished" : "trained"))",
             "log: \(directory.appendingPathComponent("log.json").path)",
-            "dataset: \(log.data.name), \(log.data.trainingExamples) training / \(log.data.testExamples) test examples",
+            "dataset: \(log.data.name), \(log.config.trainingLimit.map { "first \(min($0, log.data.trainingExamples)) of " } ?? "")\(log.data.trainingExamples) training / \(log.data.testExamples) test examples",
             "test error after epoch \(log.epochs.count): \(format(result.finalTestError, 2)) %   best: \(format(result.bestTestError, 2)) % (epoch \(result.bestEpoch))",
             "architecture (groups kept): \(result.architecture) of \(full)",
             "weights kept: \(result.keptWeights) of \(result.weights) (\(format(keptPercent, 1)) %)",
