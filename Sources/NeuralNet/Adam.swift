@@ -45,12 +45,28 @@ public final class Adam {
         let stepSize = Float(Double(learningRate) / correction1)
         let inverseRoot2 = Float(1 / correction2.squareRoot())
         let (beta1, beta2, epsilon, decay) = (self.beta1, self.beta2, self.epsilon, average?.decay ?? 0)
-        for (index, parameter) in parameters.enumerated() {
-            let bounds = parameter.bounds ?? 0...0
-            l0_adam_step(
-                parameter.value.pointer, parameter.gradient.pointer, firstMoments[index].pointer,
-                secondMoments[index].pointer, average?.averages[index].pointer, parameter.count, beta1, beta2, epsilon,
-                stepSize, inverseRoot2, decay, parameter.bounds == nil ? 0 : 1, bounds.lowerBound, bounds.upperBound)
+        // Memory-bound: each thread takes the same slice of every parameter (small ones go to part 0);
+        // slices start on 64-byte boundaries.
+        let pool = WorkerPool.shared
+        pool.run(parts: pool.width) { part in
+            for (index, parameter) in parameters.enumerated() {
+                let count = parameter.count
+                let (start, length): (Int, Int)
+                if count < 4096 {
+                    (start, length) = (0, part == 0 ? count : 0)
+                } else {
+                    let chunk = (count / pool.width + 15) / 16 * 16
+                    start = min(count, part * chunk)
+                    length = min(chunk, count - start)
+                }
+                guard length > 0 else { continue }
+                let bounds = parameter.bounds ?? 0...0
+                l0_adam_step(
+                    parameter.value.pointer + start, parameter.gradient.pointer + start,
+                    firstMoments[index].pointer + start, secondMoments[index].pointer + start,
+                    average.map { $0.averages[index].pointer + start }, length, beta1, beta2, epsilon, stepSize,
+                    inverseRoot2, decay, parameter.bounds == nil ? 0 : 1, bounds.lowerBound, bounds.upperBound)
+            }
         }
     }
 

@@ -5,7 +5,13 @@ import Foundation
 /// `m × k` is op(A), `k × n` is op(B), `m × n` is C; `lda`, `ldb`, `ldc` are the row strides of the
 /// matrices as stored. `fast` calls OpenBLAS; `naive` is the reference the tests compare against.
 public enum Gemm {
-    /// OpenBLAS `cblas_sgemm`.
+    /// Products smaller than this many multiply-adds run on one thread.
+    static let parallelThreshold = 1 << 17
+
+    /// OpenBLAS `cblas_sgemm`, single-threaded, with the rows of C split over `WorkerPool.shared`.
+    /// OpenBLAS's own threading costs more than it gains on the products of a training step (a few
+    /// tens of MFLOP each); each row of C is still computed by one call, in one order, so results do
+    /// not depend on the split.
     @inline(__always)
     public static func fast(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -13,6 +19,29 @@ public enum Gemm {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        let pool = WorkerPool.shared
+        let parts = m * n * k < parallelThreshold ? 1 : min(pool.width, max(1, m / 8))
+        guard parts > 1 else {
+            blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        let rowsPerPart = (m + parts - 1) / parts
+        pool.run(parts: parts) { part in
+            let start = part * rowsPerPart
+            let rows = min(rowsPerPart, m - start)
+            guard rows > 0 else { return }
+            blas(
+                transposeA, transposeB, rows, n, k, alpha, transposeA ? a + start : a + start * lda, lda, b, ldb, beta,
+                c + start * ldc, ldc)
+        }
+    }
+
+    @inline(__always)
+    static func blas(
+        _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
@@ -39,16 +68,18 @@ public enum Gemm {
     }
 }
 
-/// The BLAS library in use and its thread count.
+/// The BLAS library in use and the engine's thread count.
 public enum BLASRuntime {
-    /// Sets the number of threads OpenBLAS uses for every later call.
+    /// Sets the number of threads the engine uses: OpenBLAS itself runs single-threaded and the
+    /// engine splits products and updates over a `WorkerPool` of `count` threads.
     public static func setThreads(_ count: Int) {
         precondition(count > 0, "thread count must be positive")
-        openblas_set_num_threads(Int32(count))
+        openblas_set_num_threads(1)
+        WorkerPool.resizeShared(to: count)
     }
 
-    /// The number of threads OpenBLAS will use.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// The number of threads the engine uses.
+    public static var threads: Int { WorkerPool.shared.width }
 
     /// OpenBLAS's own description of its build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
     public static var configuration: String {

@@ -1,0 +1,42 @@
+import Foundation
+import NeuralNet
+import Testing
+
+@Suite("Worker pool")
+struct WorkerPoolTests {
+    @Test("Every part runs exactly once, also after the workers have gone to sleep", arguments: [1, 2, 3])
+    func everyPartOnce(width: Int) {
+        let pool = WorkerPool(width: width)
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: width)
+        defer { counts.deallocate() }
+        for round in 0..<2_000 {
+            counts.initialize(repeating: 0)
+            let parts = round % width + 1
+            pool.run(parts: parts) { part in counts[part] += 1 }
+            for part in 0..<width { #expect(counts[part] == (part < parts ? 1 : 0)) }
+            // Now and then idle long enough for the workers to sleep and need waking.
+            if round % 500 == 499 { usleep(20_000) }
+        }
+    }
+
+    @Test("Split matrix products agree with the naive loop", arguments: [1, 2, 3])
+    func splitGemm(threads: Int) {
+        BLASRuntime.setThreads(threads)
+        defer { BLASRuntime.setThreads(1) }
+        let random = RandomGenerator(seed: 4)
+        for (m, n, k, transposeA) in [(100, 300, 784, false), (784, 300, 100, true), (37, 50, 200, true)] {
+            let a = FloatBuffer(count: m * k)
+            let b = FloatBuffer(count: k * n)
+            for i in 0..<a.count { a.pointer[i] = Float(random.normal()) }
+            for i in 0..<b.count { b.pointer[i] = Float(random.normal()) }
+            let (fast, naive) = (FloatBuffer(count: m * n), FloatBuffer(count: m * n))
+            let lda = transposeA ? m : k
+            Gemm.fast(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
+                b: b.pointer, ldb: n, beta: 0, c: fast.pointer, ldc: n)
+            Gemm.naive(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
+                b: b.pointer, ldb: n, beta: 0, c: naive.pointer, ldc: n)
+            let worst = zip(fast.array, naive.array).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+            #expect(worst < 1e-4, "m \(m) n \(n) k \(k)")
+        }
+    }
+}
