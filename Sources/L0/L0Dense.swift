@@ -30,6 +30,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
     let output: Tensor  // (batch, outputs)
     let inputGradient: Tensor  // (batch, inputs)
     let gatedInput: Tensor  // (batch, inputs): x ⊙ z
+    let rowCosts: UnsafeMutablePointer<Double>  // (inputs): a group's penalty if active
     private var input: Tensor?
 
     public init(
@@ -47,7 +48,11 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         output = Tensor(maxBatch: maxBatch, featureShape: [outputs])
         inputGradient = Tensor(maxBatch: maxBatch, featureShape: [inputs])
         gatedInput = Tensor(maxBatch: maxBatch, featureShape: [inputs])
+        rowCosts = .allocate(capacity: inputs)
+        rowCosts.initialize(repeating: 0, count: inputs)
     }
+
+    deinit { rowCosts.deallocate() }
 
     /// He-normal weights (std √(2 / inputs)), zero bias, log α for the given drop rate.
     public func initialize(dropRate: Double, random: RandomGenerator) {
@@ -64,8 +69,10 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         gates.draw(mode: mode, batch: rows, random: random)
         let perExample = gates.lastDrawPerExample
         let (x, xz, z) = (input.pointer, gatedInput.pointer, gates.values.pointer)
-        for r in 0..<rows {
-            VectorMath.multiply(x + r * inputs, z + (perExample ? r * inputs : 0), into: xz + r * inputs, count: inputs)
+        WorkerPool.shared.runRanges(rows, minimum: 16) { range in
+            for r in range {
+                VectorMath.multiply(x + r * inputs, z + (perExample ? r * inputs : 0), into: xz + r * inputs, count: inputs)
+            }
         }
         gatedInput.batch = rows
         Dense.broadcastBias(bias.value.pointer, into: output.pointer, rows: rows, columns: outputs)
@@ -87,8 +94,10 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
             transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
             lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs)
         guard needsInputGradient || perExample else {
-            for i in 0..<inputs {
-                dLogAlpha[i] = dz[i] == 0 ? 0 : VectorMath.dot(w + i * outputs, dw + i * outputs, count: outputs) / z[i] * dz[i]
+            WorkerPool.shared.runRanges(inputs, minimum: 64) { range in
+                for i in range {
+                    dLogAlpha[i] = dz[i] == 0 ? 0 : VectorMath.dot(w + i * outputs, dw + i * outputs, count: outputs) / z[i] * dz[i]
+                }
             }
             return nil
         }
@@ -97,25 +106,26 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         Gemm.fast(
             transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
             b: w, ldb: outputs, beta: 0, c: dx, ldc: inputs)
+        // dL/d log α_i = Σ_b dx̃_bi·x_bi·dz_bi (shared gates: Σ_b dx̃_bi·x_bi = Σ_j W_ij·(xᵀ·dy)_ij, times dz_i).
+        // Split by input unit, so every sum is taken by one thread in one order.
         let x = input.pointer
-        if perExample {
-            dLogAlpha.update(repeating: 0, count: inputs)
-            for r in 0..<rows {
-                let k = r * inputs
-                for i in 0..<inputs { dLogAlpha[i] += dx[k + i] * x[k + i] * dz[k + i] }
+        WorkerPool.shared.runRanges(inputs, minimum: 32) { range in
+            for i in range {
+                var sum: Float = 0
+                if perExample {
+                    for r in 0..<rows { sum += dx[r * inputs + i] * x[r * inputs + i] * dz[r * inputs + i] }
+                } else {
+                    for r in 0..<rows { sum += dx[r * inputs + i] * x[r * inputs + i] }
+                    sum *= dz[i]
+                }
+                dLogAlpha[i] = sum
             }
-        } else {
-            // Σ_b dx̃_bi·x_bi = Σ_j W_ij·(xᵀ·dy)_ij, without dividing by z.
-            dLogAlpha.update(repeating: 0, count: inputs)
-            for r in 0..<rows {
-                let k = r * inputs
-                for i in 0..<inputs { dLogAlpha[i] += dx[k + i] * x[k + i] }
-            }
-            for i in 0..<inputs { dLogAlpha[i] *= dz[i] }
         }
         guard needsInputGradient else { return nil }
-        for r in 0..<rows {
-            VectorMath.multiply(dx + r * inputs, z + (perExample ? r * inputs : 0), into: dx + r * inputs, count: inputs)
+        WorkerPool.shared.runRanges(rows, minimum: 16) { range in
+            for r in range {
+                VectorMath.multiply(dx + r * inputs, z + (perExample ? r * inputs : 0), into: dx + r * inputs, count: inputs)
+            }
         }
         return inputGradient.resized(to: rows)
     }
@@ -126,12 +136,18 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         let dw = weight.gradient.pointer
         let groupCost = Double(lambda) * Double(outputs)
         let halfDecay = 0.5 * Double(decay)
-        // One pass over each row: its squared norm for the cost, and π_i·decay·W_i into the gradient.
-        var total = gates.accumulateExpectedCost { i in
-            let row = w + i * outputs
-            let scale = Float(gates.probabilityNonZero(i)) * decay
-            return groupCost + halfDecay * Double(VectorMath.addScaledReturningSumOfSquares(row, by: scale, to: dw + i * outputs, count: outputs))
+        // One pass over each row, rows split over the pool: its squared norm for the cost, and
+        // π_i·decay·W_i into the gradient. The costs are then summed in order, so the total does not
+        // depend on the split.
+        let (gates, costs) = (self.gates, rowCosts)
+        WorkerPool.shared.runRanges(inputs, minimum: 64) { range in
+            for i in range {
+                let scale = Float(gates.probabilityNonZero(i)) * decay
+                let squares = VectorMath.addScaledReturningSumOfSquares(w + i * outputs, by: scale, to: dw + i * outputs, count: outputs)
+                costs[i] = groupCost + halfDecay * Double(squares)
+            }
         }
+        var total = gates.accumulateExpectedCost { costs[$0] }
         if decay != 0 { total += Dense.addL2(bias, decay: decay) }
         return total
     }

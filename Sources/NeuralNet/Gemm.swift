@@ -8,10 +8,11 @@ public enum Gemm {
     /// Products smaller than this many multiply-adds run on one thread.
     static let parallelThreshold = 1 << 17
 
-    /// OpenBLAS `cblas_sgemm`, single-threaded, with the rows of C split over `WorkerPool.shared`.
+    /// OpenBLAS `cblas_sgemm`, single-threaded, with C split over `WorkerPool.shared`: by rows when
+    /// m ≥ n, else by columns, so that each thread packs only its share of the larger operand.
     /// OpenBLAS's own threading costs more than it gains on the products of a training step (a few
-    /// tens of MFLOP each); each row of C is still computed by one call, in one order, so results do
-    /// not depend on the split.
+    /// tens of MFLOP each); every element of C is still computed by one call, with the same inner
+    /// product order, so results do not depend on the split.
     @inline(__always)
     public static func fast(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -20,19 +21,27 @@ public enum Gemm {
     ) {
         guard m > 0, n > 0 else { return }
         let pool = WorkerPool.shared
-        let parts = m * n * k < parallelThreshold ? 1 : min(pool.width, max(1, m / 8))
+        let byRows = m >= n
+        let parts = m * n * k < parallelThreshold ? 1 : min(pool.width, max(1, (byRows ? m : n) / 16))
         guard parts > 1 else {
             blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
-        let rowsPerPart = (m + parts - 1) / parts
+        let split = byRows ? m : n
+        let perPart = ((split + parts - 1) / parts + 15) / 16 * 16
         pool.run(parts: parts) { part in
-            let start = part * rowsPerPart
-            let rows = min(rowsPerPart, m - start)
-            guard rows > 0 else { return }
-            blas(
-                transposeA, transposeB, rows, n, k, alpha, transposeA ? a + start : a + start * lda, lda, b, ldb, beta,
-                c + start * ldc, ldc)
+            let start = part * perPart
+            let size = min(perPart, split - start)
+            guard size > 0 else { return }
+            if byRows {
+                blas(
+                    transposeA, transposeB, size, n, k, alpha, transposeA ? a + start : a + start * lda, lda, b, ldb,
+                    beta, c + start * ldc, ldc)
+            } else {
+                blas(
+                    transposeA, transposeB, m, size, k, alpha, a, lda, transposeB ? b + start * ldb : b + start, ldb,
+                    beta, c + start, ldc)
+            }
         }
     }
 

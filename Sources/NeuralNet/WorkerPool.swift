@@ -67,6 +67,23 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Splits 0..<count into up to `width` contiguous ranges of at least `minimum` elements and runs
+    /// `body` on them together. The ranges must write disjoint memory.
+    @inline(__always)
+    public func runRanges(_ count: Int, minimum: Int = 1, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(width, count / max(minimum, 1)))
+        guard parts > 1 else {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        let chunk = (count + parts - 1) / parts
+        run(parts: parts) { part in
+            let start = part * chunk
+            let end = min(count, start + chunk)
+            if start < end { body(start..<end) }
+        }
+    }
+
     private func work(as worker: Int) {
         var seen = 0
         while true {

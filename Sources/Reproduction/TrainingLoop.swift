@@ -46,9 +46,12 @@ public final class TrainingLoop {
             let start = step * batchSize
             let rows = min(batchSize, train.count - start)
             network.input.batch = rows
-            train.fillBatch(
-                indices: UnsafeBufferPointer(rebasing: order[start..<start + rows]), images: network.input.pointer,
-                labels: network.labels)
+            let (images, labels, features) = (network.input.pointer, network.labels, network.input.featureCount)
+            WorkerPool.shared.runRanges(rows, minimum: 16) { range in
+                train.fillBatch(
+                    indices: UnsafeBufferPointer(rebasing: order[start + range.lowerBound..<start + range.upperBound]),
+                    images: images + range.lowerBound * features, labels: labels + range.lowerBound)
+            }
             let (crossEntropy, penalty, errors) = network.computeGradients(random: random)
             optimizer.update()
             sums.crossEntropy += crossEntropy

@@ -24,17 +24,20 @@ struct WorkerPoolTests {
         BLASRuntime.setThreads(threads)
         defer { BLASRuntime.setThreads(1) }
         let random = RandomGenerator(seed: 4)
-        for (m, n, k, transposeA) in [(100, 300, 784, false), (784, 300, 100, true), (37, 50, 200, true)] {
+        for (m, n, k, transposeA, transposeB) in [
+            (100, 300, 784, false, false), (784, 300, 100, true, false), (37, 50, 200, true, false), (100, 784, 300, false, true),
+        ] {
             let a = FloatBuffer(count: m * k)
             let b = FloatBuffer(count: k * n)
+            let ldb = transposeB ? k : n
             for i in 0..<a.count { a.pointer[i] = Float(random.normal()) }
             for i in 0..<b.count { b.pointer[i] = Float(random.normal()) }
             let (fast, naive) = (FloatBuffer(count: m * n), FloatBuffer(count: m * n))
             let lda = transposeA ? m : k
-            Gemm.fast(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
-                b: b.pointer, ldb: n, beta: 0, c: fast.pointer, ldc: n)
-            Gemm.naive(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
-                b: b.pointer, ldb: n, beta: 0, c: naive.pointer, ldc: n)
+            Gemm.fast(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
+                b: b.pointer, ldb: ldb, beta: 0, c: fast.pointer, ldc: n)
+            Gemm.naive(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
+                b: b.pointer, ldb: ldb, beta: 0, c: naive.pointer, ldc: n)
             let worst = zip(fast.array, naive.array).map { abs($0 - $1) / max(1, abs($1)) }.max()!
             #expect(worst < 1e-4, "m \(m) n \(n) k \(k)")
         }
