@@ -8,11 +8,17 @@ public enum Gemm {
     /// Products smaller than this many multiply-adds run on one thread.
     static let parallelThreshold = 1 << 17
 
-    /// OpenBLAS `cblas_sgemm`, single-threaded, with C split over `WorkerPool.shared`: by rows when
-    /// m ≥ n, else by columns, so that each thread packs only its share of the larger operand.
-    /// OpenBLAS's own threading costs more than it gains on the products of a training step (a few
-    /// tens of MFLOP each); every element of C is still computed by one call, with the same inner
-    /// product order, so results do not depend on the split.
+    /// The most pieces a product is cut into.
+    static let maximumPieces = 4
+
+    /// OpenBLAS `cblas_sgemm`, single-threaded, with C cut into pieces that `WorkerPool.shared` runs
+    /// together: by rows when m ≥ n, else by columns, so that each thread packs only its share of
+    /// the larger operand. OpenBLAS's own threading costs more than it gains on the products of a
+    /// training step (a few tens of MFLOP each).
+    ///
+    /// The pieces depend on the shape only, never on the thread count: OpenBLAS may pick different
+    /// kernels (and roundings) for different sub-shapes, and a run must give the same bytes on any
+    /// number of cores.
     @inline(__always)
     public static func fast(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -22,25 +28,28 @@ public enum Gemm {
         guard m > 0, n > 0 else { return }
         let pool = WorkerPool.shared
         let byRows = m >= n
-        let parts = m * n * k < parallelThreshold ? 1 : min(pool.width, max(1, (byRows ? m : n) / 16))
-        guard parts > 1 else {
+        let split = byRows ? m : n
+        let pieces = m * n * k < parallelThreshold ? 1 : min(maximumPieces, max(1, split / 128))
+        guard pieces > 1 else {
             blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
-        let split = byRows ? m : n
-        let perPart = ((split + parts - 1) / parts + 15) / 16 * 16
-        pool.run(parts: parts) { part in
-            let start = part * perPart
-            let size = min(perPart, split - start)
-            guard size > 0 else { return }
-            if byRows {
-                blas(
-                    transposeA, transposeB, size, n, k, alpha, transposeA ? a + start : a + start * lda, lda, b, ldb,
-                    beta, c + start * ldc, ldc)
-            } else {
-                blas(
-                    transposeA, transposeB, m, size, k, alpha, a, lda, transposeB ? b + start * ldb : b + start, ldb,
-                    beta, c + start, ldc)
+        let perPiece = ((split + pieces - 1) / pieces + 15) / 16 * 16
+        let threads = min(pieces, pool.width)
+        pool.run(parts: threads) { part in
+            for piece in stride(from: part, to: pieces, by: threads) {
+                let start = piece * perPiece
+                let size = min(perPiece, split - start)
+                guard size > 0 else { continue }
+                if byRows {
+                    blas(
+                        transposeA, transposeB, size, n, k, alpha, transposeA ? a + start : a + start * lda, lda, b,
+                        ldb, beta, c + start * ldc, ldc)
+                } else {
+                    blas(
+                        transposeA, transposeB, m, size, k, alpha, a, lda, transposeB ? b + start * ldb : b + start,
+                        ldb, beta, c + start, ldc)
+                }
             }
         }
     }

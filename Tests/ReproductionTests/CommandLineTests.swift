@@ -42,6 +42,21 @@ struct CommandLineTests {
         #expect(again.stdout.contains("reused"))
     }
 
+    @Test("The log does not depend on the number of threads")
+    func threadCountIndependence() throws {
+        let data = try Fixtures.smallMNIST(trainCount: 2000, testCount: 500)
+        let (one, three) = (Fixtures.temporaryDirectory(), Fixtures.temporaryDirectory())
+        defer { for url in [data, one, three] { try? FileManager.default.removeItem(at: url) } }
+        let arguments = ["train", "mlp", "--dataset", "mnist", "--data-dir", data.path, "--epochs", "2"]
+        for (threads, runs) in [("1", one), ("3", three)] {
+            let outcome = try Fixtures.run(arguments + ["--threads", threads, "--runs-dir", runs.path])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+        }
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: one.path).first)
+        let first = try Data(contentsOf: one.appendingPathComponent(name).appendingPathComponent("log.json"))
+        #expect(try Data(contentsOf: three.appendingPathComponent(name).appendingPathComponent("log.json")) == first)
+    }
+
     @Test(
         "Bad input gives a one-line error, a non-zero exit and no run directory",
         arguments: [
