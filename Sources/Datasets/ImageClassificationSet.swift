@@ -40,14 +40,25 @@ public struct ImageClassificationSet: Sendable {
         indices: UnsafeBufferPointer<Int32>, images destination: UnsafeMutablePointer<Float>,
         labels labelDestination: UnsafeMutablePointer<Int32>
     ) {
-        let size = imageSize
-        images.withUnsafeBufferPointer { source in
-            for (row, index) in indices.enumerated() {
-                let from = source.baseAddress! + Int(index) * size
-                let to = destination + row * size
-                for k in 0..<size { to[k] = Float(from[k]) / 255 }
-                labelDestination[row] = Int32(labels[Int(index)])
+        images.withUnsafeBufferPointer { images in
+            labels.withUnsafeBufferPointer { labels in
+                Self.convert(
+                    images: images.baseAddress!, labels: labels.baseAddress!, imageSize: imageSize, indices: indices,
+                    into: destination, labels: labelDestination)
             }
+        }
+    }
+
+    /// `fillBatch` on raw storage: image bytes `imageSize` apiece and one label byte per image.
+    public static func convert(
+        images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, imageSize: Int, indices: UnsafeBufferPointer<Int32>,
+        into destination: UnsafeMutablePointer<Float>, labels labelDestination: UnsafeMutablePointer<Int32>
+    ) {
+        for (row, index) in indices.enumerated() {
+            let from = images + Int(index) * imageSize
+            let to = destination + row * imageSize
+            for k in 0..<imageSize { to[k] = Float(from[k]) / 255 }
+            labelDestination[row] = Int32(labels[Int(index)])
         }
     }
 }

@@ -67,13 +67,11 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         self.input = input
         let (rows, inputs, outputs) = (input.batch, self.inputs, self.outputs)
         gates.draw(mode: mode, batch: rows, random: random)
-        let perExample = gates.lastDrawPerExample
-        let (x, xz, z) = (input.pointer, gatedInput.pointer, gates.values.pointer)
-        WorkerPool.shared.runRanges(rows, minimum: 16) { range in
-            for r in range {
-                VectorMath.multiply(x + r * inputs, z + (perExample ? r * inputs : 0), into: xz + r * inputs, count: inputs)
-            }
+        var job = Job(layer: self, input: input)
+        WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
+            raw.assumingMemoryBound(to: Job.self).pointee.gateInputs(rows: from..<to)
         }
+        let xz = gatedInput.pointer
         gatedInput.batch = rows
         Dense.broadcastBias(bias.value.pointer, into: output.pointer, rows: rows, columns: outputs)
         Gemm.fast(
@@ -88,16 +86,14 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         let perExample = gates.lastDrawPerExample
         let dy = outputGradient.pointer
         let (w, dw) = (weight.value.pointer, weight.gradient.pointer)
-        let (z, dz, dLogAlpha) = (gates.values.pointer, gates.derivatives.pointer, gates.logAlpha.gradient.pointer)
         Dense.sumRows(dy, rows: rows, columns: outputs, into: bias.gradient.pointer)
         Gemm.fast(
             transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
             lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs)
+        var job = Job(layer: self, input: input)
         guard needsInputGradient || perExample else {
-            WorkerPool.shared.runRanges(inputs, minimum: 64) { range in
-                for i in range {
-                    dLogAlpha[i] = dz[i] == 0 ? 0 : VectorMath.dot(w + i * outputs, dw + i * outputs, count: outputs) / z[i] * dz[i]
-                }
+            WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
+                raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromWeights(inputs: from..<to)
             }
             return nil
         }
@@ -106,49 +102,101 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         Gemm.fast(
             transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
             b: w, ldb: outputs, beta: 0, c: dx, ldc: inputs)
-        // dL/d log α_i = Σ_b dx̃_bi·x_bi·dz_bi (shared gates: Σ_b dx̃_bi·x_bi = Σ_j W_ij·(xᵀ·dy)_ij, times dz_i).
-        // Split by input unit, so every sum is taken by one thread in one order.
-        let x = input.pointer
-        WorkerPool.shared.runRanges(inputs, minimum: 32) { range in
-            for i in range {
-                var sum: Float = 0
-                if perExample {
-                    for r in 0..<rows { sum += dx[r * inputs + i] * x[r * inputs + i] * dz[r * inputs + i] }
-                } else {
-                    for r in 0..<rows { sum += dx[r * inputs + i] * x[r * inputs + i] }
-                    sum *= dz[i]
-                }
-                dLogAlpha[i] = sum
-            }
+        WorkerPool.shared.runRanges(inputs, minimum: 32, with: &job) { raw, from, to in
+            raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromInputs(inputs: from..<to)
         }
         guard needsInputGradient else { return nil }
-        WorkerPool.shared.runRanges(rows, minimum: 16) { range in
-            for r in range {
-                VectorMath.multiply(dx + r * inputs, z + (perExample ? r * inputs : 0), into: dx + r * inputs, count: inputs)
-            }
+        WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
+            raw.assumingMemoryBound(to: Job.self).pointee.gateInputGradient(rows: from..<to)
         }
         return inputGradient.resized(to: rows)
     }
 
     public func accumulatePenalty() -> Double {
-        let (inputs, outputs, decay) = (self.inputs, self.outputs, self.decay)
-        let w = weight.value.pointer
-        let dw = weight.gradient.pointer
-        let groupCost = Double(lambda) * Double(outputs)
-        let halfDecay = 0.5 * Double(decay)
+        let inputs = self.inputs
         // One pass over each row, rows split over the pool: its squared norm for the cost, and
         // π_i·decay·W_i into the gradient. The costs are then summed in order, so the total does not
         // depend on the split.
-        let (gates, costs) = (self.gates, rowCosts)
-        WorkerPool.shared.runRanges(inputs, minimum: 64) { range in
-            for i in range {
-                let scale = Float(gates.probabilityNonZero(i)) * decay
-                let squares = VectorMath.addScaledReturningSumOfSquares(w + i * outputs, by: scale, to: dw + i * outputs, count: outputs)
-                costs[i] = groupCost + halfDecay * Double(squares)
-            }
+        var job = Job(layer: self, input: gatedInput)
+        WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
+            raw.assumingMemoryBound(to: Job.self).pointee.penaltyCosts(inputs: from..<to)
         }
+        let costs = rowCosts
         var total = gates.accumulateExpectedCost { costs[$0] }
         if decay != 0 { total += Dense.addL2(bias, decay: decay) }
         return total
+    }
+
+    /// The loops of `forward`, `backward` and `accumulatePenalty` that run split over the worker pool,
+    /// each over a range of rows (examples) or inputs (gate groups). It holds only pointers and
+    /// numbers, taken on the calling thread, so the threads never touch a shared reference count.
+    struct Job {
+        let rows: Int, inputs: Int, outputs: Int, perExample: Bool
+        let x: UnsafeMutablePointer<Float>, gatedInput: UnsafeMutablePointer<Float>
+        let inputGradient: UnsafeMutablePointer<Float>
+        let w: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>
+        let z: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>
+        let logAlpha: UnsafeMutablePointer<Float>, dLogAlpha: UnsafeMutablePointer<Float>
+        let rowCosts: UnsafeMutablePointer<Double>
+        let lambda: Float, decay: Float
+
+        init(layer: L0Dense, input: Tensor) {
+            (rows, inputs, outputs) = (input.batch, layer.inputs, layer.outputs)
+            perExample = layer.gates.lastDrawPerExample
+            (x, gatedInput, inputGradient) = (input.pointer, layer.gatedInput.pointer, layer.inputGradient.pointer)
+            (w, dw) = (layer.weight.value.pointer, layer.weight.gradient.pointer)
+            (z, dz) = (layer.gates.values.pointer, layer.gates.derivatives.pointer)
+            (logAlpha, dLogAlpha) = (layer.gates.logAlpha.value.pointer, layer.gates.logAlpha.gradient.pointer)
+            rowCosts = layer.rowCosts
+            (lambda, decay) = (layer.lambda, layer.decay)
+        }
+
+        /// x̃ = x ⊙ z for the given rows.
+        func gateInputs(rows range: Range<Int>) {
+            for r in range {
+                VectorMath.multiply(x + r * inputs, z + (perExample ? r * inputs : 0), into: gatedInput + r * inputs, count: inputs)
+            }
+        }
+
+        /// dL/d log α_i = Σ_j W_ij·dW_ij / z_i · dz_i, for a shared gate (0 where dz_i = 0).
+        func logAlphaGradientFromWeights(inputs range: Range<Int>) {
+            for i in range {
+                dLogAlpha[i] = dz[i] == 0 ? 0 : VectorMath.dot(w + i * outputs, dw + i * outputs, count: outputs) / z[i] * dz[i]
+            }
+        }
+
+        /// dL/d log α_i = Σ_b dx̃_bi·x_bi·dz_bi (shared gates: (Σ_b dx̃_bi·x_bi)·dz_i), each sum taken by
+        /// one thread in row order.
+        func logAlphaGradientFromInputs(inputs range: Range<Int>) {
+            for i in range {
+                var sum: Float = 0
+                if perExample {
+                    for r in 0..<rows { sum += inputGradient[r * inputs + i] * x[r * inputs + i] * dz[r * inputs + i] }
+                } else {
+                    for r in 0..<rows { sum += inputGradient[r * inputs + i] * x[r * inputs + i] }
+                    sum *= dz[i]
+                }
+                dLogAlpha[i] = sum
+            }
+        }
+
+        /// dx = dx̃ ⊙ z for the given rows.
+        func gateInputGradient(rows range: Range<Int>) {
+            for r in range {
+                let row = inputGradient + r * inputs
+                VectorMath.multiply(row, z + (perExample ? r * inputs : 0), into: row, count: inputs)
+            }
+        }
+
+        /// Each group's cost if active, λ·outputs + (decay/2)·‖W_i‖², into `rowCosts`, adding
+        /// π_i·decay·W_i to the weight gradient on the way.
+        func penaltyCosts(inputs range: Range<Int>) {
+            let groupCost = Double(lambda) * Double(outputs)
+            for i in range {
+                let scale = Float(HardConcrete.probabilityNonZero(logAlpha: Double(logAlpha[i]))) * decay
+                let squares = VectorMath.addScaledReturningSumOfSquares(w + i * outputs, by: scale, to: dw + i * outputs, count: outputs)
+                rowCosts[i] = groupCost + 0.5 * Double(decay) * Double(squares)
+            }
+        }
     }
 }

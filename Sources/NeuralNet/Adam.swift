@@ -19,6 +19,7 @@ public final class Adam {
     /// First and second moment estimates, one buffer per parameter.
     public let firstMoments: [FloatBuffer]
     public let secondMoments: [FloatBuffer]
+    private let slots: UnsafeMutablePointer<Slot>
 
     public init(
         parameters: [Parameter], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999,
@@ -34,7 +35,18 @@ public final class Adam {
         self.epsilon = epsilon
         firstMoments = parameters.map { FloatBuffer(count: $0.count) }
         secondMoments = parameters.map { FloatBuffer(count: $0.count) }
+        slots = .allocate(capacity: max(parameters.count, 1))
+        for (index, parameter) in parameters.enumerated() {
+            let bounds = parameter.bounds ?? 0...0
+            slots[index] = Slot(
+                value: parameter.value.pointer, gradient: parameter.gradient.pointer,
+                first: firstMoments[index].pointer, second: secondMoments[index].pointer,
+                average: average?.averages[index].pointer, count: parameter.count,
+                bounded: parameter.bounds == nil ? 0 : 1, low: bounds.lowerBound, high: bounds.upperBound)
+        }
     }
+
+    deinit { slots.deallocate() }
 
     /// Applies one update from the current gradients, projects onto the bounds, updates the average.
     public func update() {
@@ -46,26 +58,47 @@ public final class Adam {
         let inverseRoot2 = Float(1 / correction2.squareRoot())
         let (beta1, beta2, epsilon, decay) = (self.beta1, self.beta2, self.epsilon, average?.decay ?? 0)
         // Memory-bound: each thread takes the same slice of every parameter (small ones go to part 0);
-        // slices start on 64-byte boundaries.
-        let pool = WorkerPool.shared
-        pool.run(parts: pool.width) { part in
-            for (index, parameter) in parameters.enumerated() {
-                let count = parameter.count
+        // slices start on 64-byte boundaries. The job holds only pointers and numbers, so the threads
+        // never touch a shared reference count.
+        var job = Step(
+            slots: UnsafePointer(slots), count: parameters.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            stepSize: stepSize, inverseRoot2: inverseRoot2, decay: decay, parts: WorkerPool.shared.width)
+        WorkerPool.shared.run(parts: job.parts, with: &job) { raw, part in
+            raw.assumingMemoryBound(to: Step.self).pointee.update(part: part)
+        }
+    }
+
+    /// The buffers of one parameter, for the update kernel.
+    struct Slot {
+        var value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>
+        var first: UnsafeMutablePointer<Float>, second: UnsafeMutablePointer<Float>
+        var average: UnsafeMutablePointer<Float>?
+        var count: Int
+        var bounded: Int32, low: Float, high: Float
+    }
+
+    /// One step's constants, and the slice of the update that part `part` of `parts` does.
+    struct Step {
+        var slots: UnsafePointer<Slot>, count: Int
+        var beta1: Float, beta2: Float, epsilon: Float, stepSize: Float, inverseRoot2: Float, decay: Float
+        var parts: Int
+
+        func update(part: Int) {
+            for index in 0..<count {
+                let slot = slots[index]
                 let (start, length): (Int, Int)
-                if count < 4096 {
-                    (start, length) = (0, part == 0 ? count : 0)
+                if slot.count < 4096 {
+                    (start, length) = (0, part == 0 ? slot.count : 0)
                 } else {
-                    let chunk = (count / pool.width + 15) / 16 * 16
-                    start = min(count, part * chunk)
-                    length = min(chunk, count - start)
+                    let chunk = (slot.count / parts + 15) / 16 * 16
+                    start = min(slot.count, part * chunk)
+                    length = min(chunk, slot.count - start)
                 }
                 guard length > 0 else { continue }
-                let bounds = parameter.bounds ?? 0...0
                 l0_adam_step(
-                    parameter.value.pointer + start, parameter.gradient.pointer + start,
-                    firstMoments[index].pointer + start, secondMoments[index].pointer + start,
-                    average.map { $0.averages[index].pointer + start }, length, beta1, beta2, epsilon, stepSize,
-                    inverseRoot2, decay, parameter.bounds == nil ? 0 : 1, bounds.lowerBound, bounds.upperBound)
+                    slot.value + start, slot.gradient + start, slot.first + start, slot.second + start,
+                    slot.average.map { $0 + start }, length, beta1, beta2, epsilon, stepSize, inverseRoot2, decay,
+                    slot.bounded, slot.low, slot.high)
             }
         }
     }

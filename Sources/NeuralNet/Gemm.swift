@@ -34,22 +34,39 @@ public enum Gemm {
             blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
-        let perPiece = ((split + pieces - 1) / pieces + 15) / 16 * 16
-        let threads = min(pieces, pool.width)
-        pool.run(parts: threads) { part in
-            for piece in stride(from: part, to: pieces, by: threads) {
-                let start = piece * perPiece
-                let size = min(perPiece, split - start)
-                guard size > 0 else { continue }
-                if byRows {
-                    blas(
-                        transposeA, transposeB, size, n, k, alpha, transposeA ? a + start : a + start * lda, lda, b,
-                        ldb, beta, c + start * ldc, ldc)
-                } else {
-                    blas(
-                        transposeA, transposeB, m, size, k, alpha, a, lda, transposeB ? b + start * ldb : b + start,
-                        ldb, beta, c + start, ldc)
-                }
+        var job = Pieces(
+            transposeA: transposeA, transposeB: transposeB, byRows: byRows, m: m, n: n, k: k, alpha: alpha, a: a,
+            lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pieces: pieces,
+            perPiece: ((split + pieces - 1) / pieces + 15) / 16 * 16, threads: min(pieces, pool.width))
+        pool.run(parts: job.threads, with: &job) { raw, part in
+            let job = raw.assumingMemoryBound(to: Pieces.self).pointee
+            for piece in stride(from: part, to: job.pieces, by: job.threads) { job.multiply(piece: piece) }
+        }
+    }
+
+    /// A product cut into pieces along the rows or the columns of C.
+    struct Pieces {
+        var transposeA: Bool, transposeB: Bool, byRows: Bool
+        var m: Int, n: Int, k: Int
+        var alpha: Float
+        var a: UnsafePointer<Float>, lda: Int
+        var b: UnsafePointer<Float>, ldb: Int
+        var beta: Float
+        var c: UnsafeMutablePointer<Float>, ldc: Int
+        var pieces: Int, perPiece: Int, threads: Int
+
+        func multiply(piece: Int) {
+            let start = piece * perPiece
+            let size = min(perPiece, (byRows ? m : n) - start)
+            guard size > 0 else { return }
+            if byRows {
+                blas(
+                    transposeA, transposeB, size, n, k, alpha, transposeA ? a + start : a + start * lda, lda, b, ldb,
+                    beta, c + start * ldc, ldc)
+            } else {
+                blas(
+                    transposeA, transposeB, m, size, k, alpha, a, lda, transposeB ? b + start * ldb : b + start, ldb,
+                    beta, c + start, ldc)
             }
         }
     }

@@ -2,12 +2,19 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// A fixed team of threads that run the parts of one job together: `run(parts)` hands part 0 to the
-/// calling thread and the others to the workers, and returns when all are done.
+/// A kernel run by a `WorkerPool`: its arguments (a struct on the caller's stack) and the part.
+public typealias PartKernel = @convention(c) (UnsafeMutableRawPointer, Int) -> Void
+/// A kernel run over a range: its arguments, then the range's start and end.
+public typealias RangeKernel = @convention(c) (UnsafeMutableRawPointer, Int, Int) -> Void
+
+/// A fixed team of threads that run the parts of one job together: `run` hands part 0 to the calling
+/// thread and the others to the workers, and returns when all are done.
 ///
 /// Jobs in a training step are small (a tenth of a millisecond), so a worker spins for the next one
-/// for a while before it sleeps on a semaphore; waking it costs a signal. No job allocates: the
-/// closure is passed without escaping and only called while `run` waits.
+/// for a while before it sleeps on a semaphore; waking it costs a signal. A job is a C-convention
+/// function and a pointer to its arguments, not a Swift closure: handing a closure to another thread
+/// (`withoutActuallyEscaping` and a stored property) allocates on every call, and the training step
+/// must not allocate.
 public final class WorkerPool: @unchecked Sendable {
     /// The number of threads a job runs on, the caller's included.
     public let width: Int
@@ -16,7 +23,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// Bit w is set while worker w sleeps (or is about to) on `wakeUp[w]`.
     private let sleeping = Atomic<Int>(0)
     private let wakeUp: [DispatchSemaphore]
-    private var job: ((Int) -> Void)?
+    private var kernel: PartKernel?
+    private var arguments: UnsafeMutableRawPointer?
     private var parts = 0
 
     /// How many times a worker checks for a new job before it sleeps (about 0.1–1 ms).
@@ -44,44 +52,62 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(part)` for every part in 0..<parts (at most `width`) and waits for all of them. The
-    /// parts must write disjoint memory.
-    public func run(parts requested: Int, _ body: (Int) -> Void) {
-        let parts = min(requested, width)
-        guard parts > 1 else {
-            if parts == 1 { body(0) }
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            job = body
-            self.parts = parts
-            remaining.store(width - 1, ordering: .sequentiallyConsistent)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            let asleep = sleeping.exchange(0, ordering: .sequentiallyConsistent)
-            if asleep != 0 {
-                for worker in 1..<width where asleep & (1 << worker) != 0 { wakeUp[worker].signal() }
-            }
-            body(0)
-            while remaining.load(ordering: .sequentiallyConsistent) > 0 {}
-            job = nil
-        }
+    /// Runs `kernel(&arguments, part)` for every part in 0..<parts (at most `width`) and waits for
+    /// all of them. The parts must write disjoint memory.
+    @inline(__always)
+    public func run<Arguments>(parts requested: Int, with arguments: inout Arguments, _ kernel: PartKernel) {
+        withUnsafeMutablePointer(to: &arguments) { run(parts: requested, context: UnsafeMutableRawPointer($0), kernel) }
     }
 
     /// Splits 0..<count into up to `width` contiguous ranges of at least `minimum` elements and runs
-    /// `body` on them together. The ranges must write disjoint memory.
+    /// `kernel(&arguments, start, end)` on them together. The ranges must write disjoint memory.
     @inline(__always)
-    public func runRanges(_ count: Int, minimum: Int = 1, _ body: (Range<Int>) -> Void) {
-        let parts = max(1, min(width, count / max(minimum, 1)))
+    public func runRanges<Arguments>(
+        _ count: Int, minimum: Int = 1, with arguments: inout Arguments, _ kernel: RangeKernel
+    ) {
+        withUnsafeMutablePointer(to: &arguments) { pointer in
+            let parts = max(1, min(width, count / max(minimum, 1)))
+            guard parts > 1 else {
+                if count > 0 { kernel(UnsafeMutableRawPointer(pointer), 0, count) }
+                return
+            }
+            var job = RangeJob(arguments: UnsafeMutableRawPointer(pointer), kernel: kernel, count: count,
+                chunk: (count + parts - 1) / parts)
+            run(parts: parts, with: &job) { raw, part in
+                let job = raw.assumingMemoryBound(to: RangeJob.self).pointee
+                let start = part * job.chunk
+                let end = min(job.count, start + job.chunk)
+                if start < end { job.kernel(job.arguments, start, end) }
+            }
+        }
+    }
+
+    private struct RangeJob {
+        var arguments: UnsafeMutableRawPointer
+        var kernel: RangeKernel
+        var count: Int
+        var chunk: Int
+    }
+
+    private func run(parts requested: Int, context: UnsafeMutableRawPointer, _ kernel: PartKernel) {
+        let parts = min(requested, width)
         guard parts > 1 else {
-            if count > 0 { body(0..<count) }
+            if parts == 1 { kernel(context, 0) }
             return
         }
-        let chunk = (count + parts - 1) / parts
-        run(parts: parts) { part in
-            let start = part * chunk
-            let end = min(count, start + chunk)
-            if start < end { body(start..<end) }
+        self.kernel = kernel
+        self.arguments = context
+        self.parts = parts
+        remaining.store(width - 1, ordering: .sequentiallyConsistent)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        let asleep = sleeping.exchange(0, ordering: .sequentiallyConsistent)
+        if asleep != 0 {
+            for worker in 1..<width where asleep & (1 << worker) != 0 { wakeUp[worker].signal() }
         }
+        kernel(context, 0)
+        while remaining.load(ordering: .sequentiallyConsistent) > 0 {}
+        self.kernel = nil
+        self.arguments = nil
     }
 
     private func work(as worker: Int) {
@@ -106,14 +132,8 @@ public final class WorkerPool: @unchecked Sendable {
                 current = generation.load(ordering: .sequentiallyConsistent)
             }
             seen = current
-            if worker < parts { perform(part: worker) }
+            if worker < parts, let kernel, let arguments { kernel(arguments, worker) }
             remaining.subtract(1, ordering: .sequentiallyConsistent)
         }
-    }
-
-    /// Calls the job in its own frame, so every reference to the closure is released before the
-    /// worker reports the part done.
-    @inline(never) private func perform(part: Int) {
-        job?(part)
     }
 }

@@ -42,24 +42,43 @@ public final class TrainingLoop {
         for i in 0..<train.count { order[i] = Int32(i) }
         random.shuffle(order)
         var sums = EpochSums()
-        for step in 0..<stepsPerEpoch {
-            let start = step * batchSize
-            let rows = min(batchSize, train.count - start)
-            network.input.batch = rows
-            let (images, labels, features) = (network.input.pointer, network.labels, network.input.featureCount)
-            WorkerPool.shared.runRanges(rows, minimum: 16) { range in
-                train.fillBatch(
-                    indices: UnsafeBufferPointer(rebasing: order[start + range.lowerBound..<start + range.upperBound]),
-                    images: images + range.lowerBound * features, labels: labels + range.lowerBound)
+        train.images.withUnsafeBufferPointer { images in
+            train.labels.withUnsafeBufferPointer { labels in
+                for step in 0..<stepsPerEpoch {
+                    let start = step * batchSize
+                    let rows = min(batchSize, train.count - start)
+                    network.input.batch = rows
+                    var job = BatchFill(
+                        images: images.baseAddress!, labels: labels.baseAddress!, imageSize: train.imageSize,
+                        order: UnsafePointer(order.baseAddress! + start), batchImages: network.input.pointer,
+                        batchLabels: network.labels)
+                    WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
+                        raw.assumingMemoryBound(to: BatchFill.self).pointee.fill(from: from, to: to)
+                    }
+                    let (crossEntropy, penalty, errors) = network.computeGradients(random: random)
+                    optimizer.update()
+                    sums.crossEntropy += crossEntropy
+                    sums.penalty += penalty
+                    sums.errors += errors
+                    sums.steps += 1
+                    onStep(step + 1, sums)
+                }
             }
-            let (crossEntropy, penalty, errors) = network.computeGradients(random: random)
-            optimizer.update()
-            sums.crossEntropy += crossEntropy
-            sums.penalty += penalty
-            sums.errors += errors
-            sums.steps += 1
-            onStep(step + 1, sums)
         }
         return sums
+    }
+
+    /// Converts rows from..<to of a batch (byte / 255, as the peer does), with pointers only.
+    struct BatchFill {
+        let images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, imageSize: Int
+        let order: UnsafePointer<Int32>
+        let batchImages: UnsafeMutablePointer<Float>, batchLabels: UnsafeMutablePointer<Int32>
+
+        func fill(from: Int, to: Int) {
+            ImageClassificationSet.convert(
+                images: images, labels: labels, imageSize: imageSize,
+                indices: UnsafeBufferPointer(start: order + from, count: to - from),
+                into: batchImages + from * imageSize, labels: batchLabels + from)
+        }
     }
 }

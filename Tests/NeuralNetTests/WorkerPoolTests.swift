@@ -9,13 +9,34 @@ struct WorkerPoolTests {
         let pool = WorkerPool(width: width)
         let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: width)
         defer { counts.deallocate() }
+        var base = counts.baseAddress!
         for round in 0..<2_000 {
             counts.initialize(repeating: 0)
             let parts = round % width + 1
-            pool.run(parts: parts) { part in counts[part] += 1 }
+            pool.run(parts: parts, with: &base) { raw, part in
+                raw.assumingMemoryBound(to: UnsafeMutablePointer<Int>.self).pointee[part] += 1
+            }
             for part in 0..<width { #expect(counts[part] == (part < parts ? 1 : 0)) }
             // Now and then idle long enough for the workers to sleep and need waking.
             if round % 500 == 499 { usleep(20_000) }
+        }
+    }
+
+    @Test("Ranges cover 0..<count exactly once, in pieces of at least the minimum", arguments: [1, 2, 3])
+    func ranges(width: Int) {
+        let pool = WorkerPool(width: width)
+        for (count, minimum) in [(0, 1), (1, 1), (7, 1), (100, 16), (784, 64), (1000, 600)] {
+            let marks = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(count, 1))
+            defer { marks.deallocate() }
+            marks.initialize(repeating: 0)
+            var base = marks.baseAddress!
+            pool.runRanges(count, minimum: minimum, with: &base) { raw, from, to in
+                let marks = raw.assumingMemoryBound(to: UnsafeMutablePointer<Int>.self).pointee
+                // Visits in the millions, the range's size below.
+                for i in from..<to { marks[i] += 1_000_000 + (to - from) }
+            }
+            #expect((0..<count).allSatisfy { marks[$0] / 1_000_000 == 1 }, "count \(count): each element once")
+            #expect((0..<count).allSatisfy { marks[$0] % 1_000_000 >= min(minimum, count) }, "count \(count): range sizes")
         }
     }
 
