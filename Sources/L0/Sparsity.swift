@@ -1,3 +1,5 @@
+import NeuralNet
+
 /// Floating-point operation counts of a forward pass (DESIGN §1.5): a multiply-add counts as two
 /// FLOPs, a bias add as one, so a dot product of length n costs 2n − 1 plus the bias.
 public enum FlopCount {
@@ -30,10 +32,12 @@ public struct LayerSparsity: Codable, Equatable, Sendable {
     public var expectedFlops: Double
     /// Forward FLOPs per example after pruning the groups with ẑ = 0.
     public var prunedFlops: Double
+    /// Forward FLOPs per example with every group and every input kept.
+    public var denseFlops: Double
 
     public init(
         layer: String, groups: Int, keptGroups: Int, expectedGroups: Double, weights: Int, keptWeights: Int,
-        expectedL0: Double, expectedFlops: Double, prunedFlops: Double
+        expectedL0: Double, expectedFlops: Double, prunedFlops: Double, denseFlops: Double
     ) {
         self.layer = layer
         self.groups = groups
@@ -44,24 +48,108 @@ public struct LayerSparsity: Codable, Equatable, Sendable {
         self.expectedL0 = expectedL0
         self.expectedFlops = expectedFlops
         self.prunedFlops = prunedFlops
+        self.denseFlops = denseFlops
     }
 }
 
-/// A layer that can say how sparse it is.
+/// How many feature maps feed a layer: expected (Σπ of the gates that produce them) and kept (ẑ > 0).
+public struct ActiveChannels: Equatable, Sendable {
+    public var expected: Double
+    public var kept: Int
+
+    public init(expected: Double, kept: Int) {
+        self.expected = expected
+        self.kept = kept
+    }
+}
+
+/// A layer that can say how sparse it is. Convolutions need the maps the previous layer leaves
+/// active (c̃_in in DESIGN §1.5); a network passes each layer what the one before reported.
 public protocol SparsityReporting {
-    func sparsity() -> LayerSparsity
+    /// The layer's sparsity, given the active input maps (nil: all of them).
+    func sparsity(inputChannels: ActiveChannels?) -> LayerSparsity
+    /// The feature maps this layer leaves active for the next one (nil for fully connected layers).
+    var activeOutputChannels: ActiveChannels? { get }
+}
+
+extension FlopCount {
+    /// A convolution with `outputs` active output maps (may be an expectation), `inputs` active input
+    /// maps, a k×k kernel and `positions` = H_out·W_out: positions·õ·(2·k²·c̃_in − 1) + positions·õ.
+    public static func convolution(outputs: Double, inputs: Double, kernel: Int, positions: Int) -> Double {
+        guard inputs > 0 else { return 0 }
+        let p = Double(positions)
+        return p * outputs * (2 * Double(kernel * kernel) * inputs - 1) + p * outputs
+    }
+}
+
+extension ConvolutionShape {
+    /// Forward FLOPs per example with every map kept.
+    var denseFlops: Double {
+        FlopCount.convolution(outputs: Double(outChannels), inputs: Double(inChannels), kernel: kernel, positions: positions)
+    }
+}
+
+extension L0Conv2D: SparsityReporting {
+    /// Groups are output maps; FLOPs use Σπ (or the kept count) of this layer's maps as õ and the active
+    /// input maps as c̃_in.
+    public func sparsity(inputChannels: ActiveChannels?) -> LayerSparsity {
+        let s = core.shape
+        let inputs = inputChannels ?? ActiveChannels(expected: Double(s.inChannels), kept: s.inChannels)
+        let (kept, expected) = (gates.keptCount, gates.expectedCount)
+        return LayerSparsity(
+            layer: name, groups: s.outChannels, keptGroups: kept, expectedGroups: expected,
+            weights: s.outChannels * s.patch, keptWeights: kept * s.patch, expectedL0: expected * Double(s.patch),
+            expectedFlops: FlopCount.convolution(outputs: expected, inputs: inputs.expected, kernel: s.kernel, positions: s.positions),
+            prunedFlops: FlopCount.convolution(outputs: Double(kept), inputs: Double(inputs.kept), kernel: s.kernel, positions: s.positions),
+            denseFlops: s.denseFlops)
+    }
+
+    public var activeOutputChannels: ActiveChannels? { ActiveChannels(expected: gates.expectedCount, kept: gates.keptCount) }
+}
+
+extension Conv2D: SparsityReporting {
+    /// Every map is kept; FLOPs still see the active input maps.
+    public func sparsity(inputChannels: ActiveChannels?) -> LayerSparsity {
+        let s = core.shape
+        let inputs = inputChannels ?? ActiveChannels(expected: Double(s.inChannels), kept: s.inChannels)
+        let outputs = Double(s.outChannels)
+        return LayerSparsity(
+            layer: name, groups: s.outChannels, keptGroups: s.outChannels, expectedGroups: outputs,
+            weights: s.outChannels * s.patch, keptWeights: s.outChannels * s.patch, expectedL0: outputs * Double(s.patch),
+            expectedFlops: FlopCount.convolution(outputs: outputs, inputs: inputs.expected, kernel: s.kernel, positions: s.positions),
+            prunedFlops: FlopCount.convolution(outputs: outputs, inputs: Double(inputs.kept), kernel: s.kernel, positions: s.positions),
+            denseFlops: s.denseFlops)
+    }
+
+    public var activeOutputChannels: ActiveChannels? { ActiveChannels(expected: Double(core.shape.outChannels), kept: core.shape.outChannels) }
+}
+
+extension Dense: SparsityReporting {
+    /// Every input is kept.
+    public func sparsity(inputChannels: ActiveChannels?) -> LayerSparsity {
+        let flops = FlopCount.dense(inputs: Double(inputs), outputs: Double(outputs))
+        let weights = inputs * outputs
+        return LayerSparsity(
+            layer: name, groups: inputs, keptGroups: inputs, expectedGroups: Double(inputs), weights: weights,
+            keptWeights: weights, expectedL0: Double(weights), expectedFlops: flops, prunedFlops: flops, denseFlops: flops)
+    }
+
+    public var activeOutputChannels: ActiveChannels? { nil }
 }
 
 extension L0Dense: SparsityReporting {
     /// Groups are inputs; FLOPs count expected (Σπ) or kept inputs against all outputs, as the paper's
     /// code does for fully connected layers.
-    public func sparsity() -> LayerSparsity {
+    public var activeOutputChannels: ActiveChannels? { nil }
+
+    public func sparsity(inputChannels: ActiveChannels? = nil) -> LayerSparsity {
         let kept = gates.keptCount
         let expected = gates.expectedCount
         return LayerSparsity(
             layer: name, groups: inputs, keptGroups: kept, expectedGroups: expected, weights: inputs * outputs,
             keptWeights: kept * outputs, expectedL0: expected * Double(outputs),
             expectedFlops: FlopCount.dense(inputs: expected, outputs: Double(outputs)),
-            prunedFlops: FlopCount.dense(inputs: Double(kept), outputs: Double(outputs)))
+            prunedFlops: FlopCount.dense(inputs: Double(kept), outputs: Double(outputs)),
+            denseFlops: FlopCount.dense(inputs: Double(inputs), outputs: Double(outputs)))
     }
 }

@@ -26,6 +26,22 @@ public protocol Penalized: AnyObject {
     func accumulatePenalty() -> Double
 }
 
+/// A layer whose cost is matrix products: the FLOPs of its forward product (its weight-gradient and
+/// input-gradient products cost the same), for GFLOP/s figures.
+public protocol MatrixProductCounting {
+    func forwardProductFlops(batch: Int) -> Double
+}
+
+extension Dense: MatrixProductCounting {
+    public func forwardProductFlops(batch: Int) -> Double { 2 * Double(batch * inputs * outputs) }
+}
+
+extension Conv2D: MatrixProductCounting {
+    public func forwardProductFlops(batch: Int) -> Double {
+        2 * Double(batch * core.shape.outChannels * core.shape.positions * core.shape.patch)
+    }
+}
+
 extension Tensor {
     /// Points this tensor's batch at `batch` and returns it, for layers that write `batch` rows.
     @inline(__always) public func resized(to batch: Int) -> Tensor {

@@ -12,6 +12,20 @@ public enum VectorMath {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: Chunk.self)
     }
 
+    /// y = a·x.
+    @inline(__always)
+    public static func scale(_ x: UnsafePointer<Float>, by a: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + width <= count {
+            store(load(x, i) * a, y, i)
+            i += width
+        }
+        while i < count {
+            y[i] = x[i] * a
+            i += 1
+        }
+    }
+
     /// y += a·x.
     @inline(__always)
     public static func addScaled(_ x: UnsafePointer<Float>, by a: Float, to y: UnsafeMutablePointer<Float>, count: Int) {

@@ -22,6 +22,9 @@ public final class WorkerPool: @unchecked Sendable {
     private let remaining = Atomic<Int>(0)
     /// Bit w is set while worker w sleeps (or is about to) on `wakeUp[w]`.
     private let sleeping = Atomic<Int>(0)
+    /// Set while a job runs. A second caller meanwhile (another thread, or a job that itself calls
+    /// `run`) runs its parts one after another on its own thread instead of waiting or deadlocking.
+    private let busy = Atomic<Bool>(false)
     private let wakeUp: [DispatchSemaphore]
     private var kernel: PartKernel?
     private var arguments: UnsafeMutableRawPointer?
@@ -53,7 +56,7 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs `kernel(&arguments, part)` for every part in 0..<parts (at most `width`) and waits for
-    /// all of them. The parts must write disjoint memory.
+    /// all of them. The parts must write disjoint memory. Safe to call from several threads at once.
     @inline(__always)
     public func run<Arguments>(parts requested: Int, with arguments: inout Arguments, _ kernel: PartKernel) {
         withUnsafeMutablePointer(to: &arguments) { run(parts: requested, context: UnsafeMutableRawPointer($0), kernel) }
@@ -91,10 +94,11 @@ public final class WorkerPool: @unchecked Sendable {
 
     private func run(parts requested: Int, context: UnsafeMutableRawPointer, _ kernel: PartKernel) {
         let parts = min(requested, width)
-        guard parts > 1 else {
-            if parts == 1 { kernel(context, 0) }
+        guard parts > 1, !busy.exchange(true, ordering: .sequentiallyConsistent) else {
+            for part in 0..<max(parts, 0) { kernel(context, part) }
             return
         }
+        defer { busy.store(false, ordering: .sequentiallyConsistent) }
         self.kernel = kernel
         self.arguments = context
         self.parts = parts

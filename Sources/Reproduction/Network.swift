@@ -56,20 +56,16 @@ public final class Network {
         return loss.evaluate(logits: logits, labels: labels, computeGradient: false).errors
     }
 
-    /// Sparsity of every weight layer; ungated layers count all their units as kept.
+    /// Sparsity of every weight layer, in order, each told the maps the previous one left active;
+    /// ungated layers count all their units as kept.
     public func sparsity() -> [LayerSparsity] {
-        layers.compactMap { layer in
-            if let reporting = layer as? any SparsityReporting { return reporting.sparsity() }
-            if let dense = layer as? Dense {
-                let flops = FlopCount.dense(inputs: Double(dense.inputs), outputs: Double(dense.outputs))
-                let weights = dense.inputs * dense.outputs
-                return LayerSparsity(
-                    layer: dense.name, groups: dense.inputs, keptGroups: dense.inputs,
-                    expectedGroups: Double(dense.inputs), weights: weights, keptWeights: weights,
-                    expectedL0: Double(weights), expectedFlops: flops, prunedFlops: flops)
-            }
-            return nil
+        var channels: ActiveChannels?
+        var result = [LayerSparsity]()
+        for case let layer as any SparsityReporting in layers {
+            result.append(layer.sparsity(inputChannels: channels))
+            channels = layer.activeOutputChannels
         }
+        return result
     }
 
     /// FLOPs of one training step on `batch` examples counted over the matrix products: forward,
@@ -77,17 +73,9 @@ public final class Network {
     public func trainingFlops(batch: Int) -> Double {
         var total = 0.0
         var first = true
-        for layer in layers {
-            let (inputs, outputs): (Int, Int)
-            if let dense = layer as? Dense {
-                (inputs, outputs) = (dense.inputs, dense.outputs)
-            } else if let gated = layer as? L0Dense {
-                (inputs, outputs) = (gated.inputs, gated.outputs)
-            } else {
-                continue
-            }
-            let product = 2.0 * Double(batch * inputs * outputs)
-            total += product * (first ? 2 : 3)
+        for case let layer as any MatrixProductCounting in layers {
+            let forward = layer.forwardProductFlops(batch: batch)
+            total += forward * (first ? 2 : 3)
             first = false
         }
         return total

@@ -70,7 +70,7 @@ public struct RunResult: Codable, Equatable, Sendable {
     /// Forward FLOPs of the same network with every group kept.
     public var denseFlops: Double
 
-    init(epochs: [EpochRecord], denseFlops: Double) {
+    init(epochs: [EpochRecord]) {
         let last = epochs[epochs.count - 1]
         let best = epochs.min { $0.testError < $1.testError }!
         finalTestError = last.testError
@@ -83,7 +83,7 @@ public struct RunResult: Codable, Equatable, Sendable {
         weights = last.layers.reduce(0) { $0 + $1.weights }
         expectedFlops = last.expectedFlops
         prunedFlops = last.prunedFlops
-        self.denseFlops = denseFlops
+        denseFlops = last.layers.reduce(0) { $0 + $1.denseFlops }
     }
 }
 

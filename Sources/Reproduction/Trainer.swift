@@ -138,7 +138,7 @@ public final class Trainer {
         let log = RunLog(
             format: RunLog.currentFormat, id: id, config: config,
             data: data.record, effectiveLambdas: config.lambdas.map { $0 / n }, effectiveWeightDecay: config.weightDecay / n,
-            epochs: records, result: RunResult(epochs: records, denseFlops: denseFlops(records[0].layers)),
+            epochs: records, result: RunResult(epochs: records),
             finalGates: gates)
         try AtomicFile.write(CanonicalJSON.encode(log, pretty: true), to: logURL)
         try AtomicFile.write(CanonicalJSON.encode(timing, pretty: true), to: timingURL)
@@ -164,15 +164,6 @@ public final class Trainer {
             start += rows
         }
         return errors
-    }
-
-    private func denseFlops(_ layers: [LayerSparsity]) -> Double {
-        var total = 0.0
-        for layer in layers {
-            let outputs = Double(layer.weights / layer.groups)
-            total += FlopCount.dense(inputs: Double(layer.groups), outputs: outputs)
-        }
-        return total
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
             the paper does not publish it).
             """)
 
-    @Argument(help: "The network: mlp (784-300-100-10).")
+    @Argument(help: "The network: mlp (784-300-100-10) or lenet5 (LeNet-5-Caffe, 20-50-800-500).")
     var model: ModelKind
 
     @Option(help: "l0 (one λ), l0-sep (λ per layer), dropout, or dense.")

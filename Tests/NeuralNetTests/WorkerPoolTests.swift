@@ -64,3 +64,39 @@ struct WorkerPoolTests {
         }
     }
 }
+
+@Suite("Worker pool under concurrent callers")
+struct WorkerPoolConcurrencyTests {
+    @Test("Jobs from several threads at once, and jobs that start jobs, all complete correctly")
+    func concurrentAndNested() async {
+        let pool = WorkerPool(width: 2)
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for caller in 0..<4 {
+                group.addTask {
+                    let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4)
+                    defer { counts.deallocate() }
+                    var ok = true
+                    for _ in 0..<500 {
+                        counts.initialize(repeating: 0)
+                        var job = (pool: Unmanaged.passUnretained(pool), counts: counts.baseAddress!)
+                        pool.run(parts: 2, with: &job) { raw, part in
+                            let job = raw.assumingMemoryBound(to: (pool: Unmanaged<WorkerPool>, counts: UnsafeMutablePointer<Int>).self).pointee
+                            job.counts[part] += 1
+                            // A nested job: runs inline, on this thread.
+                            var inner = job.counts + 2 + part
+                            job.pool.takeUnretainedValue().run(parts: 2, with: &inner) { raw, _ in
+                                raw.assumingMemoryBound(to: UnsafeMutablePointer<Int>.self).pointee.pointee += 1
+                            }
+                        }
+                        ok = ok && Array(counts) == [1, 1, 2, 2]
+                    }
+                    return ok && caller >= 0
+                }
+            }
+            var all = [Bool]()
+            for await result in group { all.append(result) }
+            return all
+        }
+        #expect(results == [true, true, true, true])
+    }
+}

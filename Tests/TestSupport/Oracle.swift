@@ -38,3 +38,31 @@ public enum Oracle {
         abs(actual - expected) <= max(absolute, relative * abs(expected))
     }
 }
+
+extension Oracle {
+    /// Direct convolution in Double: x (batch, Cin, H, W), w (Cout, Cin, k, k), b (Cout) → (batch, Cout, Hout, Wout).
+    public static func convolution(_ x: [Double], _ w: [Double], _ b: [Double], shape s: ConvolutionShape, batch: Int) -> [Double] {
+        var y = [Double](repeating: 0, count: batch * s.outChannels * s.positions)
+        for n in 0..<batch {
+            for o in 0..<s.outChannels {
+                for oh in 0..<s.outHeight {
+                    for ow in 0..<s.outWidth {
+                        var sum = b[o]
+                        for c in 0..<s.inChannels {
+                            for i in 0..<s.kernel {
+                                for j in 0..<s.kernel {
+                                    let (ih, iw) = (oh * s.stride - s.padding + i, ow * s.stride - s.padding + j)
+                                    guard ih >= 0 && ih < s.inHeight && iw >= 0 && iw < s.inWidth else { continue }
+                                    sum += w[((o * s.inChannels + c) * s.kernel + i) * s.kernel + j]
+                                        * x[((n * s.inChannels + c) * s.inHeight + ih) * s.inWidth + iw]
+                                }
+                            }
+                        }
+                        y[((n * s.outChannels + o) * s.outHeight + oh) * s.outWidth + ow] = sum
+                    }
+                }
+            }
+        }
+        return y
+    }
+}

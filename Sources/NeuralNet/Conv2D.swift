@@ -1,0 +1,55 @@
+import Foundation
+
+/// 2-D convolution layer with optional L2 weight decay `(decay/2)·(‖W‖² + ‖b‖²)`.
+///
+/// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k); bias (Cout); output (batch, Cout, Hout, Wout).
+public final class Conv2D: Layer, Penalized {
+    public let name: String
+    public let core: ConvolutionCore
+    public let weight: Parameter
+    public let bias: Parameter
+    public let decay: Float
+    public var parameters: [Parameter] { [weight, bias] }
+    public var outputShape: [Int] { core.shape.outputShape }
+    let output: Tensor
+    let inputGradient: Tensor
+    private var input: Tensor?
+
+    public init(name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float) {
+        self.name = name
+        self.decay = decay
+        core = ConvolutionCore(shape: shape, maxBatch: maxBatch)
+        weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
+        bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
+        output = Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
+        inputGradient = Tensor(maxBatch: maxBatch, featureShape: shape.inputShape)
+    }
+
+    /// He-normal weights, std √(2 / (Cin·k²)) (kaiming "fan_in"), zero bias.
+    public func initialize(random: RandomGenerator) {
+        let std = (2.0 / Double(core.shape.patch)).squareRoot()
+        for i in 0..<weight.count { weight.value.pointer[i] = Float(random.normal() * std) }
+        bias.value.fill(0)
+    }
+
+    public func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor {
+        precondition(input.featureCount == core.shape.inputShape.reduce(1, *), "\(name): input shape mismatch")
+        self.input = input
+        core.forward(input: input.pointer, batch: input.batch, weight: weight.value.pointer, bias: bias.value.pointer, output: output.pointer)
+        return output.resized(to: input.batch)
+    }
+
+    public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard let input else { preconditionFailure("\(name): backward before forward") }
+        core.backward(
+            outputGradient: outputGradient.pointer, batch: input.batch, weight: weight.value.pointer,
+            weightGradient: weight.gradient.pointer, biasGradient: bias.gradient.pointer,
+            inputGradient: needsInputGradient ? inputGradient.pointer : nil)
+        return needsInputGradient ? inputGradient.resized(to: input.batch) : nil
+    }
+
+    public func accumulatePenalty() -> Double {
+        guard decay != 0 else { return 0 }
+        return Dense.addL2(weight, decay: decay) + Dense.addL2(bias, decay: decay)
+    }
+}

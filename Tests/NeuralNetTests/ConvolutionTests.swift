@@ -1,0 +1,100 @@
+import Foundation
+import NeuralNet
+import TestSupport
+import Testing
+
+@Suite("Convolution and pooling")
+struct ConvolutionTests {
+    static let shapes: [ConvolutionShape] = [
+        ConvolutionShape(inChannels: 3, outChannels: 4, kernel: 3, stride: 2, padding: 1, inHeight: 7, inWidth: 9),
+        ConvolutionShape(inChannels: 1, outChannels: 2, kernel: 5, inHeight: 10, inWidth: 10),
+        ConvolutionShape(inChannels: 2, outChannels: 3, kernel: 2, stride: 3, padding: 2, inHeight: 8, inWidth: 5),
+        ConvolutionShape(inChannels: 2, outChannels: 5, kernel: 3, stride: 1, padding: 2, inHeight: 4, inWidth: 6),
+        ConvolutionShape(inChannels: 20, outChannels: 50, kernel: 5, inHeight: 12, inWidth: 12),
+    ]
+
+    @Test("The unfolded convolution agrees with the direct one", arguments: shapes, [1, 2])
+    func forwardMatchesNaive(shape: ConvolutionShape, threads: Int) {
+        BLASRuntime.setThreads(threads)
+        defer { BLASRuntime.setThreads(1) }
+        let batch = 3
+        let random = RandomGenerator(seed: 31)
+        let core = ConvolutionCore(shape: shape, maxBatch: batch)
+        let x = FloatBuffer(count: batch * shape.inputShape.reduce(1, *))
+        let w = FloatBuffer(count: shape.outChannels * shape.patch)
+        let b = FloatBuffer(count: shape.outChannels)
+        for buffer in [x, w, b] { _ = Oracle.randomize(buffer, random) }
+        let fast = FloatBuffer(count: batch * shape.outChannels * shape.positions)
+        let naive = FloatBuffer(count: fast.count)
+        core.forward(input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: fast.pointer)
+        ConvolutionCore.naiveForward(shape: shape, input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: naive.pointer)
+        let worst = zip(fast.array, naive.array).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+        #expect(worst < 1e-4)
+    }
+
+    @Test("Conv2D: weight, bias, input and L2 gradients", arguments: Array(shapes.prefix(4)))
+    func convolutionGradients(shape: ConvolutionShape) {
+        let batch = 2
+        let random = RandomGenerator(seed: 32)
+        let layer = Conv2D(name: "conv", shape: shape, maxBatch: batch, decay: 0.2)
+        let w = Oracle.randomize(layer.weight.value, random)
+        let b = Oracle.randomize(layer.bias.value, random)
+        let x = Tensor(maxBatch: batch, featureShape: shape.inputShape)
+        let xs = Oracle.randomize(x.buffer, random)
+        let r = Tensor(maxBatch: batch, featureShape: shape.outputShape)
+        let rs = Oracle.randomize(r.buffer, random)
+        func loss(_ x: [Double], _ w: [Double], _ b: [Double]) -> Double {
+            Oracle.dot(Oracle.convolution(x, w, b, shape: shape, batch: batch), rs) + 0.1 * (Oracle.dot(w, w) + Oracle.dot(b, b))
+        }
+        _ = layer.forward(x, mode: .training, random: random)
+        let dx = layer.backward(r, needsInputGradient: true)!
+        _ = layer.accumulatePenalty()
+        for i in 0..<w.count {
+            #expect(Oracle.close(Double(layer.weight.gradient.pointer[i]), Oracle.derivative(of: { loss(xs, $0, b) }, at: w, index: i)))
+        }
+        for i in 0..<b.count {
+            #expect(Oracle.close(Double(layer.bias.gradient.pointer[i]), Oracle.derivative(of: { loss(xs, w, $0) }, at: b, index: i)))
+        }
+        for i in 0..<xs.count {
+            #expect(Oracle.close(Double(dx.pointer[i]), Oracle.derivative(of: { loss($0, w, b) }, at: xs, index: i)))
+        }
+        #expect(layer.backward(r, needsInputGradient: false) == nil)
+    }
+
+    @Test("Max pooling passes each window's gradient to its maximum")
+    func pooling() {
+        let (channels, height, width, batch) = (3, 6, 5, 2)  // width 5: the last column is dropped
+        let random = RandomGenerator(seed: 33)
+        let layer = MaxPool2D(name: "pool", inputShape: [channels, height, width], maxBatch: batch)
+        #expect(layer.outputShape == [3, 3, 2])
+        let x = Tensor(maxBatch: batch, featureShape: [channels, height, width])
+        let xs = Oracle.randomize(x.buffer, random)
+        let r = Tensor(maxBatch: batch, featureShape: layer.outputShape)
+        let rs = Oracle.randomize(r.buffer, random)
+        func pool(_ x: [Double]) -> [Double] {
+            var y = [Double]()
+            for map in 0..<(batch * channels) {
+                for oh in 0..<3 {
+                    for ow in 0..<2 {
+                        var best = -Double.infinity
+                        for i in 0..<2 { for j in 0..<2 { best = max(best, x[map * height * width + (2 * oh + i) * width + 2 * ow + j]) } }
+                        y.append(best)
+                    }
+                }
+            }
+            return y
+        }
+        let y = layer.forward(x, mode: .training, random: random)
+        #expect(y.buffer.array.prefix(y.count).map(Double.init) == pool(xs.map { Double(Float($0)) }))
+        let dx = layer.backward(r, needsInputGradient: true)!
+        for i in 0..<xs.count {
+            #expect(Oracle.close(Double(dx.pointer[i]), Oracle.derivative(of: { Oracle.dot(pool($0), rs) }, at: xs, index: i)))
+        }
+    }
+}
+
+extension ConvolutionShape: CustomTestStringConvertible {
+    public var testDescription: String {
+        "\(inChannels)→\(outChannels) k\(kernel) s\(stride) p\(padding) \(inHeight)×\(inWidth)"
+    }
+}
