@@ -41,6 +41,21 @@ struct TrainerTests {
         }
     }
 
+    @Test("LeNet-5 learns real digits; its log has the 20-50-800-500 groups and 4,586,000 dense FLOPs", arguments: [Variant.l0, .dropout])
+    func lenet(variant: Variant) throws {
+        let runs = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        var config = TrainingConfig(model: .lenet5, variant: variant, dataset: "mnist", epochs: 3, seed: 5)
+        config.averageDecay = 0.9
+        let log = try #require(try Trainer(config: config, data: Self.data, runsDirectory: runs).run().log)
+        #expect(log.result.finalTestError < 25)
+        #expect(log.result.groups == [20, 50, 800, 500])
+        #expect(log.result.denseFlops == 4_586_000)
+        #expect(log.epochs.map(\.layers.count) == [4, 4, 4])
+        #expect(log.finalGates.map(\.layer) == (variant.isGated ? ["conv1", "conv2", "fc1", "fc2"] : []))
+        if variant.isGated { #expect(log.config.lambdas == [0.1, 0.1, 0.1, 0.1]) }
+    }
+
     @Test("The same configuration and data give identical log bytes")
     func determinism() throws {
         let (first, second) = (Fixtures.temporaryDirectory(), Fixtures.temporaryDirectory())
