@@ -38,6 +38,12 @@ public final class ConvolutionCore {
     let columns: FloatBuffer  // (patch, maxBatch·positions)
     let product: FloatBuffer  // (Cout, maxBatch·positions): W·columns, then its gradient
     let columnGradient: FloatBuffer  // (patch, maxBatch·positions)
+    /// Pieces of the weight gradient's long inner dimension, when its output is too small to split:
+    /// partial products go to `partialWeightGradients` and are summed in order.
+    let weightGradientPieces: Int
+    /// How many pieces the weight gradient is split into (1: one product).
+    public var weightGradientPieceCount: Int { weightGradientPieces }
+    let partialWeightGradients: FloatBuffer  // (pieces, Cout, patch)
 
     public init(shape: ConvolutionShape, maxBatch: Int) {
         self.shape = shape
@@ -45,6 +51,9 @@ public final class ConvolutionCore {
         columns = FloatBuffer(count: shape.patch * maxBatch * shape.positions)
         product = FloatBuffer(count: shape.outChannels * maxBatch * shape.positions)
         columnGradient = FloatBuffer(count: shape.patch * maxBatch * shape.positions)
+        let smallOutput = max(shape.outChannels, shape.patch) < 128
+        weightGradientPieces = smallOutput ? max(1, min(4, maxBatch * shape.positions / 4096)) : 1
+        partialWeightGradients = FloatBuffer(count: weightGradientPieces > 1 ? weightGradientPieces * shape.outChannels * shape.patch : 0)
     }
 
     /// output = weight ∗ input + bias for `batch` examples.
@@ -81,10 +90,22 @@ public final class ConvolutionCore {
             raw.assumingMemoryBound(to: Job.self).pointee.outputGradientToProduct(images: from..<to)
         }
         let columnsCount = batch * shape.positions
-        Gemm.fast(
-            transposeA: false, transposeB: true, m: shape.outChannels, n: shape.patch, k: columnsCount, alpha: 1,
-            a: product.pointer, lda: columnsCount, b: columns.pointer, ldb: columnsCount, beta: 0, c: weightGradient,
-            ldc: shape.patch)
+        if weightGradientPieces > 1 {
+            // dW = Σ_pieces d(product)[:, piece]·columns[:, piece]ᵀ, pieces fixed by shape and batch.
+            var pieces = WeightGradientPieces(
+                core: self, columnsCount: columnsCount, pieces: weightGradientPieces,
+                threads: min(weightGradientPieces, WorkerPool.shared.width), output: weightGradient)
+            WorkerPool.shared.run(parts: pieces.threads, with: &pieces) { raw, part in
+                let job = raw.assumingMemoryBound(to: WeightGradientPieces.self).pointee
+                for piece in stride(from: part, to: job.pieces, by: job.threads) { job.multiply(piece: piece) }
+            }
+            pieces.sum()
+        } else {
+            Gemm.fast(
+                transposeA: false, transposeB: true, m: shape.outChannels, n: shape.patch, k: columnsCount, alpha: 1,
+                a: product.pointer, lda: columnsCount, b: columns.pointer, ldb: columnsCount, beta: 0, c: weightGradient,
+                ldc: shape.patch)
+        }
         WorkerPool.shared.runRanges(shape.outChannels, minimum: 1, with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: Job.self).pointee.biasGradient(channels: from..<to)
         }
@@ -95,6 +116,36 @@ public final class ConvolutionCore {
             ldc: columnsCount)
         WorkerPool.shared.runRanges(batch, minimum: 1, with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: Job.self).pointee.fold(images: from..<to)
+        }
+    }
+
+    /// The weight gradient split along its inner dimension (batch·positions) into fixed pieces.
+    struct WeightGradientPieces {
+        let outChannels: Int, patch: Int, columnsCount: Int, pieces: Int, threads: Int
+        let product: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>
+        let partials: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+
+        init(core: ConvolutionCore, columnsCount: Int, pieces: Int, threads: Int, output: UnsafeMutablePointer<Float>) {
+            (outChannels, patch, self.columnsCount, self.pieces) = (core.shape.outChannels, core.shape.patch, columnsCount, pieces)
+            self.threads = threads
+            (product, columns, partials, self.output) = (core.product.pointer, core.columns.pointer, core.partialWeightGradients.pointer, output)
+        }
+
+        var pieceLength: Int { (columnsCount + pieces - 1) / pieces }
+
+        func multiply(piece: Int) {
+            let start = piece * pieceLength
+            let length = max(0, min(pieceLength, columnsCount - start))
+            Gemm.serial(
+                transposeA: false, transposeB: true, m: outChannels, n: patch, k: length, alpha: 1, a: product + start,
+                lda: columnsCount, b: columns + start, ldb: columnsCount, beta: 0, c: partials + piece * outChannels * patch,
+                ldc: patch)
+        }
+
+        func sum() {
+            let count = outChannels * patch
+            output.update(from: partials, count: count)
+            for piece in 1..<pieces { VectorMath.add(partials + piece * count, to: output, count: count) }
         }
     }
 
@@ -136,9 +187,8 @@ public final class ConvolutionCore {
                                 if s.stride == 1 {
                                     // One contiguous run: iw = ow − pad + j, zero where it falls outside.
                                     let (first, end) = validColumns(offset: j)
-                                    out.update(repeating: 0, count: first)
-                                    if end > first { (out + first).update(from: source + first - s.padding + j, count: end - first) }
-                                    (out + max(end, first)).update(repeating: 0, count: s.outWidth - max(end, first))
+                                    let shifted = source - s.padding + j
+                                    for ow in 0..<s.outWidth { out[ow] = ow >= first && ow < end ? shifted[ow] : 0 }
                                     continue
                                 }
                                 for ow in 0..<s.outWidth {
@@ -213,9 +263,8 @@ public final class ConvolutionCore {
                                 let source = row + oh * s.outWidth
                                 if s.stride == 1 {
                                     let (first, end) = validColumns(offset: j)
-                                    if end > first {
-                                        VectorMath.add(source + first, to: target + first - s.padding + j, count: end - first)
-                                    }
+                                    let shifted = target - s.padding + j
+                                    for ow in first..<max(first, end) { shifted[ow] += source[ow] }
                                     continue
                                 }
                                 for ow in 0..<s.outWidth {

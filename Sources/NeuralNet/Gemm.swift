@@ -71,6 +71,18 @@ public enum Gemm {
         }
     }
 
+    /// One OpenBLAS call on the calling thread, for code that splits the work itself.
+    @inline(__always)
+    public static func serial(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        precondition(k > 0, "an empty inner dimension")
+        guard m > 0, n > 0 else { return }
+        blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
     @inline(__always)
     static func blas(
         _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,

@@ -61,6 +61,42 @@ struct ConvolutionTests {
         #expect(layer.backward(r, needsInputGradient: false) == nil)
     }
 
+    @Test("The weight gradient split along batch·positions (conv1's shape, batch 16) matches a Double sum", arguments: [1, 2])
+    func splitWeightGradient(threads: Int) {
+        BLASRuntime.setThreads(threads)
+        defer { BLASRuntime.setThreads(1) }
+        let shape = ConvolutionShape(inChannels: 1, outChannels: 20, kernel: 5, inHeight: 28, inWidth: 28)
+        let batch = 16
+        let random = RandomGenerator(seed: 34)
+        let layer = Conv2D(name: "conv", shape: shape, maxBatch: batch, decay: 0)
+        #expect(layer.core.weightGradientPieceCount == 2)
+        _ = Oracle.randomize(layer.weight.value, random)
+        let x = Tensor(maxBatch: batch, featureShape: shape.inputShape)
+        let xs = Oracle.randomize(x.buffer, random)
+        let dy = Tensor(maxBatch: batch, featureShape: shape.outputShape)
+        let dys = Oracle.randomize(dy.buffer, random)
+        _ = layer.forward(x, mode: .training, random: random)
+        _ = layer.backward(dy, needsInputGradient: false)
+        var worst = 0.0
+        for o in 0..<20 {
+            for i in 0..<5 {
+                for j in 0..<5 {
+                    var sum = 0.0
+                    for b in 0..<batch {
+                        for oh in 0..<24 {
+                            for ow in 0..<24 {
+                                sum += dys[((b * 20 + o) * 24 + oh) * 24 + ow] * xs[(b * 28 + oh + i) * 28 + ow + j]
+                            }
+                        }
+                    }
+                    let actual = Double(layer.weight.gradient.pointer[(o * 5 + i) * 5 + j])
+                    worst = max(worst, abs(actual - sum) / max(1, abs(sum)))
+                }
+            }
+        }
+        #expect(worst < 1e-4)
+    }
+
     @Test("Max pooling passes each window's gradient to its maximum")
     func pooling() {
         let (channels, height, width, batch) = (3, 6, 5, 2)  // width 5: the last column is dropped
