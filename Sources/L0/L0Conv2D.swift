@@ -76,7 +76,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
             raw.assumingMemoryBound(to: Job.self).pointee.gateGradient(images: from..<to)
         }
         core.backward(
-            outputGradient: preGateGradient.pointer, batch: rows, weight: weight.value.pointer,
+            input: input.pointer, outputGradient: preGateGradient.pointer, batch: rows, weight: weight.value.pointer,
             weightGradient: weight.gradient.pointer, biasGradient: bias.gradient.pointer,
             inputGradient: needsInputGradient ? inputGradient.pointer : nil)
         return needsInputGradient ? inputGradient.resized(to: rows) : nil

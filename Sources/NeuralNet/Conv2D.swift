@@ -42,7 +42,7 @@ public final class Conv2D: Layer, Penalized {
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("\(name): backward before forward") }
         core.backward(
-            outputGradient: outputGradient.pointer, batch: input.batch, weight: weight.value.pointer,
+            input: input.pointer, outputGradient: outputGradient.pointer, batch: input.batch, weight: weight.value.pointer,
             weightGradient: weight.gradient.pointer, biasGradient: bias.gradient.pointer,
             inputGradient: needsInputGradient ? inputGradient.pointer : nil)
         return needsInputGradient ? inputGradient.resized(to: input.batch) : nil

@@ -27,170 +27,179 @@ public struct ConvolutionShape: Equatable, Sendable {
     public var outputShape: [Int] { [outChannels, outHeight, outWidth] }
 }
 
-/// The arithmetic of a convolution, shared by the plain and the gated layer: the whole batch is unfolded
-/// into columns (im2col), so that forward and backward are three large matrix products.
+/// The arithmetic of a convolution, shared by the plain and the gated layer. Images are unfolded one at
+/// a time (im2col) into a scratch that stays in cache, and each is a few small matrix products.
+///
+/// The batch is cut into at most `maxChunks` chunks of consecutive images, fixed by the batch size
+/// alone; one thread takes a chunk, and the weight and bias gradients are summed per chunk and then
+/// over chunks in order, so results do not depend on the thread count.
 ///
 /// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k) = (Cout, patch); bias (Cout);
-/// output (batch, Cout, Hout, Wout); columns (patch, batch·positions), column j = b·positions + q.
+/// output (batch, Cout, Hout, Wout); an image's columns (patch, positions).
 public final class ConvolutionCore {
     public let shape: ConvolutionShape
     public let maxBatch: Int
-    let columns: FloatBuffer  // (patch, maxBatch·positions)
-    let product: FloatBuffer  // (Cout, maxBatch·positions): W·columns, then its gradient
-    let columnGradient: FloatBuffer  // (patch, maxBatch·positions)
-    /// Pieces of the weight gradient's long inner dimension, when its output is too small to split:
-    /// partial products go to `partialWeightGradients` and are summed in order.
-    let weightGradientPieces: Int
-    /// How many pieces the weight gradient is split into (1: one product).
-    public var weightGradientPieceCount: Int { weightGradientPieces }
-    let partialWeightGradients: FloatBuffer  // (pieces, Cout, patch)
+    /// The most chunks a batch is cut into.
+    public static let maxChunks = 4
+    let columns: FloatBuffer  // (chunks, patch, positions)
+    let columnGradients: FloatBuffer  // (chunks, patch, positions)
+    let weightGradients: FloatBuffer  // (chunks, Cout, patch)
+    let biasGradients: FloatBuffer  // (chunks, Cout)
 
     public init(shape: ConvolutionShape, maxBatch: Int) {
         self.shape = shape
         self.maxBatch = maxBatch
-        columns = FloatBuffer(count: shape.patch * maxBatch * shape.positions)
-        product = FloatBuffer(count: shape.outChannels * maxBatch * shape.positions)
-        columnGradient = FloatBuffer(count: shape.patch * maxBatch * shape.positions)
-        let smallOutput = max(shape.outChannels, shape.patch) < 128
-        weightGradientPieces = smallOutput ? max(1, min(4, maxBatch * shape.positions / 4096)) : 1
-        partialWeightGradients = FloatBuffer(count: weightGradientPieces > 1 ? weightGradientPieces * shape.outChannels * shape.patch : 0)
+        let chunks = Self.maxChunks
+        columns = FloatBuffer(count: chunks * shape.patch * shape.positions)
+        columnGradients = FloatBuffer(count: chunks * shape.patch * shape.positions)
+        weightGradients = FloatBuffer(count: chunks * shape.outChannels * shape.patch)
+        biasGradients = FloatBuffer(count: chunks * shape.outChannels)
     }
+
+    /// The number of chunks a batch of `batch` images is cut into.
+    public static func chunks(forBatch batch: Int) -> Int { max(1, min(maxChunks, batch)) }
 
     /// output = weight ∗ input + bias for `batch` examples.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>
     ) {
-        var job = Job(core: self, batch: batch, image: UnsafeMutablePointer(mutating: input), other: output, bias: bias)
-        WorkerPool.shared.runRanges(batch, minimum: 1, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.unfold(images: from..<to)
-        }
-        let columnsCount = batch * shape.positions
-        Gemm.fast(
-            transposeA: false, transposeB: false, m: shape.outChannels, n: columnsCount, k: shape.patch, alpha: 1,
-            a: weight, lda: shape.patch, b: columns.pointer, ldb: columnsCount, beta: 0, c: product.pointer,
-            ldc: columnsCount)
-        WorkerPool.shared.runRanges(batch, minimum: 1, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.productToOutput(images: from..<to)
+        var job = Job(
+            core: self, batch: batch, input: input, weight: weight, bias: bias, output: output, outputGradient: nil,
+            inputGradient: nil, threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
+        WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
+            let job = raw.assumingMemoryBound(to: Job.self).pointee
+            for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.forward(chunk: chunk) }
         }
     }
 
-    /// From d(output): dW = d(product)·columnsᵀ, db = row sums of d(product), and when `inputGradient`
-    /// is given, d(columns) = Wᵀ·d(product) folded back into d(input) (col2im). Uses the columns of
-    /// the last `forward`, which must have had the same batch.
+    /// From d(output): dW = Σ_b d(output)_b·columns_bᵀ, db = Σ_b Σ_q d(output)_b, and when
+    /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im).
     public func backward(
-        outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?
     ) {
         var job = Job(
-            core: self, batch: batch, image: inputGradient ?? product.pointer,
-            other: UnsafeMutablePointer(mutating: outputGradient), bias: biasGradient)
-        WorkerPool.shared.runRanges(batch, minimum: 1, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.outputGradientToProduct(images: from..<to)
+            core: self, batch: batch, input: input, weight: weight, bias: biasGradient, output: nil,
+            outputGradient: outputGradient, inputGradient: inputGradient,
+            threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
+        WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
+            let job = raw.assumingMemoryBound(to: Job.self).pointee
+            for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.backward(chunk: chunk) }
         }
-        let columnsCount = batch * shape.positions
-        if weightGradientPieces > 1 {
-            // dW = Σ_pieces d(product)[:, piece]·columns[:, piece]ᵀ, pieces fixed by shape and batch.
-            var pieces = WeightGradientPieces(
-                core: self, columnsCount: columnsCount, pieces: weightGradientPieces,
-                threads: min(weightGradientPieces, WorkerPool.shared.width), output: weightGradient)
-            WorkerPool.shared.run(parts: pieces.threads, with: &pieces) { raw, part in
-                let job = raw.assumingMemoryBound(to: WeightGradientPieces.self).pointee
-                for piece in stride(from: part, to: job.pieces, by: job.threads) { job.multiply(piece: piece) }
-            }
-            pieces.sum()
-        } else {
-            Gemm.fast(
-                transposeA: false, transposeB: true, m: shape.outChannels, n: shape.patch, k: columnsCount, alpha: 1,
-                a: product.pointer, lda: columnsCount, b: columns.pointer, ldb: columnsCount, beta: 0, c: weightGradient,
-                ldc: shape.patch)
-        }
-        WorkerPool.shared.runRanges(shape.outChannels, minimum: 1, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.biasGradient(channels: from..<to)
-        }
-        guard inputGradient != nil else { return }
-        Gemm.fast(
-            transposeA: true, transposeB: false, m: shape.patch, n: columnsCount, k: shape.outChannels, alpha: 1,
-            a: weight, lda: shape.patch, b: product.pointer, ldb: columnsCount, beta: 0, c: columnGradient.pointer,
-            ldc: columnsCount)
-        WorkerPool.shared.runRanges(batch, minimum: 1, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.fold(images: from..<to)
+        // Sum the chunks' partial gradients in chunk order.
+        let (weights, chunks) = (shape.outChannels * shape.patch, job.chunks)
+        weightGradient.update(from: weightGradients.pointer, count: weights)
+        biasGradient.update(from: biasGradients.pointer, count: shape.outChannels)
+        for chunk in 1..<chunks {
+            VectorMath.add(weightGradients.pointer + chunk * weights, to: weightGradient, count: weights)
+            VectorMath.add(biasGradients.pointer + chunk * shape.outChannels, to: biasGradient, count: shape.outChannels)
         }
     }
 
-    /// The weight gradient split along its inner dimension (batch·positions) into fixed pieces.
-    struct WeightGradientPieces {
-        let outChannels: Int, patch: Int, columnsCount: Int, pieces: Int, threads: Int
-        let product: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>
-        let partials: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
-
-        init(core: ConvolutionCore, columnsCount: Int, pieces: Int, threads: Int, output: UnsafeMutablePointer<Float>) {
-            (outChannels, patch, self.columnsCount, self.pieces) = (core.shape.outChannels, core.shape.patch, columnsCount, pieces)
-            self.threads = threads
-            (product, columns, partials, self.output) = (core.product.pointer, core.columns.pointer, core.partialWeightGradients.pointer, output)
-        }
-
-        var pieceLength: Int { (columnsCount + pieces - 1) / pieces }
-
-        func multiply(piece: Int) {
-            let start = piece * pieceLength
-            let length = max(0, min(pieceLength, columnsCount - start))
-            Gemm.serial(
-                transposeA: false, transposeB: true, m: outChannels, n: patch, k: length, alpha: 1, a: product + start,
-                lda: columnsCount, b: columns + start, ldb: columnsCount, beta: 0, c: partials + piece * outChannels * patch,
-                ldc: patch)
-        }
-
-        func sum() {
-            let count = outChannels * patch
-            output.update(from: partials, count: count)
-            for piece in 1..<pieces { VectorMath.add(partials + piece * count, to: output, count: count) }
-        }
-    }
-
-    /// The per-image loops, over pointers only. `image` is the input (forward) or the input gradient
-    /// (backward); `other` is the output (forward) or the output gradient (backward); `bias` is the
-    /// bias (forward) or where the bias gradient goes (backward).
+    /// One chunk of images, over pointers only.
     struct Job {
         let shape: ConvolutionShape
-        let batch: Int
-        let image: UnsafeMutablePointer<Float>, other: UnsafeMutablePointer<Float>
-        let bias: UnsafePointer<Float>
-        let columns: UnsafeMutablePointer<Float>, product: UnsafeMutablePointer<Float>
-        let columnGradient: UnsafeMutablePointer<Float>
+        let batch: Int, chunks: Int, threads: Int
+        let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>
+        let output: UnsafeMutablePointer<Float>?
+        let outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?
+        let columns: UnsafeMutablePointer<Float>, columnGradients: UnsafeMutablePointer<Float>
+        let weightGradients: UnsafeMutablePointer<Float>, biasGradients: UnsafeMutablePointer<Float>
 
-        init(core: ConvolutionCore, batch: Int, image: UnsafeMutablePointer<Float>, other: UnsafeMutablePointer<Float>,
-             bias: UnsafePointer<Float>) {
-            (shape, self.batch, self.image, self.other, self.bias) = (core.shape, batch, image, other, bias)
-            (columns, product, columnGradient) = (core.columns.pointer, core.product.pointer, core.columnGradient.pointer)
+        init(
+            core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+            bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>?,
+            inputGradient: UnsafeMutablePointer<Float>?, threads: Int
+        ) {
+            (shape, self.batch, chunks, self.threads) = (core.shape, batch, ConvolutionCore.chunks(forBatch: batch), threads)
+            (self.input, self.weight, self.bias, self.output) = (input, weight, bias, output)
+            (self.outputGradient, self.inputGradient) = (outputGradient, inputGradient)
+            (columns, columnGradients) = (core.columns.pointer, core.columnGradients.pointer)
+            (weightGradients, biasGradients) = (core.weightGradients.pointer, core.biasGradients.pointer)
         }
 
-        /// columns[(c, i, j), b·P + (oh, ow)] = x[b, c, oh·s − pad + i, ow·s − pad + j], 0 outside.
-        func unfold(images: Range<Int>) {
+        /// The images of chunk `chunk`: consecutive, as even as possible.
+        func images(of chunk: Int) -> Range<Int> {
+            (chunk * batch / chunks)..<((chunk + 1) * batch / chunks)
+        }
+
+        var imageSize: Int { shape.inChannels * shape.inHeight * shape.inWidth }
+        var outputSize: Int { shape.outChannels * shape.positions }
+
+        func forward(chunk: Int) {
+            guard let output else { return }
+            let (p, patch) = (shape.positions, shape.patch)
+            let cols = columns + chunk * patch * p
+            for b in images(of: chunk) {
+                unfold(input + b * imageSize, into: cols)
+                let y = output + b * outputSize
+                for c in 0..<shape.outChannels { (y + c * p).update(repeating: bias[c], count: p) }
+                Gemm.serial(
+                    transposeA: false, transposeB: false, m: shape.outChannels, n: p, k: patch, alpha: 1, a: weight,
+                    lda: patch, b: cols, ldb: p, beta: 1, c: y, ldc: p)
+            }
+        }
+
+        func backward(chunk: Int) {
+            guard let outputGradient else { return }
+            let (p, patch, outChannels) = (shape.positions, shape.patch, shape.outChannels)
+            let cols = columns + chunk * patch * p
+            let dcols = columnGradients + chunk * patch * p
+            let dw = weightGradients + chunk * outChannels * patch
+            let db = biasGradients + chunk * outChannels
+            dw.update(repeating: 0, count: outChannels * patch)
+            db.update(repeating: 0, count: outChannels)
+            for b in images(of: chunk) {
+                let dy = outputGradient + b * outputSize
+                unfold(input + b * imageSize, into: cols)
+                Gemm.serial(
+                    transposeA: false, transposeB: true, m: outChannels, n: patch, k: p, alpha: 1, a: dy, lda: p,
+                    b: cols, ldb: p, beta: 1, c: dw, ldc: patch)
+                for c in 0..<outChannels {
+                    var sum: Float = 0
+                    for q in 0..<p { sum += dy[c * p + q] }
+                    db[c] += sum
+                }
+                guard let inputGradient else { continue }
+                Gemm.serial(
+                    transposeA: true, transposeB: false, m: patch, n: p, k: outChannels, alpha: 1, a: weight, lda: patch,
+                    b: dy, ldb: p, beta: 0, c: dcols, ldc: p)
+                fold(dcols, into: inputGradient + b * imageSize)
+            }
+        }
+
+        /// For stride 1 and kernel column j: the output columns ow in first..<end whose input column
+        /// ow − pad + j lies inside the image.
+        @inline(__always) func validColumns(offset j: Int) -> (first: Int, end: Int) {
+            (max(0, shape.padding - j), min(shape.outWidth, shape.inWidth + shape.padding - j))
+        }
+
+        /// columns[(c, i, j), (oh, ow)] = x[c, oh·s − pad + i, ow·s − pad + j], 0 outside.
+        func unfold(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
             let s = shape
-            let width = batch * s.positions
-            for b in images {
-                let x = image + b * s.inChannels * s.inHeight * s.inWidth
-                for c in 0..<s.inChannels {
-                    for i in 0..<s.kernel {
-                        for j in 0..<s.kernel {
-                            let row = columns + ((c * s.kernel + i) * s.kernel + j) * width + b * s.positions
-                            for oh in 0..<s.outHeight {
-                                let ih = oh * s.stride - s.padding + i
-                                let out = row + oh * s.outWidth
-                                guard ih >= 0 && ih < s.inHeight else {
-                                    out.update(repeating: 0, count: s.outWidth)
-                                    continue
-                                }
-                                let source = x + (c * s.inHeight + ih) * s.inWidth
-                                if s.stride == 1 {
-                                    // One contiguous run: iw = ow − pad + j, zero where it falls outside.
-                                    let (first, end) = validColumns(offset: j)
-                                    let shifted = source - s.padding + j
+            for c in 0..<s.inChannels {
+                for i in 0..<s.kernel {
+                    for j in 0..<s.kernel {
+                        let row = columns + ((c * s.kernel + i) * s.kernel + j) * s.positions
+                        let (first, end) = validColumns(offset: j)
+                        for oh in 0..<s.outHeight {
+                            let ih = oh * s.stride - s.padding + i
+                            let out = row + oh * s.outWidth
+                            guard ih >= 0 && ih < s.inHeight else {
+                                for ow in 0..<s.outWidth { out[ow] = 0 }
+                                continue
+                            }
+                            let source = x + (c * s.inHeight + ih) * s.inWidth
+                            if s.stride == 1 {
+                                let shifted = source - s.padding + j
+                                if first == 0 && end == s.outWidth {
+                                    for ow in 0..<s.outWidth { out[ow] = shifted[ow] }
+                                } else {
                                     for ow in 0..<s.outWidth { out[ow] = ow >= first && ow < end ? shifted[ow] : 0 }
-                                    continue
                                 }
+                            } else {
                                 for ow in 0..<s.outWidth {
                                     let iw = ow * s.stride - s.padding + j
                                     out[ow] = iw >= 0 && iw < s.inWidth ? source[iw] : 0
@@ -202,71 +211,24 @@ public final class ConvolutionCore {
             }
         }
 
-        /// For stride 1 and kernel column j: the output columns ow in first..<end whose input column
-        /// ow − pad + j lies inside the image.
-        @inline(__always) func validColumns(offset j: Int) -> (first: Int, end: Int) {
-            let first = max(0, shape.padding - j)
-            let end = min(shape.outWidth, shape.inWidth + shape.padding - j)
-            return (first, end)
-        }
-
-        /// output[b, c, q] = product[c, b·P + q] + bias[c].
-        func productToOutput(images: Range<Int>) {
-            let (p, width) = (shape.positions, batch * shape.positions)
-            for b in images {
-                for c in 0..<shape.outChannels {
-                    let from = product + c * width + b * p
-                    let to = other + (b * shape.outChannels + c) * p
-                    let offset = bias[c]
-                    for q in 0..<p { to[q] = from[q] + offset }
-                }
-            }
-        }
-
-        /// product[c, b·P + q] = d(output)[b, c, q].
-        func outputGradientToProduct(images: Range<Int>) {
-            let (p, width) = (shape.positions, batch * shape.positions)
-            for b in images {
-                for c in 0..<shape.outChannels {
-                    (product + c * width + b * p).update(from: other + (b * shape.outChannels + c) * p, count: p)
-                }
-            }
-        }
-
-        /// db[c] = Σ_j product[c, j], summed in order.
-        func biasGradient(channels: Range<Int>) {
-            let width = batch * shape.positions
-            let db = UnsafeMutablePointer(mutating: bias)
-            for c in channels {
-                var sum: Float = 0
-                let row = product + c * width
-                for j in 0..<width { sum += row[j] }
-                db[c] = sum
-            }
-        }
-
-        /// d(input)[b] = Σ over receptive fields of d(columns) (col2im), image by image.
-        func fold(images: Range<Int>) {
+        /// dx = Σ over receptive fields of d(columns) (col2im).
+        func fold(_ columns: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
             let s = shape
-            let width = batch * s.positions
-            for b in images {
-                let dx = image + b * s.inChannels * s.inHeight * s.inWidth
-                dx.update(repeating: 0, count: s.inChannels * s.inHeight * s.inWidth)
-                for c in 0..<s.inChannels {
-                    for i in 0..<s.kernel {
-                        for j in 0..<s.kernel {
-                            let row = columnGradient + ((c * s.kernel + i) * s.kernel + j) * width + b * s.positions
-                            for oh in 0..<s.outHeight {
-                                let ih = oh * s.stride - s.padding + i
-                                guard ih >= 0 && ih < s.inHeight else { continue }
-                                let target = dx + (c * s.inHeight + ih) * s.inWidth
-                                let source = row + oh * s.outWidth
-                                if s.stride == 1 {
-                                    let (first, end) = validColumns(offset: j)
-                                    let shifted = target - s.padding + j
-                                    for ow in first..<max(first, end) { shifted[ow] += source[ow] }
-                                    continue
-                                }
+            for k in 0..<imageSize { dx[k] = 0 }
+            for c in 0..<s.inChannels {
+                for i in 0..<s.kernel {
+                    for j in 0..<s.kernel {
+                        let row = columns + ((c * s.kernel + i) * s.kernel + j) * s.positions
+                        let (first, end) = validColumns(offset: j)
+                        for oh in 0..<s.outHeight {
+                            let ih = oh * s.stride - s.padding + i
+                            guard ih >= 0 && ih < s.inHeight else { continue }
+                            let target = dx + (c * s.inHeight + ih) * s.inWidth
+                            let source = row + oh * s.outWidth
+                            if s.stride == 1 {
+                                let shifted = target - s.padding + j
+                                for ow in first..<max(first, end) { shifted[ow] += source[ow] }
+                            } else {
                                 for ow in 0..<s.outWidth {
                                     let iw = ow * s.stride - s.padding + j
                                     if iw >= 0 && iw < s.inWidth { target[iw] += source[ow] }
