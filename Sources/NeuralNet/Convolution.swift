@@ -195,7 +195,7 @@ public final class ConvolutionCore {
                             if s.stride == 1 {
                                 let shifted = source - s.padding + j
                                 if first == 0 && end == s.outWidth {
-                                    for ow in 0..<s.outWidth { out[ow] = shifted[ow] }
+                                    copyRow(from: shifted, to: out, count: s.outWidth)
                                 } else {
                                     for ow in 0..<s.outWidth { out[ow] = ow >= first && ow < end ? shifted[ow] : 0 }
                                 }
@@ -208,6 +208,20 @@ public final class ConvolutionCore {
                         }
                     }
                 }
+            }
+        }
+
+        /// Copies a short row, eight floats at a time.
+        @inline(__always) func copyRow(from source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+            var k = 0
+            while k + 8 <= count {
+                UnsafeMutableRawPointer(target + k).storeBytes(
+                    of: UnsafeRawPointer(source + k).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                k += 8
+            }
+            while k < count {
+                target[k] = source[k]
+                k += 1
             }
         }
 
