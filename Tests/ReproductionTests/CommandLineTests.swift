@@ -42,12 +42,12 @@ struct CommandLineTests {
         #expect(again.stdout.contains("reused"))
     }
 
-    @Test("The log does not depend on the number of threads")
-    func threadCountIndependence() throws {
+    @Test("The log does not depend on the number of threads", arguments: ["mlp", "lenet5"])
+    func threadCountIndependence(model: String) throws {
         let data = try Fixtures.smallMNIST(trainCount: 2000, testCount: 500)
         let (one, three) = (Fixtures.temporaryDirectory(), Fixtures.temporaryDirectory())
         defer { for url in [data, one, three] { try? FileManager.default.removeItem(at: url) } }
-        let arguments = ["train", "mlp", "--dataset", "mnist", "--data-dir", data.path, "--epochs", "2"]
+        let arguments = ["train", model, "--dataset", "mnist", "--data-dir", data.path, "--epochs", "2"]
         for (threads, runs) in [("1", one), ("3", three)] {
             let outcome = try Fixtures.run(arguments + ["--threads", threads, "--runs-dir", runs.path])
             #expect(outcome.status == 0, "\(outcome.stderr)")
