@@ -25,8 +25,6 @@ struct L0Repro: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let error as DatasetError {
-            fail(error.description)
         } catch let error as FileError {
             fail(error.description)
         } catch let error as ConfigError {
