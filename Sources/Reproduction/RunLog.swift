@@ -26,6 +26,8 @@ public struct DataRecord: Codable, Equatable, Sendable {
     public var name: String
     /// The directory the files were read from.
     public var directory: String
+    /// How that directory was found: "--data-dir", "L0REPRO_DATA_DIR", "user cache" or a system location.
+    public var source: String
     public var trainingExamples: Int
     public var testExamples: Int
     /// SHA-256 of the decompressed training images, training labels, test images and test labels, in

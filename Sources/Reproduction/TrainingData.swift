@@ -16,11 +16,12 @@ public struct TrainingData: Sendable {
 
     /// Reads an MNIST-format dataset from `directory`, or from where `dataset` is usually found.
     public static func load(_ dataset: DatasetName, directory: URL?) throws -> TrainingData {
-        let resolved = try dataset.resolveDirectory(explicit: directory)
+        let (resolved, source) = try dataset.resolve(explicit: directory)
         let (train, test) = try MNISTFormat.load(from: resolved)
         let digest = Digest.sha256(concatenating: [train.images, train.labels, test.images, test.labels])
         let record = DataRecord(
-            name: dataset.rawValue, directory: resolved.standardizedFileURL.path, trainingExamples: train.count,
+            name: dataset.rawValue, directory: resolved.standardizedFileURL.path, source: source,
+            trainingExamples: train.count,
             testExamples: test.count, sha256: digest)
         return TrainingData(train: train, test: test, record: record)
     }

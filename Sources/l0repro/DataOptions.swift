@@ -39,7 +39,7 @@ struct DataOptions: ParsableArguments {
         }
         let data = try TrainingData.load(name, directory: explicit)
         let how = dataset == .auto ? " (auto: \(name == .mnist ? "MNIST found" : "MNIST not found"))" : ""
-        Terminal.note("dataset: \(name.rawValue)\(how) from \(data.record.directory)")
+        Terminal.note("dataset: \(name.rawValue)\(how) from \(data.record.directory) (\(data.record.source))")
         return data
     }
 }

@@ -84,9 +84,21 @@ struct CommandLineTests {
         #expect(outcome.stderr.hasPrefix("l0repro: ") && outcome.stderr.filter { $0 == "\n" }.count == 1)
     }
 
+    @Test("data verify reports each file and fails on a missing one; unknown names are refused")
+    func dataVerify() throws {
+        let partial = try Fixtures.run(["data", "verify", "mnist", "--data-dir", Fixtures.sharedMNIST.path])
+        #expect(partial.status == 1)
+        #expect(partial.stdout.contains("missing    train-images-idx3-ubyte(.gz)"))
+        #expect(partial.stdout.contains("ok         \(Fixtures.sharedMNIST.path)/t10k-labels-idx1-ubyte.gz (official gzip MD5)"))
+        let unknown = try Fixtures.run(["data", "verify", "cifar-7"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown dataset 'cifar-7'"))
+        let list = try Fixtures.run(["data", "list"])
+        #expect(list.status == 0 && list.stdout.contains("mnist") && list.stdout.contains("fashion-mnist"))
+    }
+
     @Test("Every command explains itself with --help")
     func help() throws {
-        for command in [[], ["train"], ["bench"]] {
+        for command in [[], ["train"], ["bench"], ["data"], ["data", "list"], ["data", "verify"]] {
             let outcome = try Fixtures.run(command + ["--help"])
             #expect(outcome.status == 0)
             #expect(outcome.stdout.contains("USAGE"))

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Datasets
+import Foundation
+
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Find and verify the datasets.",
+        discussion: """
+            Search order for each dataset: --data-dir (training only), then $L0REPRO_DATA_DIR/<name>, then \
+            the user cache ($XDG_CACHE_HOME/l0repro/<name>, else ~/.cache/l0repro/<name>), then system \
+            locations (/usr/share/datasets/fashion-mnist from Debian's dataset-fashion-mnist). Files may be \
+            gzip or plain IDX. A file verifies by the official gzip MD5 or, for re-compressed copies such as \
+            Debian's, by the SHA-256 of its decompressed bytes.
+            """,
+        subcommands: [List.self, Verify.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show each dataset: verified, missing or corrupt, and where.")
+
+        func run() throws {
+            for dataset in DatasetName.allCases {
+                print(DataReport.line(for: dataset, explicit: nil))
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every file of a dataset (all datasets when none is named); exit 1 when one is missing or corrupt.")
+
+        @Argument(help: "mnist or fashion-mnist (default: every dataset found).")
+        var name: String?
+
+        @Option(name: .customLong("data-dir"), help: ArgumentHelp("Check this directory instead of searching.", valueName: "dir"))
+        var dataDirectory: String?
+
+        func validate() throws {
+            if let name, DatasetName(rawValue: name) == nil {
+                throw ValidationError("unknown dataset '\(name)'; choose one of \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if dataDirectory != nil && name == nil { throw ValidationError("--data-dir needs a dataset name") }
+        }
+
+        func run() throws {
+            let datasets = name.flatMap(DatasetName.init(rawValue:)).map { [$0] } ?? DatasetName.allCases
+            var failed = false
+            for dataset in datasets {
+                let explicit = dataDirectory.map { URL(fileURLWithPath: $0) }
+                print(DataReport.line(for: dataset, explicit: explicit))
+                guard let (directory, _) = try? dataset.resolve(explicit: explicit) else {
+                    failed = failed || name != nil
+                    continue
+                }
+                for check in DatasetVerifier.check(dataset, in: directory) {
+                    print("  " + DataReport.describe(check))
+                    failed = failed || !check.isUsable
+                }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+}
+
+/// One-line summaries of dataset checks.
+enum DataReport {
+    static func line(for dataset: DatasetName, explicit: URL?) -> String {
+        let name = dataset.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
+        guard let (directory, source) = try? dataset.resolve(explicit: explicit) else {
+            let searched = explicit.map { [$0.path] } ?? dataset.searchDirectories().map(\.directory.path)
+            return "\(name)missing (searched \(searched.joined(separator: ", "))); put the four IDX files in one of them"
+        }
+        let checks = DatasetVerifier.check(dataset, in: directory)
+        let where_ = "\(directory.path) (\(source))"
+        if let bad = checks.first(where: { !$0.isUsable }) { return "\(name)incomplete or corrupt at \(where_): \(describe(bad))" }
+        if checks.contains(where: { if case .unverified = $0 { return true } else { return false } }) {
+            return "\(name)present at \(where_), some files unverified"
+        }
+        return "\(name)verified at \(where_)"
+    }
+
+    static func describe(_ check: FileCheck) -> String {
+        switch check {
+        case .verified(let path, let how): return "ok         \(path) (\(how))"
+        case .unverified(let path, let why): return "unverified \(path): \(why)"
+        case .corrupt(let path, let problem): return "corrupt    \(path): \(problem)"
+        case .missing(let stem): return "missing    \(stem)(.gz)"
+        }
+    }
+}
