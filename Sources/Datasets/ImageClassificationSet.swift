@@ -11,11 +11,17 @@ public struct ImageClassificationSet: Sendable {
     public let height: Int
     public let width: Int
     public let classes: Int
+    /// CIFAR-100's 20 superclass labels, one per image (empty for other datasets).
+    public let coarseLabels: [UInt8]
 
-    public init(images: [UInt8], labels: [UInt8], channels: Int, height: Int, width: Int, classes: Int) {
+    public init(
+        images: [UInt8], labels: [UInt8], channels: Int, height: Int, width: Int, classes: Int, coarseLabels: [UInt8] = []
+    ) {
         precondition(images.count == labels.count * channels * height * width, "image bytes do not match labels")
+        precondition(coarseLabels.isEmpty || coarseLabels.count == labels.count, "coarse labels do not match labels")
         self.images = images
         self.labels = labels
+        self.coarseLabels = coarseLabels
         self.count = labels.count
         self.channels = channels
         self.height = height
@@ -31,7 +37,7 @@ public struct ImageClassificationSet: Sendable {
         guard n < count else { return self }
         return ImageClassificationSet(
             images: Array(images[0..<n * imageSize]), labels: Array(labels[0..<n]), channels: channels,
-            height: height, width: width, classes: classes)
+            height: height, width: width, classes: classes, coarseLabels: coarseLabels.isEmpty ? [] : Array(coarseLabels[0..<n]))
     }
 
     /// Writes the examples at `indices` into `destination` as floats in [0, 1] (byte / 255, divided exactly as the peer does) and their
