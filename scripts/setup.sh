@@ -9,6 +9,7 @@ packages=(
   libcairo2-dev libpango1.0-dev fonts-dejavu-core   # figures and the PDF report
   libcmark-gfm-dev libcmark-gfm-extensions-dev      # markdown templates
   poppler-utils                                     # pdftotext / pdfinfo for the report tests
+  python3                                           # the local HTTP server the download tests start
   dataset-fashion-mnist                             # the full dataset available offline
 )
 

@@ -13,7 +13,7 @@ struct DataCommand: ParsableCommand {
             gzip or plain IDX. A file verifies by the official gzip MD5 or, for re-compressed copies such as \
             Debian's, by the SHA-256 of its decompressed bytes.
             """,
-        subcommands: [List.self, Verify.self])
+        subcommands: [List.self, Verify.self, Fetch.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show each dataset: verified, missing or corrupt, and where.")
@@ -58,6 +58,50 @@ struct DataCommand: ParsableCommand {
                 }
             }
             if failed { throw ExitCode(1) }
+        }
+    }
+}
+
+extension DataCommand {
+    struct Fetch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download a dataset into the user cache, verifying every file.",
+            discussion: """
+                Each file comes from the first mirror that serves the right bytes (official gzip MD5, or the \
+                decompressed SHA-256); it is written to a temporary file and renamed into place, so a failed \
+                or corrupt download never leaves a file that looks valid. Files already present and verified \
+                are kept. Without network access the command fails with the directory to fill by hand.
+                """)
+
+        @Argument(help: "mnist or fashion-mnist.")
+        var name: String
+
+        @Option(name: .customLong("mirror"), help: ArgumentHelp("A base URL to try instead of the built-in mirrors (repeatable).", valueName: "url"))
+        var mirrors: [String] = []
+
+        @Option(help: "Seconds to wait for each download.")
+        var timeout: Double = 60
+
+        func validate() throws {
+            if DatasetName(rawValue: name) == nil {
+                throw ValidationError("unknown dataset '\(name)'; choose one of \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if !(timeout > 0) { throw ValidationError("--timeout must be positive, got \(timeout)") }
+        }
+
+        func run() throws {
+            let dataset = DatasetName(rawValue: name)!
+            let directory = dataset.cacheDirectory()
+            let outcomes = try Downloader.fetch(
+                dataset.files, mirrors: mirrors.isEmpty ? dataset.mirrors : mirrors, into: directory, timeout: timeout,
+                progress: Terminal.note)
+            for outcome in outcomes {
+                switch outcome {
+                case .alreadyPresent(let path): print("kept       \(path) (already verified)")
+                case .downloaded(let path, let source, let bytes): print("downloaded \(path) from \(source) (\(bytes) bytes)")
+                }
+            }
+            print("\(dataset.rawValue) is in \(directory.path)")
         }
     }
 }
