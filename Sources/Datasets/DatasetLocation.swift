@@ -44,9 +44,4 @@ public enum DatasetName: String, CaseIterable, Codable, Sendable {
             : "put the four MNIST IDX files (gzip or plain) in one of these directories or pass --data-dir"
         throw DatasetError(path: searched, problem: "\(rawValue) not found; \(hint)")
     }
-
-    /// The directory to read (see `resolve`).
-    public func resolveDirectory(explicit: URL?) throws -> URL {
-        try resolve(explicit: explicit).directory
-    }
 }

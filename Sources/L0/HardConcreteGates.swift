@@ -16,6 +16,8 @@ public final class HardConcreteGates {
     public let derivatives: FloatBuffer
     /// Whether the last draw was per example (training with `perExample`); otherwise one row.
     public private(set) var lastDrawPerExample = false
+    /// Scratch: each group's penalty if active, for `accumulateGroupPenalty`.
+    private let groupCosts: UnsafeMutablePointer<Double>
 
     public init(name: String, groups: Int, perExample: Bool, maxBatch: Int) {
         self.groups = groups
@@ -26,7 +28,11 @@ public final class HardConcreteGates {
         let rows = perExample ? maxBatch : 1
         values = FloatBuffer(count: rows * groups)
         derivatives = FloatBuffer(count: rows * groups)
+        groupCosts = .allocate(capacity: groups)
+        groupCosts.initialize(repeating: 0, count: groups)
     }
+
+    deinit { groupCosts.deallocate() }
 
     /// Draws log α from N(log(1 − p) − log p, 0.01²).
     public func initialize(dropRate: Double, random: RandomGenerator) {
@@ -60,14 +66,6 @@ public final class HardConcreteGates {
         }
     }
 
-    /// Clamps log α into `HardConcrete.logAlphaRange`. The optimiser does this after every step
-    /// through the parameter's bounds; this is for log α set by hand.
-    public func clampLogAlpha() {
-        guard let bounds = logAlpha.bounds else { return }
-        let a = logAlpha.value.pointer
-        for g in 0..<groups { a[g] = min(max(a[g], bounds.lowerBound), bounds.upperBound) }
-    }
-
     /// P(z ≠ 0) of gate `g`.
     @inline(__always) public func probabilityNonZero(_ g: Int) -> Double {
         HardConcrete.probabilityNonZero(logAlpha: Double(logAlpha.value.pointer[g]))
@@ -84,18 +82,48 @@ public final class HardConcreteGates {
     /// Σ P(z ≠ 0): the expected number of active groups.
     public var expectedCount: Double { (0..<groups).reduce(0) { $0 + probabilityNonZero($1) } }
 
-    /// Adds the expected penalty Σ_g π_g·cost_g to the objective: adds π_g(1 − π_g)·cost_g to the
-    /// gradient of log α_g and returns the penalty, where `cost(g)` is the group's cost if active.
-    @inline(__always) public func accumulateExpectedCost(_ cost: (Int) -> Double) -> Double {
+    /// Adds the expected penalty of gated weight groups, Σ_g π_g·(λ·|g| + (decay/2)·‖θ_g‖²), where
+    /// group g is row g of `weights` (`groupSize` contiguous values): π_g·decay·θ_g goes to the weight
+    /// gradient and π_g(1 − π_g)·cost_g to the gradient of log α_g. Returns the penalty.
+    ///
+    /// Rows are split over the worker pool; the costs are then summed in group order, so the total
+    /// does not depend on the split.
+    public func accumulateGroupPenalty(
+        weights: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>, groupSize: Int, lambda: Float,
+        decay: Float
+    ) -> Double {
+        var job = GroupPenalty(
+            weights: weights, weightGradient: weightGradient, logAlpha: logAlpha.value.pointer, costs: groupCosts,
+            groupSize: groupSize, lambda: lambda, decay: decay)
+        WorkerPool.shared.runRanges(groups, minimum: max(1, 16_384 / max(groupSize, 1)), with: &job) { raw, from, to in
+            raw.assumingMemoryBound(to: GroupPenalty.self).pointee.costs(groups: from..<to)
+        }
         var total = 0.0
         let gradient = logAlpha.gradient.pointer
         for g in 0..<groups {
             let p = probabilityNonZero(g)
-            let c = cost(g)
-            total += p * c
-            gradient[g] += Float(p * (1 - p) * c)
+            total += p * groupCosts[g]
+            gradient[g] += Float(p * (1 - p) * groupCosts[g])
         }
         return total
+    }
+
+    /// The per-group loop of `accumulateGroupPenalty`, over pointers only.
+    struct GroupPenalty {
+        let weights: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>
+        let logAlpha: UnsafePointer<Float>, costs: UnsafeMutablePointer<Double>
+        let groupSize: Int, lambda: Float, decay: Float
+
+        func costs(groups: Range<Int>) {
+            let groupCost = Double(lambda) * Double(groupSize)
+            for g in groups {
+                let scale = Float(HardConcrete.probabilityNonZero(logAlpha: Double(logAlpha[g]))) * decay
+                let offset = g * groupSize
+                let squares = VectorMath.addScaledReturningSumOfSquares(
+                    weights + offset, by: scale, to: weightGradient + offset, count: groupSize)
+                costs[g] = groupCost + 0.5 * Double(decay) * Double(squares)
+            }
+        }
     }
 }
 

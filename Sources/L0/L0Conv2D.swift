@@ -83,17 +83,10 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
     }
 
     public func accumulatePenalty() -> Double {
-        let (patch, decay) = (core.shape.patch, Double(decay))
-        let w = weight.value.pointer
-        let dw = weight.gradient.pointer
-        let groupCost = Double(lambda) * Double(patch)
-        var total = gates.accumulateExpectedCost { c in
-            let scale = Float(gates.probabilityNonZero(c) * decay)
-            let squares = VectorMath.addScaledReturningSumOfSquares(w + c * patch, by: scale, to: dw + c * patch, count: patch)
-            return groupCost + 0.5 * decay * Double(squares)
-        }
-        if decay != 0 { total += Dense.addL2(bias, decay: Float(decay)) }
-        return total
+        let total = gates.accumulateGroupPenalty(
+            weights: weight.value.pointer, weightGradient: weight.gradient.pointer, groupSize: core.shape.patch,
+            lambda: lambda, decay: decay)
+        return decay == 0 ? total : total + Dense.addL2(bias, decay: decay)
     }
 
     /// The per-image and per-channel loops, over pointers only.
@@ -153,11 +146,5 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
 }
 
 extension L0Conv2D: MatrixProductCounting {
-    public func forwardProductFlops(batch: Int) -> Double {
-        2 * Double(batch * core.shape.outChannels * core.shape.positions * core.shape.patch)
-    }
-}
-
-extension L0Dense: MatrixProductCounting {
-    public func forwardProductFlops(batch: Int) -> Double { 2 * Double(batch * inputs * outputs) }
+    public func forwardProductFlops(batch: Int) -> Double { 2 * Double(batch) * core.shape.forwardProductFlopsPerExample }
 }

@@ -30,7 +30,6 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
     let output: Tensor  // (batch, outputs)
     let inputGradient: Tensor  // (batch, inputs)
     let gatedInput: Tensor  // (batch, inputs): x ⊙ z
-    let rowCosts: UnsafeMutablePointer<Double>  // (inputs): a group's penalty if active
     private var input: Tensor?
 
     public init(
@@ -48,11 +47,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         output = Tensor(maxBatch: maxBatch, featureShape: [outputs])
         inputGradient = Tensor(maxBatch: maxBatch, featureShape: [inputs])
         gatedInput = Tensor(maxBatch: maxBatch, featureShape: [inputs])
-        rowCosts = .allocate(capacity: inputs)
-        rowCosts.initialize(repeating: 0, count: inputs)
     }
-
-    deinit { rowCosts.deallocate() }
 
     /// He-normal weights (std √(2 / inputs)), zero bias, log α for the given drop rate.
     public func initialize(dropRate: Double, random: RandomGenerator) {
@@ -113,21 +108,13 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
     }
 
     public func accumulatePenalty() -> Double {
-        let inputs = self.inputs
-        // One pass over each row, rows split over the pool: its squared norm for the cost, and
-        // π_i·decay·W_i into the gradient. The costs are then summed in order, so the total does not
-        // depend on the split.
-        var job = Job(layer: self, input: gatedInput)
-        WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.penaltyCosts(inputs: from..<to)
-        }
-        let costs = rowCosts
-        var total = gates.accumulateExpectedCost { costs[$0] }
-        if decay != 0 { total += Dense.addL2(bias, decay: decay) }
-        return total
+        let total = gates.accumulateGroupPenalty(
+            weights: weight.value.pointer, weightGradient: weight.gradient.pointer, groupSize: outputs, lambda: lambda,
+            decay: decay)
+        return decay == 0 ? total : total + Dense.addL2(bias, decay: decay)
     }
 
-    /// The loops of `forward`, `backward` and `accumulatePenalty` that run split over the worker pool,
+    /// The loops of `forward` and `backward` that run split over the worker pool,
     /// each over a range of rows (examples) or inputs (gate groups). It holds only pointers and
     /// numbers, taken on the calling thread, so the threads never touch a shared reference count.
     struct Job {
@@ -136,9 +123,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         let inputGradient: UnsafeMutablePointer<Float>
         let w: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>
         let z: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>
-        let logAlpha: UnsafeMutablePointer<Float>, dLogAlpha: UnsafeMutablePointer<Float>
-        let rowCosts: UnsafeMutablePointer<Double>
-        let lambda: Float, decay: Float
+        let dLogAlpha: UnsafeMutablePointer<Float>
 
         init(layer: L0Dense, input: Tensor) {
             (rows, inputs, outputs) = (input.batch, layer.inputs, layer.outputs)
@@ -146,9 +131,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
             (x, gatedInput, inputGradient) = (input.pointer, layer.gatedInput.pointer, layer.inputGradient.pointer)
             (w, dw) = (layer.weight.value.pointer, layer.weight.gradient.pointer)
             (z, dz) = (layer.gates.values.pointer, layer.gates.derivatives.pointer)
-            (logAlpha, dLogAlpha) = (layer.gates.logAlpha.value.pointer, layer.gates.logAlpha.gradient.pointer)
-            rowCosts = layer.rowCosts
-            (lambda, decay) = (layer.lambda, layer.decay)
+            dLogAlpha = layer.gates.logAlpha.gradient.pointer
         }
 
         /// x̃ = x ⊙ z for the given rows.
@@ -187,16 +170,9 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
                 VectorMath.multiply(row, z + (perExample ? r * inputs : 0), into: row, count: inputs)
             }
         }
-
-        /// Each group's cost if active, λ·outputs + (decay/2)·‖W_i‖², into `rowCosts`, adding
-        /// π_i·decay·W_i to the weight gradient on the way.
-        func penaltyCosts(inputs range: Range<Int>) {
-            let groupCost = Double(lambda) * Double(outputs)
-            for i in range {
-                let scale = Float(HardConcrete.probabilityNonZero(logAlpha: Double(logAlpha[i]))) * decay
-                let squares = VectorMath.addScaledReturningSumOfSquares(w + i * outputs, by: scale, to: dw + i * outputs, count: outputs)
-                rowCosts[i] = groupCost + 0.5 * Double(decay) * Double(squares)
-            }
-        }
     }
+}
+
+extension L0Dense: MatrixProductCounting {
+    public func forwardProductFlops(batch: Int) -> Double { 2 * Double(batch * inputs * outputs) }
 }

@@ -53,3 +53,7 @@ public final class Conv2D: Layer, Penalized {
         return Dense.addL2(weight, decay: decay) + Dense.addL2(bias, decay: decay)
     }
 }
+
+extension Conv2D: MatrixProductCounting {
+    public func forwardProductFlops(batch: Int) -> Double { 2 * Double(batch) * core.shape.forwardProductFlopsPerExample }
+}

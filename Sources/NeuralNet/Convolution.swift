@@ -24,6 +24,8 @@ public struct ConvolutionShape: Equatable, Sendable {
     /// Output positions per map: outHeight·outWidth.
     public var positions: Int { outHeight * outWidth }
     public var inputShape: [Int] { [inChannels, inHeight, inWidth] }
+    /// Multiply-adds of one example's forward product: Cout·positions·patch.
+    public var forwardProductFlopsPerExample: Double { Double(outChannels * positions * patch) }
     public var outputShape: [Int] { [outChannels, outHeight, outWidth] }
 }
 

@@ -97,3 +97,7 @@ public final class Dense: Layer, Penalized {
         for r in 0..<rows { VectorMath.add(matrix + r * columns, to: result, count: columns) }
     }
 }
+
+extension Dense: MatrixProductCounting {
+    public func forwardProductFlops(batch: Int) -> Double { 2 * Double(batch * inputs * outputs) }
+}

@@ -32,16 +32,6 @@ public protocol MatrixProductCounting {
     func forwardProductFlops(batch: Int) -> Double
 }
 
-extension Dense: MatrixProductCounting {
-    public func forwardProductFlops(batch: Int) -> Double { 2 * Double(batch * inputs * outputs) }
-}
-
-extension Conv2D: MatrixProductCounting {
-    public func forwardProductFlops(batch: Int) -> Double {
-        2 * Double(batch * core.shape.outChannels * core.shape.positions * core.shape.patch)
-    }
-}
-
 extension Tensor {
     /// Points this tensor's batch at `batch` and returns it, for layers that write `batch` rows.
     @inline(__always) public func resized(to batch: Int) -> Tensor {

@@ -2,13 +2,11 @@ import L0
 import NeuralNet
 
 /// A feed-forward classifier: a stack of layers, a softmax cross-entropy loss and the buffers for one
-/// minibatch. Built once; `trainStep` and `evaluate` allocate nothing.
+/// minibatch. Built once; `computeGradients` and `countErrors` allocate nothing.
 public final class Network {
     public let layers: [any Layer]
     /// Every learned array, in layer order.
     public let parameters: [Parameter]
-    /// The gates of the gated layers, in layer order.
-    public let gates: [HardConcreteGates]
     public let loss: SoftmaxCrossEntropy
     /// The input batch (batch, features) and its labels.
     public let input: Tensor
@@ -18,7 +16,6 @@ public final class Network {
     public init(layers: [any Layer], inputShape: [Int], classes: Int, maxBatch: Int) {
         self.layers = layers
         parameters = layers.flatMap(\.parameters)
-        gates = layers.compactMap { ($0 as? any GatedLayer)?.gates }
         penalized = layers.compactMap { $0 as? any Penalized }
         loss = SoftmaxCrossEntropy(classes: classes, maxBatch: maxBatch)
         input = Tensor(maxBatch: maxBatch, featureShape: inputShape)

@@ -37,7 +37,8 @@ public final class TrainingLoop {
     public var stepsPerEpoch: Int { (train.count + batchSize - 1) / batchSize }
 
     /// One pass over the shuffled training set: per step, gradients and an Adam update, which also
-    /// clamps log α (its parameter bounds) and updates the weight average. `onStep` gets the step number (1-based) and the sums so far.
+    /// clamps log α (its parameter bounds) and updates the weight average. `onStep` gets the step
+    /// number (1-based) and the sums so far.
     public func runEpoch(random: RandomGenerator, onStep: (Int, EpochSums) -> Void = { _, _ in }) -> EpochSums {
         for i in 0..<train.count { order[i] = Int32(i) }
         random.shuffle(order)

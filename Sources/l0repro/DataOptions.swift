@@ -35,7 +35,7 @@ struct DataOptions: ParsableArguments {
             if explicit != nil {
                 throw ValidationError("--data-dir needs --dataset mnist or --dataset fashion-mnist (which files are they?)")
             }
-            name = (try? DatasetName.mnist.resolveDirectory(explicit: nil)) != nil ? .mnist : .fashionMNIST
+            name = (try? DatasetName.mnist.resolve(explicit: nil)) != nil ? .mnist : .fashionMNIST
         }
         let data = try TrainingData.load(name, directory: explicit)
         let how = dataset == .auto ? " (auto: \(name == .mnist ? "MNIST found" : "MNIST not found"))" : ""
