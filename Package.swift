@@ -27,13 +27,16 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CCairo", pkgConfig: "pangocairo", providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
         .target(name: "FileSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CKernels", cSettings: kernelFlags),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels"], swiftSettings: vectorFlags),
         .target(name: "L0", dependencies: ["NeuralNet"], swiftSettings: vectorFlags),
+        .target(name: "Plotting", dependencies: ["CCairo", "FileSupport"]),
         .target(name: "Datasets", dependencies: ["CZlib", "FileSupport"], swiftSettings: vectorFlags),
         .target(
-            name: "Reproduction", dependencies: ["NeuralNet", "L0", "Datasets", "FileSupport"],
+            name: "Reproduction", dependencies: ["NeuralNet", "L0", "Datasets", "Plotting", "FileSupport"],
             swiftSettings: vectorFlags),
         .executableTarget(
             name: "l0repro",
@@ -44,6 +47,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "L0Tests", dependencies: ["L0", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileSupport"]),
         .testTarget(
             name: "ReproductionTests",

@@ -1,0 +1,105 @@
+import CCairo
+import FileSupport
+import Foundation
+
+/// The file formats a figure renders to.
+public enum ImageFormat: String, CaseIterable, Sendable {
+    /// A raster at `RenderOptions.pixelDensity` pixels per point.
+    case png
+    /// Vector, with ids made unique per figure so that several can be inlined in one HTML page.
+    case svg
+    /// Vector, with pinned metadata dates.
+    case pdf
+}
+
+/// Settings that change a rendered file's bytes.
+public struct RenderOptions: Sendable {
+    /// PNG pixels per point: 2 gives sharp images on high-density screens.
+    public var pixelDensity: Double
+    /// Prefix of every SVG id (letters, digits, `-` and `_`; other characters become `_`).
+    public var idPrefix: String
+    /// The PDF's creation and modification date, ISO 8601 (`2018-04-30T00:00:00Z`). Cairo would
+    /// otherwise write the current time.
+    public var date: String
+    /// The PDF's title metadata.
+    public var title: String?
+
+    public init(pixelDensity: Double = 2, idPrefix: String = "figure", date: String = "1970-01-01T00:00:00Z", title: String? = nil) {
+        self.pixelDensity = pixelDensity
+        self.idPrefix = idPrefix
+        self.date = date
+        self.title = title
+    }
+}
+
+/// A failure of Cairo while rendering.
+public struct RenderError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Draws figures with Cairo into PNG, SVG or PDF bytes. The same figure and options always give the
+/// same bytes.
+public enum FigureRenderer {
+    /// Cairo and Pango share caches across a process; rendering is serialised through this lock.
+    private static let lock = NSLock()
+
+    public static func render(_ figure: Figure, as format: ImageFormat, options: RenderOptions = RenderOptions()) throws -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        let sink = ByteSink()
+        let closure = Unmanaged.passUnretained(sink).toOpaque()
+        let width = figure.size.width
+        let height = figure.size.height
+        let surface: OpaquePointer
+        switch format {
+        case .png:
+            surface = cairo_image_surface_create(
+                CAIRO_FORMAT_RGB24, Int32((width * options.pixelDensity).rounded(.up)), Int32((height * options.pixelDensity).rounded(.up)))
+        case .svg:
+            surface = cairo_svg_surface_create_for_stream(writeToSink, closure, width, height)
+            cairo_svg_surface_restrict_to_version(surface, CAIRO_SVG_VERSION_1_1)
+        case .pdf:
+            surface = cairo_pdf_surface_create_for_stream(writeToSink, closure, width, height)
+            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, options.date)
+            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, options.date)
+            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "l0repro")
+            if let title = options.title { cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, title) }
+        }
+        defer { cairo_surface_destroy(surface) }
+        let cr = cairo_create(surface)!
+        if format == .png { cairo_scale(cr, options.pixelDensity, options.pixelDensity) }
+        do {
+            let canvas = CairoCanvas(cr)
+            figure.draw(on: canvas)
+        }
+        let drawStatus = cairo_status(cr)
+        cairo_destroy(cr)
+        if format == .png {
+            cairo_surface_flush(surface)
+            let status = cairo_surface_write_to_png_stream(surface, writeToSink, closure)
+            guard status == CAIRO_STATUS_SUCCESS else { throw RenderError(description: "PNG encoding failed: \(String(cString: cairo_status_to_string(status)))") }
+        } else {
+            cairo_surface_finish(surface)
+        }
+        let status = drawStatus != CAIRO_STATUS_SUCCESS ? drawStatus : cairo_surface_status(surface)
+        guard status == CAIRO_STATUS_SUCCESS else {
+            throw RenderError(description: "Cairo could not draw the figure: \(String(cString: cairo_status_to_string(status)))")
+        }
+        return format == .svg ? SVGIdentifiers.rewrite(sink.bytes, prefix: options.idPrefix) : sink.bytes
+    }
+
+    /// Renders and writes the figure to `url` atomically (nothing half-written on failure).
+    public static func write(_ figure: Figure, as format: ImageFormat, to url: URL, options: RenderOptions = RenderOptions()) throws {
+        try AtomicFile.write(Data(try render(figure, as: format, options: options)), to: url)
+    }
+}
+
+private final class ByteSink {
+    var bytes: [UInt8] = []
+}
+
+private let writeToSink: cairo_write_func_t = { closure, data, length in
+    let sink = Unmanaged<ByteSink>.fromOpaque(closure!).takeUnretainedValue()
+    sink.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+    return CAIRO_STATUS_SUCCESS
+}

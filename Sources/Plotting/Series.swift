@@ -1,0 +1,255 @@
+/// A line through (x[i], y[i]); non-finite values (or values ≤ 0 on a log axis) break it.
+public struct LineMark: Mark {
+    /// How consecutive points are joined.
+    public enum Interpolation: Sendable {
+        case linear
+        /// Horizontal to the next x, then vertical (a step function that changes at each x).
+        case stepAfter
+    }
+
+    public var x: [Double]
+    public var y: [Double]
+    public var label: String?
+    public var color: Color
+    /// Stroke width in points; nil for the theme's.
+    public var width: Double?
+    public var dash: [Double]
+    public var interpolation: Interpolation
+
+    public init(
+        x: [Double], y: [Double], label: String? = nil, color: Color, width: Double? = nil, dash: [Double] = [],
+        interpolation: Interpolation = .linear
+    ) {
+        precondition(x.count == y.count, "LineMark needs as many x as y values")
+        self.x = x
+        self.y = y
+        self.label = label
+        self.color = color
+        self.width = width
+        self.dash = dash
+        self.interpolation = interpolation
+    }
+
+    public func extent(x xKind: Axis.Kind, y yKind: Axis.Kind) -> (x: ClosedRange<Double>?, y: ClosedRange<Double>?) {
+        (range(of: x, on: xKind), range(of: y, on: yKind))
+    }
+
+    public var legendEntry: LegendEntry? {
+        label.map { LegendEntry(label: $0, glyph: .line(StrokeStyle(width: width ?? Theme.standard.lineWidth, color: color, dash: dash))) }
+    }
+
+    /// The unbroken runs of the line, in canvas coordinates.
+    func runs(in area: PlotArea) -> [[Point]] {
+        var runs: [[Point]] = []
+        var current: [Point] = []
+        for i in x.indices {
+            guard area.x.accepts(x[i]), area.y.accepts(y[i]) else {
+                if !current.isEmpty { runs.append(current) }
+                current = []
+                continue
+            }
+            let p = area.point(x[i], y[i])
+            if interpolation == .stepAfter, let last = current.last { current.append(Point(p.x, last.y)) }
+            current.append(p)
+        }
+        if !current.isEmpty { runs.append(current) }
+        return runs
+    }
+
+    public func draw(in area: PlotArea) {
+        let style = StrokeStyle(width: width ?? area.theme.lineWidth, color: color, dash: dash)
+        for run in runs(in: area) where run.count > 1 { area.canvas.stroke(.polyline(run), style: style) }
+    }
+
+    public func occupied(in area: PlotArea) -> [Point] { runs(in: area).flatMap { densify($0) } }
+}
+
+/// Markers at (x[i], y[i]).
+public struct ScatterMark: Mark {
+    public var x: [Double]
+    public var y: [Double]
+    public var label: String?
+    public var color: Color
+    public var shape: MarkerShape
+    /// Marker diameter in points.
+    public var size: Double
+    /// Filled, or an outline on a white fill (an open circle marks an excluded point).
+    public var filled: Bool
+
+    public init(
+        x: [Double], y: [Double], label: String? = nil, color: Color, shape: MarkerShape = .circle, size: Double = 4.5,
+        filled: Bool = true
+    ) {
+        precondition(x.count == y.count, "ScatterMark needs as many x as y values")
+        self.x = x
+        self.y = y
+        self.label = label
+        self.color = color
+        self.shape = shape
+        self.size = size
+        self.filled = filled
+    }
+
+    public func extent(x xKind: Axis.Kind, y yKind: Axis.Kind) -> (x: ClosedRange<Double>?, y: ClosedRange<Double>?) {
+        (range(of: x, on: xKind), range(of: y, on: yKind))
+    }
+
+    public var legendEntry: LegendEntry? { label.map { LegendEntry(label: $0, glyph: .marker(shape, color, filled: filled)) } }
+
+    func centres(in area: PlotArea) -> [Point] {
+        x.indices.filter { area.x.accepts(x[$0]) && area.y.accepts(y[$0]) }.map { area.point(x[$0], y[$0]) }
+    }
+
+    public func draw(in area: PlotArea) {
+        for c in centres(in: area) {
+            let path = shape.path(at: c, size: size)
+            area.canvas.fill(path, color: filled ? color : area.theme.background)
+            area.canvas.stroke(path, style: StrokeStyle(width: filled ? 0.5 : 1.1, color: color))
+        }
+    }
+
+    public func occupied(in area: PlotArea) -> [Point] { centres(in: area) }
+}
+
+/// The region between two curves over the same x (fill-between; an error band when the curves are a
+/// mean ± its uncertainty).
+public struct AreaMark: Mark {
+    public var x: [Double]
+    public var lower: [Double]
+    public var upper: [Double]
+    public var label: String?
+    public var color: Color
+    public var opacity: Double
+
+    public init(x: [Double], lower: [Double], upper: [Double], label: String? = nil, color: Color, opacity: Double = 0.25) {
+        precondition(x.count == lower.count && x.count == upper.count, "AreaMark needs equal-length x, lower and upper")
+        self.x = x
+        self.lower = lower
+        self.upper = upper
+        self.label = label
+        self.color = color
+        self.opacity = opacity
+    }
+
+    /// A band of `mean ± halfWidth`.
+    public static func errorBand(x: [Double], mean: [Double], halfWidth: [Double], label: String? = nil, color: Color) -> AreaMark {
+        AreaMark(
+            x: x, lower: zip(mean, halfWidth).map { $0 - $1 }, upper: zip(mean, halfWidth).map { $0 + $1 }, label: label,
+            color: color)
+    }
+
+    public func extent(x xKind: Axis.Kind, y yKind: Axis.Kind) -> (x: ClosedRange<Double>?, y: ClosedRange<Double>?) {
+        (range(of: x, on: xKind), range(of: lower + upper, on: yKind))
+    }
+
+    public var legendEntry: LegendEntry? { label.map { LegendEntry(label: $0, glyph: .band(color.withAlpha(opacity), nil)) } }
+
+    func outline(in area: PlotArea) -> (top: [Point], bottom: [Point]) {
+        let valid = x.indices.filter { area.x.accepts(x[$0]) && area.y.accepts(lower[$0]) && area.y.accepts(upper[$0]) }
+        return (valid.map { area.point(x[$0], upper[$0]) }, valid.map { area.point(x[$0], lower[$0]) })
+    }
+
+    public func draw(in area: PlotArea) {
+        let (top, bottom) = outline(in: area)
+        guard top.count > 1 else { return }
+        area.canvas.fill(.polygon(top + bottom.reversed()), color: color.withAlpha(opacity))
+    }
+
+    public func occupied(in area: PlotArea) -> [Point] {
+        let (top, bottom) = outline(in: area)
+        var points = densify(top) + densify(bottom)
+        for (t, b) in zip(top, bottom) { points += densify([t, b], spacing: 4) }
+        return points
+    }
+}
+
+/// A horizontal or vertical line across the whole plot area, for a reference value.
+public struct ReferenceLine: Mark {
+    public enum Orientation: Sendable { case horizontal, vertical }
+
+    public var orientation: Orientation
+    public var value: Double
+    public var label: String?
+    public var color: Color
+    public var dash: [Double]
+    public var width: Double?
+
+    public init(_ orientation: Orientation, at value: Double, label: String? = nil, color: Color, dash: [Double] = [4, 3], width: Double? = nil) {
+        self.orientation = orientation
+        self.value = value
+        self.label = label
+        self.color = color
+        self.dash = dash
+        self.width = width
+    }
+
+    public func extent(x xKind: Axis.Kind, y yKind: Axis.Kind) -> (x: ClosedRange<Double>?, y: ClosedRange<Double>?) {
+        orientation == .horizontal ? (nil, range(of: [value], on: yKind)) : (range(of: [value], on: xKind), nil)
+    }
+
+    public var legendEntry: LegendEntry? {
+        label.map { LegendEntry(label: $0, glyph: .line(StrokeStyle(width: width ?? 1, color: color, dash: dash))) }
+    }
+
+    func ends(in area: PlotArea) -> [Point] {
+        let f = area.frame
+        switch orientation {
+        case .horizontal:
+            guard area.y.accepts(value) else { return [] }
+            let y = area.y.position(value)
+            return [Point(f.minX, y), Point(f.maxX, y)]
+        case .vertical:
+            guard area.x.accepts(value) else { return [] }
+            let x = area.x.position(value)
+            return [Point(x, f.minY), Point(x, f.maxY)]
+        }
+    }
+
+    public func draw(in area: PlotArea) {
+        let ends = ends(in: area)
+        guard ends.count == 2 else { return }
+        area.canvas.stroke(.polyline(ends), style: StrokeStyle(width: width ?? 1, color: color, dash: dash))
+    }
+
+    public func occupied(in area: PlotArea) -> [Point] { densify(ends(in: area)) }
+}
+
+/// Point masses of a distribution drawn as stems from zero up to the probability, capped by a dot: the
+/// atoms at 0 and 1 of the hard concrete gate.
+public struct PointMassMark: Mark {
+    public var x: [Double]
+    public var mass: [Double]
+    public var label: String?
+    public var color: Color
+
+    public init(x: [Double], mass: [Double], label: String? = nil, color: Color) {
+        precondition(x.count == mass.count, "PointMassMark needs as many positions as masses")
+        self.x = x
+        self.mass = mass
+        self.label = label
+        self.color = color
+    }
+
+    public func extent(x xKind: Axis.Kind, y yKind: Axis.Kind) -> (x: ClosedRange<Double>?, y: ClosedRange<Double>?) {
+        (range(of: x, on: xKind), range(of: mass + (yKind == .linear ? [0] : []), on: yKind))
+    }
+
+    public var legendEntry: LegendEntry? { label.map { LegendEntry(label: $0, glyph: .marker(.circle, color, filled: true)) } }
+
+    func stems(in area: PlotArea) -> [(Point, Point)] {
+        x.indices.filter { area.x.accepts(x[$0]) && area.y.accepts(mass[$0]) }.map { i in
+            let base = area.y.accepts(0) ? area.y.position(0) : area.frame.maxY
+            let top = area.point(x[i], mass[i])
+            return (Point(top.x, base), top)
+        }
+    }
+
+    public func draw(in area: PlotArea) {
+        for (base, top) in stems(in: area) {
+            area.canvas.stroke(.polyline([base, top]), style: StrokeStyle(width: 2, color: color))
+            area.canvas.fill(.circle(top, radius: 3), color: color)
+        }
+    }
+
+    public func occupied(in area: PlotArea) -> [Point] { stems(in: area).flatMap { densify([$0.0, $0.1]) } }
+}

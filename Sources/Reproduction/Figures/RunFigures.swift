@@ -1,0 +1,140 @@
+import L0
+import Plotting
+
+/// The figures drawn from run logs: expected FLOPs (the paper's Figure 3), the gates over and at the
+/// end of training, the learned architectures, and the training curves.
+public enum RunFigures {
+    /// Paper Figure 3: expected forward FLOPs per example over training, L0 and L0-sep, with the dense
+    /// network's count (which the dense and dropout baselines keep throughout) as a flat line.
+    public static func expectedFlops(_ runs: RunCollection) throws -> Figure {
+        let models = ModelKind.allCases.filter { m in Variant.allCases.contains { $0.isGated && runs.run(m, $0) != nil } }
+        guard !models.isEmpty else { throw runs.missing(.mlp) }
+        let panels = models.map { model in
+            let gated = runs.runs(of: model).filter { $0.config.variant.isGated }
+            var marks: [any Mark] = gated.map { run in
+                LineMark(x: epochs(run), y: run.epochs.map(\.expectedFlops), label: Style.name(run.config.variant), color: Style.color(run.config.variant), dash: Style.dash(run.config.variant))
+            }
+            marks.append(ReferenceLine(.horizontal, at: gated[0].result.denseFlops, label: "dense and dropout", color: Palette.black.withAlpha(0.7)))
+            return Panel(
+                title: Style.title(model), x: Axis("epoch", limits: .nice, integerTicks: true), y: Axis("expected FLOPs per example", format: .si, including: [0]),
+                marks: marks, legend: .auto)
+        }
+        return Figure(panels: panels, size: Size(width: 468, height: 210))
+    }
+
+    /// The share of each layer's gate groups kept (ẑ > 0) after every epoch, one panel per gated run.
+    public static func keptGroups(_ runs: RunCollection) throws -> Figure {
+        let gated = ModelKind.allCases.flatMap { runs.runs(of: $0).filter { $0.config.variant.isGated } }
+        guard !gated.isEmpty else { throw runs.missing(.mlp) }
+        let panels = gated.map { run in
+            let layers = run.epochs[0].layers
+            let marks: [any Mark] = layers.indices.map { i in
+                LineMark(
+                    x: epochs(run), y: run.epochs.map { Double($0.layers[i].keptGroups) / Double($0.layers[i].groups) },
+                    label: "\(layers[i].layer) (\(layers[i].groups))", color: Palette.color(i))
+            }
+            return Panel(
+                title: "\(Style.title(run.config.model)), \(Style.name(run.config.variant))", x: Axis("epoch", limits: .nice, integerTicks: true),
+                y: Axis("groups kept", limits: .fixed(0, 1.04), format: .percent, ticks: [0, 0.25, 0.5, 0.75, 1]), marks: marks)
+        }
+        return Figure(panels: panels, columns: 2, size: Size(width: 468, height: 190 * Double((panels.count + 1) / 2)))
+    }
+
+    /// Histograms of P(z ≠ 0) per layer at the end of training, L0 and L0-sep overlaid.
+    public static func gateHistograms(_ runs: RunCollection) throws -> Figure {
+        var panels: [Panel] = []
+        for model in ModelKind.allCases {
+            let gated = runs.runs(of: model).filter { $0.config.variant.isGated }
+            guard let first = gated.first else { continue }
+            for (layer, record) in first.finalGates.enumerated() {
+                let marks: [any Mark] = gated.map { run in
+                    let values = run.finalGates[layer].logAlpha.map { HardConcrete.probabilityNonZero(logAlpha: Double($0)) }
+                    return HistogramMark(values: values, bins: 20, range: 0...1, normalization: .fraction, label: Style.name(run.config.variant), color: Style.color(run.config.variant))
+                }
+                panels.append(
+                    Panel(
+                        title: "\(record.layer) (\(record.logAlpha.count))",
+                        x: Axis("P(z ≠ 0)", limits: .fixed(0, 1), ticks: [0, 0.5, 1]),
+                        y: Axis(layer == 0 ? "\(Style.title(model)): share" : nil, limits: .fixed(0, 1.02), format: .percent, ticks: [0, 0.5, 1]),
+                        marks: marks, legend: .none))
+            }
+            while panels.count % 4 != 0 { panels.append(.blank) }
+        }
+        guard !panels.isEmpty else { throw runs.missing(.mlp) }
+        let rows = (panels.count + 3) / 4
+        return Figure(panels: panels, columns: 4, size: Size(width: 468, height: 150 * Double(rows) + 16), sharedLegend: true)
+    }
+
+    /// Kept against original groups per layer (log scale), ours beside the paper's Table 1 values.
+    public static func architecture(_ runs: RunCollection) throws -> Figure {
+        var panels: [Panel] = []
+        for model in ModelKind.allCases {
+            let gated = runs.runs(of: model).filter { $0.config.variant.isGated }
+            guard let first = gated.first else { continue }
+            let original = PaperResults.originalArchitecture(model).map(Double.init)
+            let positions = original.indices.map(Double.init)
+            var marks: [any Mark] = [BarMark(positions: positions, heights: original, width: 0.8, label: "original", color: Color(hex: 0xBBBBBB), opacity: 0.5)]
+            for (k, run) in gated.enumerated() {
+                let offset = (Double(k) - Double(gated.count - 1) / 2) * 0.3
+                let variant = run.config.variant
+                marks.append(BarMark(positions: positions.map { $0 + offset }, heights: run.result.keptGroups.map(Double.init), width: 0.28, label: "ours, \(Style.name(variant))", color: Style.color(variant)))
+                if let paper = PaperResults.row(model, variant) {
+                    marks.append(ScatterMark(x: positions.map { $0 + offset }, y: paper.architecture.map(Double.init), label: "paper, \(Style.name(variant))", color: Palette.black, shape: variant == .l0 ? .diamond : .triangle, size: 5.5))
+                }
+            }
+            panels.append(
+                Panel(
+                    title: Style.title(model), x: Axis(categories: first.finalGates.map(\.layer), grid: false),
+                    y: Axis("groups kept", kind: .logarithmic, limits: .fixed(1, 2000), ticks: [1, 10, 100, 1000]), marks: marks, legend: .none))
+        }
+        guard !panels.isEmpty else { throw runs.missing(.mlp) }
+        return Figure(panels: panels, size: Size(width: 468, height: 220), sharedLegend: true)
+    }
+
+    /// Test error and training cross-entropy per epoch, every variant, one row per model.
+    public static func trainingCurves(_ runs: RunCollection) throws -> Figure {
+        var panels: [Panel] = []
+        for model in ModelKind.allCases {
+            let all = runs.runs(of: model)
+            guard !all.isEmpty else { continue }
+            let error: [any Mark] = all.map { LineMark(x: epochs($0), y: $0.epochs.map(\.testError), label: Style.name($0.config.variant), color: Style.color($0.config.variant), dash: Style.dash($0.config.variant)) }
+            let loss: [any Mark] = all.map { LineMark(x: epochs($0), y: $0.epochs.map(\.trainCrossEntropy), label: Style.name($0.config.variant), color: Style.color($0.config.variant), dash: Style.dash($0.config.variant)) }
+            panels.append(Panel(title: "\(Style.title(model)): test error", x: Axis("epoch", limits: .nice, integerTicks: true), y: Axis("test error (%)"), marks: error))
+            panels.append(Panel(title: "\(Style.title(model)): training loss", x: Axis("epoch", limits: .nice, integerTicks: true), y: Axis("cross-entropy", kind: .logarithmic), marks: loss, legend: .none))
+        }
+        guard !panels.isEmpty else { throw runs.missing(.mlp) }
+        return Figure(panels: panels, columns: 2, size: Size(width: 468, height: 190 * Double(panels.count / 2)))
+    }
+
+    static func epochs(_ run: RunLog) -> [Double] { run.epochs.map { Double($0.epoch) } }
+}
+
+/// Names, colours and dashes shared by every figure, so a variant looks the same everywhere.
+enum Style {
+    static func name(_ variant: Variant) -> String {
+        switch variant {
+        case .l0: "L<sub>0</sub>"
+        case .l0Sep: "L<sub>0</sub>-sep"
+        case .dropout: "dropout"
+        case .dense: "dense"
+        }
+    }
+
+    static func color(_ variant: Variant) -> Color {
+        switch variant {
+        case .l0: Palette.blue
+        case .l0Sep: Palette.vermillion
+        case .dropout: Palette.bluishGreen
+        case .dense: Palette.orange
+        }
+    }
+
+    static func dash(_ variant: Variant) -> [Double] { variant == .l0Sep ? [5, 2.5] : [] }
+
+    static func title(_ model: ModelKind) -> String {
+        switch model {
+        case .mlp: "MLP"
+        case .lenet5: "LeNet-5"
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import FileSupport
+import Foundation
+
+/// The run logs found under a runs directory (`<runs>/<model>-<variant>-<id>/log.json`), for figures
+/// and tables.
+public struct RunCollection: Sendable {
+    public let directory: URL
+    /// Every log, ordered by model, variant and id.
+    public let runs: [RunLog]
+
+    /// Reads every `log.json` one level below `directory`, keeping those of `dataset` when given. A
+    /// missing directory gives an empty collection; an unreadable log is an error naming it.
+    public init(directory: URL, dataset: String? = nil) throws {
+        self.directory = directory
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var runs: [RunLog] = []
+        for entry in entries.sorted() {
+            let url = directory.appendingPathComponent(entry).appendingPathComponent("log.json")
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let log: RunLog
+            do {
+                log = try JSONDecoder().decode(RunLog.self, from: Data(contentsOf: url))
+            } catch {
+                throw FileError(path: url.path, problem: "not a readable run log (\(error.localizedDescription)); delete its directory or retrain it")
+            }
+            if dataset == nil || log.data.name == dataset { runs.append(log) }
+        }
+        self.runs = runs.sorted { ($0.config.model.rawValue, $0.config.variant.rawValue, $0.id) < ($1.config.model.rawValue, $1.config.variant.rawValue, $1.id) }
+    }
+
+    /// The run of `model` and `variant` that trained longest (ties: the smallest id), if any.
+    public func run(_ model: ModelKind, _ variant: Variant) -> RunLog? {
+        runs.filter { $0.config.model == model && $0.config.variant == variant }
+            .max { ($0.epochs.count, $1.id) < ($1.epochs.count, $0.id) }
+    }
+
+    /// The chosen run of each variant of `model` that has one, in `Variant.allCases` order.
+    public func runs(of model: ModelKind) -> [RunLog] { Variant.allCases.compactMap { run(model, $0) } }
+
+    /// An error saying that no run of `model` is here, and how to make one.
+    func missing(_ model: ModelKind, _ variant: Variant? = nil) -> FileError {
+        let what = variant.map { "\(model.rawValue) \($0.rawValue)" } ?? model.rawValue
+        return FileError(
+            path: directory.path,
+            problem: "no \(what) run log here; train one with `l0repro train \(model.rawValue) --variant \((variant ?? .l0).rawValue)` or pass --runs-dir")
+    }
+}

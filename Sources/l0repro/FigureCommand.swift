@@ -1,0 +1,90 @@
+import ArgumentParser
+import FileSupport
+import Foundation
+import Plotting
+import Reproduction
+
+struct FigureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "figure",
+        abstract: "Draw one of the reproduction's figures as PNG, SVG or PDF.",
+        discussion: """
+            Figures from formulas (lp-penalty, hard-concrete, hard-concrete-grid) need nothing else. Figures \
+            from training (expected-flops, kept-groups, gate-histograms, architecture, training-curves) read \
+            the run logs under --runs-dir and use, for each network and variant, the run that trained \
+            longest. `l0repro figure --list` shows every name. PNG is drawn at 2 pixels per point; SVG ids \
+            are prefixed with the figure's name; the PDF's dates come from SOURCE_DATE_EPOCH or the git \
+            commit, so the same inputs give the same bytes.
+            """)
+
+    @Argument(help: "The figure's name (see --list).")
+    var name: String?
+
+    @Flag(help: "List the figures and exit.")
+    var list = false
+
+    @Option(help: "png, svg, pdf, or all (writes the three).")
+    var format: String = "png"
+
+    @Option(help: ArgumentHelp("Output file (one format) or directory (default: Reports/figures/<name>.<format>).", valueName: "path"))
+    var out: String?
+
+    @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Where run logs are read from.", valueName: "dir"))
+    var runsDirectory: String = "Reports/runs"
+
+    @Option(help: ArgumentHelp("Use only runs on this dataset (default: any).", valueName: "name"))
+    var dataset: String?
+
+    var formats: [ImageFormat] { format == "all" ? ImageFormat.allCases : [ImageFormat(rawValue: format)!] }
+
+    func validate() throws {
+        if list { return }
+        guard let name else { throw ValidationError("name a figure, or pass --list") }
+        guard FigureCatalog.entry(named: name) != nil else {
+            throw ValidationError("unknown figure '\(name)'; choose one of \(FigureCatalog.entries.map(\.name).joined(separator: ", "))")
+        }
+        guard format == "all" || ImageFormat(rawValue: format) != nil else {
+            throw ValidationError("unknown format '\(format)'; choose png, svg, pdf or all")
+        }
+    }
+
+    func run() throws {
+        if list {
+            for entry in FigureCatalog.entries {
+                print("\(entry.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(entry.source == .math ? "math" : "runs")  \(entry.summary)")
+            }
+            return
+        }
+        let entry = FigureCatalog.entry(named: name!)!
+        let runs = entry.source == .runs ? try RunCollection(directory: URL(fileURLWithPath: runsDirectory), dataset: dataset) : nil
+        let figure = try entry.figure(runs: runs)
+        let options = RenderOptions(idPrefix: entry.name, date: SourceDate.iso8601(SourceDate.current()), title: entry.summary)
+        for format in formats {
+            let url = try destination(entry.name, format)
+            do {
+                try FigureRenderer.write(figure, as: format, to: url, options: options)
+            } catch let error as RenderError {
+                throw CommandError(message: error.description)
+            }
+            print("wrote \(url.path)")
+        }
+        if let runs {
+            let used = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { "\($0.config.model.rawValue)-\($0.config.variant.rawValue)-\($0.id) (\($0.data.name), \($0.epochs.count) epochs)" }
+            print("from runs in \(runsDirectory): \(used.joined(separator: ", "))")
+        }
+    }
+
+    private func destination(_ name: String, _ format: ImageFormat) throws -> URL {
+        var isDirectory: ObjCBool = false
+        if let out, formats.count == 1, !(FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            return URL(fileURLWithPath: out)
+        }
+        let directory = URL(fileURLWithPath: out ?? "Reports/figures")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileError(path: directory.path, problem: "cannot create the output directory (\(error.localizedDescription))")
+        }
+        return directory.appendingPathComponent("\(name).\(format.rawValue)")
+    }
+}
