@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: kernelFlags),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels"], swiftSettings: vectorFlags),
         .target(name: "L0", dependencies: ["NeuralNet"], swiftSettings: vectorFlags),
-        .target(name: "Plotting", dependencies: ["CCairo", "FileSupport"]),
+        .target(name: "Plotting", dependencies: ["CCairo", "CZlib", "FileSupport"], swiftSettings: vectorFlags),
         .target(name: "Datasets", dependencies: ["CZlib", "FileSupport"], swiftSettings: vectorFlags),
         .target(
             name: "Reproduction", dependencies: ["NeuralNet", "L0", "Datasets", "Plotting", "FileSupport"],

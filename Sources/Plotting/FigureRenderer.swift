@@ -76,8 +76,11 @@ public enum FigureRenderer {
         cairo_destroy(cr)
         if format == .png {
             cairo_surface_flush(surface)
-            let status = cairo_surface_write_to_png_stream(surface, writeToSink, closure)
-            guard status == CAIRO_STATUS_SUCCESS else { throw RenderError(description: "PNG encoding failed: \(String(cString: cairo_status_to_string(status)))") }
+            if drawStatus == CAIRO_STATUS_SUCCESS, let data = cairo_image_surface_get_data(surface) {
+                sink.bytes = PNGEncoder.encode(
+                    width: Int(cairo_image_surface_get_width(surface)), height: Int(cairo_image_surface_get_height(surface)),
+                    stride: Int(cairo_image_surface_get_stride(surface)), pixels: UnsafeRawPointer(data))
+            }
         } else {
             cairo_surface_finish(surface)
         }
@@ -86,6 +89,20 @@ public enum FigureRenderer {
             throw RenderError(description: "Cairo could not draw the figure: \(String(cString: cairo_status_to_string(status)))")
         }
         return format == .svg ? SVGIdentifiers.rewrite(sink.bytes, prefix: options.idPrefix) : sink.bytes
+    }
+
+    /// Where the figure's panels land when rendered (text measured exactly as in the files), so that
+    /// data coordinates can be turned into positions in the output.
+    public static func layout(of figure: Figure) -> Figure.Layout {
+        lock.lock()
+        defer { lock.unlock() }
+        let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1)
+        let cr = cairo_create(surface)!
+        defer {
+            cairo_destroy(cr)
+            cairo_surface_destroy(surface)
+        }
+        return figure.draw(on: CairoCanvas(cr))
     }
 
     /// Renders and writes the figure to `url` atomically (nothing half-written on failure).

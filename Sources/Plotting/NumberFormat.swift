@@ -24,7 +24,7 @@ public enum NumberFormat: Equatable, Sendable {
             let exponent = min(9, Int(floor(log10(largest) / 3)) * 3)
             let suffix = [3: "k", 6: "M", 9: "G"][exponent]!
             let scale = pow(10, Double(exponent))
-            return NumberFormat.decimalLabels(values.map { $0 / scale }).map { $0 == "0" ? $0 : $0 + suffix }
+            return zip(values, NumberFormat.decimalLabels(values.map { $0 / scale })).map { $0 == 0 ? "0" : $1 + suffix }
         case .powerOfTen:
             return values.map { value in
                 let e = log10(value)

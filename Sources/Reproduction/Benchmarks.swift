@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import NeuralNet
+import Plotting
 
 /// Timings of training epochs, measured with the same code `Trainer` runs.
 public struct EpochTimings: Sendable {
@@ -64,5 +65,30 @@ public enum Benchmarks {
             best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         }
         return 2 * pow(Double(size), 3) / best / 1e9
+    }
+}
+
+/// How long one figure takes to compute and render in each format.
+public struct FigureTiming: Sendable {
+    public let name: String
+    /// Median wall seconds per format (computing the figure's data included).
+    public let seconds: [(format: ImageFormat, seconds: Double)]
+}
+
+extension Benchmarks {
+    /// Computes and renders `entry` `repeats` times per format; the median of each.
+    public static func figure(_ entry: FigureEntry, runs: RunCollection?, formats: [ImageFormat] = ImageFormat.allCases, repeats: Int = 3) throws -> FigureTiming {
+        var result: [(ImageFormat, Double)] = []
+        for format in formats {
+            var seconds: [Double] = []
+            for _ in 0..<repeats {
+                let started = ContinuousClock.now
+                _ = try FigureRenderer.render(try entry.figure(runs: runs), as: format)
+                let elapsed = ContinuousClock.now - started
+                seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            }
+            result.append((format, seconds.sorted()[seconds.count / 2]))
+        }
+        return FigureTiming(name: entry.name, seconds: result)
     }
 }

@@ -3,10 +3,22 @@ import Foundation
 import NeuralNet
 import Reproduction
 
+/// What `bench` measures.
+enum BenchTarget: String, ExpressibleByArgument, CaseIterable {
+    case mlp, lenet5, figures
+}
+
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time training epochs and compare with the PyTorch peer in the same run.",
+        abstract: "Time training epochs against the PyTorch peer, or figure rendering against matplotlib, in the same run.",
         discussion: """
+            `bench figures` computes and renders every figure as PNG, SVG and PDF (the median of 3 each; run \
+            figures use the logs under --runs-dir and are skipped when there are none) and prints the total \
+            (target: under 1 s). It then times the hard concrete figure against the same figure drawn by \
+            matplotlib (scripts/matplotlib_hard_concrete.py with --peer-python, which needs matplotlib and \
+            numpy) and prints the ratio per format (target: 10× on PNG).
+
+            `bench mlp` and `bench lenet5`: 
             Trains the L0 network (λ = 0.1/N, batch 100) on the chosen dataset's full training set and prints \
             seconds per epoch, the GFLOP/s of its matrix products, the machine's own sgemm rate (the ceiling) \
             and peak resident memory. When Python with PyTorch and the peer script are found \
@@ -15,8 +27,10 @@ struct Bench: ParsableCommand {
             machines drift: compare ratios from one run, not seconds across runs.
             """)
 
-    @Argument(help: "The network: mlp or lenet5.")
-    var model: ModelKind = .mlp
+    @Argument(help: "mlp, lenet5 (training speed) or figures (rendering speed).")
+    var target: BenchTarget = .mlp
+
+    var model: ModelKind { target == .lenet5 ? .lenet5 : .mlp }
 
     @OptionGroup var data: DataOptions
 
@@ -35,10 +49,13 @@ struct Bench: ParsableCommand {
     @Flag(name: .customLong("no-peer"), help: "Skip the PyTorch peer.")
     var noPeer = false
 
-    @Option(help: "Required speed-up over the peer (default: 4 for mlp, 2.5 for lenet5); exit 1 when missed.")
-    var target: Double?
+    @Option(name: .customLong("target"), help: "Required speed-up over the peer (default: 4 for mlp, 2.5 for lenet5, 10 for figures); exit 1 when missed.")
+    var requiredRatio: Double?
 
-    var requiredSpeedUp: Double { target ?? (model == .mlp ? 4 : 2.5) }
+    @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Run logs for the figures bench.", valueName: "dir"))
+    var runsDirectory: String = "Reports/runs"
+
+    var requiredSpeedUp: Double { requiredRatio ?? [.mlp: 4, .lenet5: 2.5, .figures: 10][target]! }
 
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
@@ -46,6 +63,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        if target == .figures { return try FigureBench(python: peerPython, runsDirectory: runsDirectory, usePeer: !noPeer, requiredSpeedUp: requiredSpeedUp).run() }
         BLASRuntime.setThreads(threads)
         let trainingData = try data.load()
         let config = TrainingConfig(model: model, variant: .l0, dataset: trainingData.record.name, epochs: epochs)

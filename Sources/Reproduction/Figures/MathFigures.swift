@@ -55,22 +55,7 @@ public enum MathFigures {
             ], legend: .auto)
 
         let logAlphas = (0...48).map { -6 + Double($0) * 0.25 }
-        let generator = RandomGenerator(seed: seed)
-        var means: [Double] = []
-        var bands: [Double] = []
-        for logAlpha in logAlphas {
-            var sum = 0.0
-            var squares = 0.0
-            for _ in 0..<samples {
-                let z = HardConcrete.sample(logAlpha: logAlpha, uniform: HardConcrete.noise(fromUniform: generator.uniform())).gate
-                sum += z
-                squares += z * z
-            }
-            let mean = sum / Double(samples)
-            let variance = max(0, squares / Double(samples) - mean * mean)
-            means.append(mean)
-            bands.append(2 * (variance / Double(samples)).squareRoot())
-        }
+        let (means, bands) = monteCarloExpectedGate(logAlphas: logAlphas, beta: HardConcrete.beta, samples: samples, seed: seed)
         let fine = (0...480).map { -6 + Double($0) * 0.025 }
         let expectation = Panel(
             title: "(b) β = 2/3",
@@ -82,6 +67,38 @@ public enum MathFigures {
                 ReferenceLine(.vertical, at: -log(11), color: Palette.black.withAlpha(0.5), dash: [2, 2], width: 0.8),
             ], legend: .auto)
         return Figure(panels: [density, expectation], size: Size(width: 468, height: 220))
+    }
+
+    /// E[z] at each log α by Monte Carlo, with 2 standard errors, from `samples` draws of the noise
+    /// shared by every log α (common random numbers: the curve is smooth and each point is still an
+    /// unbiased `samples`-draw estimate). With the logistic noise L = log u − log(1 − u) sorted, the
+    /// draws with z = 0 (L ≤ −β·log 11 − log α) and z = 1 (L ≥ β·log 11 − log α) are counted by binary
+    /// search, so only the draws in between need the sigmoid.
+    public static func monteCarloExpectedGate(logAlphas: [Double], beta: Double, samples: Int, seed: UInt64) -> (mean: [Double], twoStandardErrors: [Double]) {
+        let generator = RandomGenerator(seed: seed)
+        let noise = (0..<samples).map { _ in
+            let u = HardConcrete.noise(fromUniform: generator.uniform())
+            return log(u) - log(1 - u)
+        }.sorted()
+        let threshold = beta * log(11.0)
+        let scale = HardConcrete.zeta - HardConcrete.gamma
+        var means: [Double] = []
+        var bands: [Double] = []
+        for logAlpha in logAlphas {
+            let first = noise.partitioningIndex { $0 > -threshold - logAlpha }
+            let ones = noise.count - noise.partitioningIndex { $0 >= threshold - logAlpha }
+            var sum = Double(ones)
+            var squares = Double(ones)
+            for l in noise[first..<(noise.count - ones)] {
+                let z = min(1, max(0, HardConcrete.sigmoid((l + logAlpha) / beta) * scale + HardConcrete.gamma))
+                sum += z
+                squares += z * z
+            }
+            let mean = sum / Double(samples)
+            means.append(mean)
+            bands.append(2 * (max(0, squares / Double(samples) - mean * mean) / Double(samples)).squareRoot())
+        }
+        return (means, bands)
     }
 
     /// Small multiples of the rectified hard concrete (density on (0, 1) and the atoms at 0 and 1) for
@@ -98,14 +115,28 @@ public enum MathFigures {
                     Panel(
                         title: "log α = \(NumberFormat.plain.labels([logAlpha])[0]), β = \(betaLabel)",
                         x: Axis(panels.count >= 6 ? "z" : nil, limits: .fixed(-0.08, 1.08), ticks: [0, 0.5, 1]),
-                        y: Axis(limits: .fixed(0, 2), ticks: [0, 1, 2]),
+                        y: Axis(panels.count % 3 == 0 ? "density" : nil, limits: .fixed(0, 2), ticks: [0, 1, 2]),
                         marks: [
-                            AreaMark(x: xs, lower: xs.map { _ in 0 }, upper: densities, color: Palette.bluishGreen, opacity: 0.3),
+                            AreaMark(x: xs, lower: xs.map { _ in 0 }, upper: densities, label: "density of z on (0, 1)", color: Palette.bluishGreen, opacity: 0.3),
                             LineMark(x: xs, y: densities, color: Palette.bluishGreen, width: 1),
-                            PointMassMark(x: [0, 1], mass: [p0, p1], color: Palette.vermillion),
+                            PointMassMark(x: [0, 1], mass: [p0, p1], label: "P(z = 0) and P(z = 1)", color: Palette.vermillion),
                         ], legend: .none))
             }
         }
-        return Figure(panels: panels, columns: 3, size: Size(width: 468, height: 360))
+        return Figure(panels: panels, columns: 3, size: Size(width: 468, height: 380), sharedLegend: true)
+    }
+}
+
+extension Array where Element == Double {
+    /// The first index whose element satisfies `predicate`, for a predicate that is false then true
+    /// along the (sorted) array; `count` when none does.
+    func partitioningIndex(where predicate: (Double) -> Bool) -> Int {
+        var lo = 0
+        var hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if predicate(self[mid]) { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
     }
 }
