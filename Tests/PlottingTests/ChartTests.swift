@@ -90,6 +90,17 @@ import Testing
         #expect(canvas.strokes(color: Palette.vermillion).map(\.points.count) == [2])
     }
 
+    /// A step line holds each value until the next x: (0,1) (1,1) (1,3) (2,3) (2,2).
+    @Test func stepLinesHoldUntilTheNextPoint() {
+        let canvas = RecordingCanvas()
+        let mark = LineMark(x: [0, 1, 2], y: [1, 3, 2], color: Palette.blue, interpolation: .stepAfter)
+        let layout = Figure(panels: [Panel(x: Axis(), y: Axis(), marks: [mark], legend: .none)]).draw(on: canvas)
+        let path = try! #require(canvas.strokes(color: Palette.blue).first)
+        let p = layout.panels[0]
+        let expected = [(0.0, 1.0), (1, 1), (1, 3), (2, 3), (2, 2)].map { Point(p.x.position($0.0), p.y.position($0.1)) }
+        #expect(path.points == expected)
+    }
+
     @Test func pointMassesAndBandsAndReferenceLines() {
         let canvas = RecordingCanvas()
         let marks: [any Mark] = [
