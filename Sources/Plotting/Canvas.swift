@@ -1,5 +1,5 @@
 /// One step of a path.
-public enum PathElement: Equatable, Sendable {
+public enum PathElement: Equatable, Codable, Sendable {
     case move(Point)
     case line(Point)
     /// A full circle, as its own closed sub-path.
@@ -8,7 +8,7 @@ public enum PathElement: Equatable, Sendable {
 }
 
 /// A sequence of sub-paths in canvas coordinates.
-public struct Path: Equatable, Sendable {
+public struct Path: Equatable, Codable, Sendable {
     public var elements: [PathElement] = []
 
     public init() {}
@@ -54,7 +54,7 @@ public struct Path: Equatable, Sendable {
 }
 
 /// How a path's outline is drawn.
-public struct StrokeStyle: Equatable, Sendable {
+public struct StrokeStyle: Equatable, Codable, Sendable {
     public var width: Double
     public var color: Color
     /// Alternating on/off lengths in points; empty for a solid line.
@@ -69,7 +69,7 @@ public struct StrokeStyle: Equatable, Sendable {
 
 /// The font of a piece of text. Text is Pango markup: `<i>`, `<b>`, `<sub>`, `<sup>` and Unicode
 /// (Greek letters, minus signs) are all fine; `&`, `<` and `>` must be escaped (see `Markup.escape`).
-public struct TextStyle: Hashable, Sendable {
+public struct TextStyle: Hashable, Codable, Sendable {
     public var family: String
     public var size: Double
     public var color: Color
@@ -84,9 +84,9 @@ public struct TextStyle: Hashable, Sendable {
 }
 
 /// Which point of a text's box is placed at the given position.
-public struct TextAnchor: Equatable, Sendable {
-    public enum Horizontal: Sendable { case left, center, right }
-    public enum Vertical: Sendable { case top, middle, bottom }
+public struct TextAnchor: Equatable, Codable, Sendable {
+    public enum Horizontal: String, Codable, Sendable { case left, center, right }
+    public enum Vertical: String, Codable, Sendable { case top, middle, bottom }
 
     public var horizontal: Horizontal
     public var vertical: Vertical

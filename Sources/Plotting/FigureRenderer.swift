@@ -32,6 +32,18 @@ public struct RenderOptions: Sendable {
     }
 }
 
+/// A figure's drawing operations and page size: what a report stores for a figure, so that HTML and
+/// PDF are drawn from the same stored result.
+public struct Drawing: Codable, Equatable, Sendable {
+    public var size: Size
+    public var operations: [RecordingCanvas.Operation]
+
+    public init(size: Size, operations: [RecordingCanvas.Operation]) {
+        self.size = size
+        self.operations = operations
+    }
+}
+
 /// A failure of Cairo while rendering.
 public struct RenderError: Error, CustomStringConvertible {
     public let description: String
@@ -44,12 +56,45 @@ public enum FigureRenderer {
     private static let lock = NSLock()
 
     public static func render(_ figure: Figure, as format: ImageFormat, options: RenderOptions = RenderOptions()) throws -> [UInt8] {
+        try render(size: figure.size, as: format, options: options) { figure.draw(on: $0) }
+    }
+
+    /// Renders a drawing recorded with `record(_:)`: the same bytes as rendering the figure itself.
+    public static func render(_ drawing: Drawing, as format: ImageFormat, options: RenderOptions = RenderOptions()) throws -> [UInt8] {
+        try render(size: drawing.size, as: format, options: options) { RecordingCanvas.replay(drawing.operations, on: $0) }
+    }
+
+    /// Records what drawing `figure` does, with text measured by Pango exactly as when rendering, so
+    /// that the recording can be stored and rendered later, or drawn into another document.
+    public static func record(_ figure: Figure) -> Drawing {
+        let canvas = RecordingCanvas(measure: measure)
+        figure.draw(on: canvas)
+        return Drawing(size: figure.size, operations: canvas.operations)
+    }
+
+    /// Measures text as the Cairo canvas does.
+    @Sendable public static func measure(_ markup: String, _ style: TextStyle) -> Size {
         lock.lock()
         defer { lock.unlock() }
+        return measuringCanvas.measure(markup, style: style)
+    }
+
+    nonisolated(unsafe) private static let measuringCanvas: CairoCanvas = {
+        let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1)
+        let canvas = CairoCanvas(cairo_create(surface)!)
+        cairo_surface_destroy(surface)
+        return canvas
+    }()
+
+    /// Draws onto a fresh `size` surface of `format` with `draw`, and returns the file's bytes.
+    public static func render(size: Size, as format: ImageFormat, options: RenderOptions = RenderOptions(), draw: (any Canvas) -> Void) throws -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        let figureSize = size
         let sink = ByteSink()
         let closure = Unmanaged.passUnretained(sink).toOpaque()
-        let width = figure.size.width
-        let height = figure.size.height
+        let width = figureSize.width
+        let height = figureSize.height
         let surface: OpaquePointer
         switch format {
         case .png:
@@ -70,7 +115,7 @@ public enum FigureRenderer {
         if format == .png { cairo_scale(cr, options.pixelDensity, options.pixelDensity) }
         do {
             let canvas = CairoCanvas(cr)
-            figure.draw(on: canvas)
+            draw(canvas)
         }
         let drawStatus = cairo_status(cr)
         cairo_destroy(cr)

@@ -1,5 +1,5 @@
 /// A position on a canvas, in points (1/72 inch); y grows downwards.
-public struct Point: Equatable, Sendable {
+public struct Point: Equatable, Codable, Sendable {
     public var x: Double
     public var y: Double
 
@@ -10,7 +10,7 @@ public struct Point: Equatable, Sendable {
 }
 
 /// A width and a height, in points.
-public struct Size: Equatable, Sendable {
+public struct Size: Equatable, Codable, Sendable {
     public var width: Double
     public var height: Double
 
@@ -21,7 +21,7 @@ public struct Size: Equatable, Sendable {
 }
 
 /// An axis-aligned rectangle, in points.
-public struct Rect: Equatable, Sendable {
+public struct Rect: Equatable, Codable, Sendable {
     public var x: Double
     public var y: Double
     public var width: Double
@@ -49,7 +49,7 @@ public struct Rect: Equatable, Sendable {
 }
 
 /// An sRGB colour with straight (non-premultiplied) alpha, components in [0, 1].
-public struct Color: Equatable, Hashable, Sendable {
+public struct Color: Equatable, Hashable, Codable, Sendable {
     public var red: Double
     public var green: Double
     public var blue: Double

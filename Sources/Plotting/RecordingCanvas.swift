@@ -2,7 +2,7 @@
 /// which ticks, which legend entries, where) can be tested without pixels.
 public final class RecordingCanvas: Canvas {
     /// One recorded call.
-    public enum Operation: Equatable, Sendable {
+    public enum Operation: Equatable, Codable, Sendable {
         case fill(Path, Color)
         case stroke(Path, StrokeStyle)
         case text(String, TextStyle, Point, TextAnchor, Double)
@@ -41,6 +41,20 @@ public final class RecordingCanvas: Canvas {
     /// Every filled path drawn in `color`.
     public func fills(color: Color) -> [Path] {
         operations.compactMap { if case .fill(let p, let c) = $0, c == color { p } else { nil } }
+    }
+
+    /// Draws the recorded operations on `canvas`, in order.
+    public static func replay(_ operations: [Operation], on canvas: any Canvas) {
+        for operation in operations {
+            switch operation {
+            case .fill(let path, let color): canvas.fill(path, color: color)
+            case .stroke(let path, let style): canvas.stroke(path, style: style)
+            case .text(let markup, let style, let position, let anchor, let rotation):
+                canvas.text(markup, style: style, at: position, anchor: anchor, rotation: rotation)
+            case .pushClip(let rect): canvas.pushClip(rect)
+            case .popClip: canvas.popClip()
+            }
+        }
     }
 
     public static func estimatedSize(_ markup: String, _ style: TextStyle) -> Size {

@@ -75,6 +75,16 @@ import Testing
         }
     }
 
+    /// A recorded drawing, stored as JSON and read back, renders to the same bytes as the figure.
+    @Test func recordedDrawingsRenderLikeTheFigure() throws {
+        let drawing = FigureRenderer.record(Self.sample())
+        let stored = try JSONDecoder().decode(Drawing.self, from: JSONEncoder().encode(drawing))
+        #expect(stored == drawing)
+        for format in ImageFormat.allCases {
+            #expect(try FigureRenderer.render(stored, as: format) == FigureRenderer.render(Self.sample(), as: format), "\(format)")
+        }
+    }
+
     @Test func invalidMarkupIsDrawnAsPlainText() throws {
         let figure = Figure(panels: [Panel(title: "a < b & <i>unclosed", x: Axis(), y: Axis(), marks: [])], size: Size(width: 200, height: 120))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-plot-\(UUID().uuidString).pdf")
