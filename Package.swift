@@ -28,15 +28,18 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
+            name: "CCmark", pkgConfig: "libcmark-gfm", providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
+        .systemLibrary(
             name: "CCairo", pkgConfig: "pangocairo", providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
         .target(name: "FileSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CKernels", cSettings: kernelFlags),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels"], swiftSettings: vectorFlags),
         .target(name: "L0", dependencies: ["NeuralNet"], swiftSettings: vectorFlags),
         .target(name: "Plotting", dependencies: ["CCairo", "CZlib", "FileSupport"], swiftSettings: vectorFlags),
+        .target(name: "Reporting", dependencies: ["CCmark", "CCairo", "Plotting", "FileSupport"]),
         .target(name: "Datasets", dependencies: ["CZlib", "FileSupport"], swiftSettings: vectorFlags),
         .target(
-            name: "Reproduction", dependencies: ["NeuralNet", "L0", "Datasets", "Plotting", "FileSupport"],
+            name: "Reproduction", dependencies: ["NeuralNet", "L0", "Datasets", "Plotting", "Reporting", "FileSupport"],
             swiftSettings: vectorFlags),
         .executableTarget(
             name: "l0repro",
@@ -48,6 +51,7 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "L0Tests", dependencies: ["L0", "NeuralNet", "TestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Plotting"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileSupport"]),
         .testTarget(
             name: "ReproductionTests",

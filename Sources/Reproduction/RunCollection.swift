@@ -28,6 +28,12 @@ public struct RunCollection: Sendable {
         self.runs = runs.sorted { ($0.config.model.rawValue, $0.config.variant.rawValue, $0.id) < ($1.config.model.rawValue, $1.config.variant.rawValue, $1.id) }
     }
 
+    /// A collection of the given logs (those of one report, say); `directory` is named in errors.
+    public init(runs: [RunLog], directory: URL) {
+        self.directory = directory
+        self.runs = runs.sorted { ($0.config.model.rawValue, $0.config.variant.rawValue, $0.id) < ($1.config.model.rawValue, $1.config.variant.rawValue, $1.id) }
+    }
+
     /// The run of `model` and `variant` that trained longest (ties: the smallest id), if any.
     public func run(_ model: ModelKind, _ variant: Variant) -> RunLog? {
         runs.filter { $0.config.model == model && $0.config.variant == variant }

@@ -48,7 +48,24 @@ struct DataOptions: ParsableArguments {
 enum Terminal {
     static let isInteractive = isatty(STDERR_FILENO) == 1
 
+    nonisolated(unsafe) private static var progressShown = false
+
     static func note(_ text: String) {
+        endProgress()
         FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Replaces the current progress line (only on a terminal).
+    static func progress(_ text: String) {
+        guard isInteractive else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        progressShown = true
+    }
+
+    /// Ends the progress line, if one is shown.
+    static func endProgress() {
+        guard progressShown else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+        progressShown = false
     }
 }

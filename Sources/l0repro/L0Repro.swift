@@ -3,6 +3,8 @@ import Datasets
 import FileSupport
 import Foundation
 import NeuralNet
+import Plotting
+import Reporting
 import Reproduction
 
 @main
@@ -17,7 +19,7 @@ struct L0Repro: ParsableCommand {
             (Reports/runs/<model>-<variant>-<id>/log.json) and measures speed against the PyTorch peer.
             """,
         version: version,
-        subcommands: [Train.self, Bench.self, DataCommand.self, FigureCommand.self])
+        subcommands: [Train.self, Bench.self, DataCommand.self, FigureCommand.self, ReportCommand.self])
 
     /// Parses and runs; the tool's own errors print as one line `l0repro: <file or value>: <problem>`.
     static func main() {
@@ -31,6 +33,10 @@ struct L0Repro: ParsableCommand {
             fail(error.description)
         } catch let error as CommandError {
             fail(error.message)
+        } catch let error as TemplateError {
+            fail(error.description)
+        } catch let error as RenderError {
+            fail(error.description)
         } catch {
             exit(withError: error)
         }

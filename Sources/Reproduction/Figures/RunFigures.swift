@@ -131,6 +131,17 @@ enum Style {
 
     static func dash(_ variant: Variant) -> [Double] { variant == .l0Sep ? [5, 2.5] : [] }
 
+    static func plainName(_ variant: Variant) -> String {
+        switch variant {
+        case .l0: "L0, λ = 0.1/N"
+        case .l0Sep: "L0, λ sep."
+        case .dropout: "dropout"
+        case .dense: "dense"
+        }
+    }
+
+    static func plainTitle(_ model: ModelKind) -> String { model == .mlp ? "MLP" : "LeNet-5" }
+
     static func title(_ model: ModelKind) -> String {
         switch model {
         case .mlp: "MLP"

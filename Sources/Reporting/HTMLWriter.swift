@@ -1,0 +1,199 @@
+import Plotting
+
+/// Facts printed with a report that are not part of its template.
+public struct ReportContext: Sendable {
+    /// The report's date, already formatted (from SOURCE_DATE_EPOCH or the commit, never the clock).
+    public var date: String
+    /// Label and value rows for the provenance section.
+    public var provenance: [(String, String)]
+
+    public init(date: String, provenance: [(String, String)]) {
+        self.date = date
+        self.provenance = provenance
+    }
+}
+
+/// Writes a document as one self-contained HTML page: inline CSS, figures inline as SVG, no network
+/// resources, a print stylesheet, readable on a phone.
+public enum HTMLWriter {
+    public static func write(_ document: Document, context: ReportContext) throws -> String {
+        var html = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="generator" content="l0repro">
+            <title>\(escape(document.metadata.title))</title>
+            <style>\(stylesheet)</style>
+            </head>
+            <body>
+            <header>
+            <h1>\(escape(document.metadata.title))</h1>
+
+            """
+        let meta = document.metadata
+        if let subtitle = meta.subtitle { html += "<p class=\"subtitle\">\(escape(subtitle))</p>\n" }
+        if !meta.authors.isEmpty { html += "<p class=\"authors\">\(meta.authors.map(escape).joined(separator: ", "))</p>\n" }
+        var facts = [context.date]
+        if let profile = meta.profile { facts.append("profile: <strong>\(escape(profile))</strong>") }
+        if let dataset = meta.dataset { facts.append("dataset: <strong>\(escape(dataset))</strong>") }
+        html += "<p class=\"meta\">\(facts.joined(separator: " · "))</p>\n</header>\n<main>\n"
+        for block in document.blocks { html += try write(block, document) }
+        if !document.footnotes.isEmpty {
+            html += "<section class=\"footnotes\">\n<hr>\n<ol>\n"
+            for note in document.footnotes {
+                var body = note.blocks.map { (try? write($0, document)) ?? "" }.joined()
+                let back = " <a href=\"#fnref-\(note.number)\" class=\"back\" aria-label=\"back to the text\">↩</a>"
+                if body.hasSuffix("</p>\n") { body = String(body.dropLast(5)) + back + "</p>\n" } else { body += back }
+                html += "<li id=\"fn-\(note.number)\">\(body)</li>\n"
+            }
+            html += "</ol>\n</section>\n"
+        }
+        if !context.provenance.isEmpty {
+            html += "<section id=\"provenance\" class=\"provenance\">\n<h2>Provenance</h2>\n<table>\n"
+            for (label, value) in context.provenance { html += "<tr><th>\(escape(label))</th><td>\(escape(value))</td></tr>\n" }
+            html += "</table>\n</section>\n"
+        }
+        html += "</main>\n</body>\n</html>\n"
+        return html
+    }
+
+    static func write(_ block: Block, _ document: Document) throws -> String {
+        switch block {
+        case .heading(let level, let id, let content):
+            return "<h\(level) id=\"\(escape(id))\">\(inline(content))</h\(level)>\n"
+        case .paragraph(let content):
+            return "<p>\(inline(content))</p>\n"
+        case .list(let ordered, let start, let items):
+            let tag = ordered ? "ol" : "ul"
+            let open = ordered && start != 1 ? "<ol start=\"\(start)\">" : "<\(tag)>"
+            let body = try items.map { item in
+                // Tight lists come as single paragraphs: drop the <p> for them.
+                if item.count == 1, case .paragraph(let content) = item[0] { return "<li>\(inline(content))</li>\n" }
+                return "<li>\(try item.map { try write($0, document) }.joined())</li>\n"
+            }.joined()
+            return "\(open)\n\(body)</\(tag)>\n"
+        case .quote(let blocks):
+            return "<blockquote>\n\(try blocks.map { try write($0, document) }.joined())</blockquote>\n"
+        case .code(let language, let text):
+            let cls = language.isEmpty ? "" : " class=\"language-\(escape(language))\""
+            return "<pre><code\(cls)>\(escape(text))</code></pre>\n"
+        case .rule:
+            return "<hr>\n"
+        case .tableOfContents:
+            let entries = Passes.outline(document)
+            guard !entries.isEmpty else { return "" }
+            var html = "<nav class=\"toc\" aria-label=\"contents\">\n<p class=\"toc-title\">Contents</p>\n<ul>\n"
+            for entry in entries { html += "<li class=\"toc-\(entry.level)\"><a href=\"#\(escape(entry.id))\">\(escape(entry.title))</a></li>\n" }
+            return html + "</ul>\n</nav>\n"
+        case .table(let table):
+            var html = "<div class=\"table\"><table\(table.id.map { " id=\"\(escape($0))\"" } ?? "")>\n"
+            if table.number != nil || !table.caption.isEmpty {
+                let label = table.number.map { "<span class=\"label\">Table \($0).</span> " } ?? ""
+                html += "<caption>\(label)\(inline(table.caption))</caption>\n"
+            }
+            func cells(_ row: [[Inline]], _ tag: String) -> String {
+                row.enumerated().map { i, content in
+                    let align = i < table.alignments.count && table.alignments[i] != .none ? " style=\"text-align:\(table.alignments[i].rawValue)\"" : ""
+                    return "<\(tag)\(align)>\(inline(content))</\(tag)>"
+                }.joined()
+            }
+            if !table.header.isEmpty { html += "<thead><tr>\(cells(table.header, "th"))</tr></thead>\n" }
+            html += "<tbody>\n" + table.rows.map { "<tr>\(cells($0, "td"))</tr>\n" }.joined() + "</tbody>\n</table></div>\n"
+            return html
+        case .figure(let figure):
+            return "<figure id=\"\(escape(figure.id))\">\n\(try svg(figure))<figcaption><span class=\"label\">Figure \(figure.number).</span> \(inline(figure.caption))</figcaption>\n</figure>\n"
+        case .cell(let cell):
+            preconditionFailure("cell \(cell.id) reached the HTML writer unevaluated")
+        }
+    }
+
+    /// The figure as an inline SVG element scaled to the page width, ids prefixed with the figure's id.
+    static func svg(_ figure: FigureBlock) throws -> String {
+        let bytes = try FigureRenderer.render(figure.drawing, as: .svg, options: RenderOptions(idPrefix: figure.id))
+        var text = String(decoding: bytes, as: UTF8.self)
+        if text.hasPrefix("<?xml"), let end = text.firstIndex(of: "\n") { text = String(text[text.index(after: end)...]) }
+        let size = figure.drawing.size
+        let width = "width=\"\(format(size.width))pt\" height=\"\(format(size.height))pt\""
+        let label = escape(figure.caption.plainText)
+        text = text.replacingOccurrences(of: width, with: "width=\"100%\" style=\"max-width:\(format(size.width * 4 / 3))px\" role=\"img\" aria-label=\"\(label)\"")
+        return text.hasSuffix("\n") ? text : text + "\n"
+    }
+
+    static func format(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+
+    static func inline(_ content: [Inline]) -> String {
+        content.map { inline in
+            switch inline {
+            case .text(let s): escape(s)
+            case .emphasis(let c): "<em>\(self.inline(c))</em>"
+            case .strong(let c): "<strong>\(self.inline(c))</strong>"
+            case .strikethrough(let c): "<del>\(self.inline(c))</del>"
+            case .code(let s): "<code>\(escape(s))</code>"
+            case .link(let url, let c): "<a href=\"\(escape(url))\">\(self.inline(c))</a>"
+            case .softBreak: "\n"
+            case .lineBreak: "<br>\n"
+            case .footnoteReference(_, let n): "<sup class=\"fnref\"><a href=\"#fn-\(n)\" id=\"fnref-\(n)\">\(n)</a></sup>"
+            case .crossReference(let id, _): "@" + escape(id)
+            case .value(let key, _): "{{ \(escape(key)) }}"
+            }
+        }.joined()
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    static let stylesheet = """
+
+        :root{--text:#1d1d1f;--muted:#5a5a60;--rule:#d9d9de;--accent:#0072B2;--code:#f4f4f6}
+        *{box-sizing:border-box}
+        html{-webkit-text-size-adjust:100%}
+        body{margin:0 auto;max-width:46rem;padding:1.5rem 1.1rem 4rem;font:17px/1.6 "DejaVu Serif",Georgia,serif;color:var(--text);background:#fff}
+        h1,h2,h3,h4{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;line-height:1.25;margin:2rem 0 .6rem}
+        h1{font-size:1.9rem;margin-top:.5rem}
+        h2{font-size:1.35rem;border-bottom:1px solid var(--rule);padding-bottom:.2rem}
+        h3{font-size:1.1rem}
+        header .subtitle{font-size:1.15rem;color:var(--muted);margin:.2rem 0}
+        header .authors,header .meta{color:var(--muted);margin:.2rem 0;font-family:"DejaVu Sans",sans-serif;font-size:.9rem}
+        a{color:var(--accent)}
+        code,pre{font-family:"DejaVu Sans Mono",Menlo,monospace;font-size:.86em;background:var(--code);border-radius:3px}
+        code{padding:.05em .25em}
+        pre{padding:.7rem .9rem;overflow-x:auto;line-height:1.45}
+        pre code{padding:0;background:none}
+        blockquote{margin:1rem 0;padding:.1rem 1rem;border-left:3px solid var(--rule);color:var(--muted)}
+        figure{margin:1.6rem 0;text-align:center}
+        figure svg{height:auto;display:block;margin:0 auto}
+        figcaption,caption{font-family:"DejaVu Sans",sans-serif;font-size:.88rem;color:var(--muted);text-align:left;margin-top:.4rem;line-height:1.45}
+        caption{caption-side:top;margin-bottom:.4rem}
+        .label{font-weight:bold;color:var(--text)}
+        .table{overflow-x:auto;margin:1.4rem 0}
+        table{border-collapse:collapse;font-family:"DejaVu Sans",sans-serif;font-size:.86rem;margin:0 auto}
+        th,td{padding:.3rem .6rem;border-bottom:1px solid var(--rule);text-align:left;vertical-align:top}
+        thead th{border-bottom:2px solid var(--text)}
+        .toc{background:#fafafb;border:1px solid var(--rule);border-radius:4px;padding:.6rem 1rem;margin:1.2rem 0;font-family:"DejaVu Sans",sans-serif;font-size:.92rem}
+        .toc ul{list-style:none;margin:0;padding:0}
+        .toc .toc-3{padding-left:1.2rem}
+        .toc-title{font-weight:bold;margin:0 0 .3rem}
+        .footnotes{font-size:.9rem;color:var(--muted)}
+        .fnref{line-height:0}
+        .provenance table{margin:0;width:100%}
+        .provenance th{width:30%;font-weight:normal;color:var(--muted)}
+        @media (max-width:600px){body{font-size:16px;padding:1rem .8rem 3rem}h1{font-size:1.5rem}}
+        @media print{body{max-width:none;padding:0;font-size:11pt}a{color:inherit;text-decoration:none}.toc{display:none}
+        figure,table,pre{break-inside:avoid}h2,h3{break-after:avoid}.back{display:none}}
+
+        """
+}

@@ -1,0 +1,298 @@
+import CCmark
+import Foundation
+
+/// Reads a markdown template (CommonMark + GFM tables and footnotes, through cmark-gfm) into a
+/// `Document`. Beyond markdown it recognises:
+/// - cells: a fenced block whose info string is `{.figure #fig-id key=value …}` or `{.table #tab-id …}`;
+///   its text is the caption;
+/// - `{{ key }}`: a value computed by the cell registry;
+/// - `@fig-id`, `@tab-id`, `@sec-id`: cross-references, rendered as "Figure 3" and linked;
+/// - `{#id}` at the end of a heading: the heading's anchor;
+/// - `[TOC]` alone in a paragraph: the table of contents.
+/// Raw HTML and images are refused: the PDF could not show them, and figures come from cells.
+public enum TemplateReader {
+    public static let cellKinds = ["figure", "table"]
+
+    /// Reads the template at `url`; errors name `path:line`.
+    public static func read(contentsOf url: URL) throws -> Document {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw TemplateError(file: url.path, line: 1, problem: "cannot read the template (\((error as NSError).localizedDescription))")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw TemplateError(file: url.path, line: 1, problem: "the template is not UTF-8 text")
+        }
+        return try read(text, file: url.path)
+    }
+
+    /// Reads template `text`; `file` names it in errors.
+    public static func read(_ text: String, file: String) throws -> Document {
+        let (metadata, body, bodyLine) = try FrontMatterReader.read(text, file: file)
+        var converter = Converter(file: file, lineOffset: bodyLine - 1)
+        let blocks = try converter.parse(body)
+        return Document(metadata: metadata, blocks: blocks, footnotes: try converter.footnotes())
+    }
+}
+
+/// Walks cmark-gfm's tree into `Block`s and `Inline`s.
+struct Converter {
+    let file: String
+    let lineOffset: Int
+    /// Footnote definitions: cmark-gfm moves them to the end in order of first reference (dropping
+    /// unreferenced ones) and gives each reference its definition's 1-based position as literal.
+    var definitions: [(label: String, blocks: [Block])] = []
+    var ids: [String: Int] = [:]
+
+    init(file: String, lineOffset: Int) {
+        self.file = file
+        self.lineOffset = lineOffset
+    }
+
+    mutating func parse(_ markdown: String) throws -> [Block] {
+        cmark_gfm_core_extensions_ensure_registered()
+        let parser = cmark_parser_new(CMARK_OPT_SOURCEPOS | CMARK_OPT_FOOTNOTES)!
+        defer { cmark_parser_free(parser) }
+        for name in ["table", "strikethrough"] {
+            if let extensionPointer = cmark_find_syntax_extension(name) { cmark_parser_attach_syntax_extension(parser, extensionPointer) }
+        }
+        markdown.withCString { cmark_parser_feed(parser, $0, strlen($0)) }
+        let root = cmark_parser_finish(parser)!
+        defer { cmark_node_free(root) }
+        return try blocks(of: root)
+    }
+
+    /// The footnote definitions, numbered in order of first reference.
+    func footnotes() throws -> [Footnote] {
+        definitions.enumerated().map { Footnote(label: $1.label, number: $0 + 1, blocks: $1.blocks) }
+    }
+
+    func line(_ node: OpaquePointer) -> Int { lineOffset + Int(cmark_node_get_start_line(node)) }
+
+    func error(_ node: OpaquePointer, _ problem: String) -> TemplateError { TemplateError(file: file, line: line(node), problem: problem) }
+
+    func children(_ node: OpaquePointer) -> [OpaquePointer] {
+        var out: [OpaquePointer] = []
+        var child = cmark_node_first_child(node)
+        while let c = child {
+            out.append(c)
+            child = cmark_node_next(c)
+        }
+        return out
+    }
+
+    func literal(_ node: OpaquePointer) -> String { cmark_node_get_literal(node).map { String(cString: $0) } ?? "" }
+
+    mutating func claim(_ id: String, at node: OpaquePointer) throws {
+        if let first = ids[id] { throw error(node, "duplicate id '\(id)' (first used on line \(first))") }
+        ids[id] = line(node)
+    }
+
+    mutating func blocks(of parent: OpaquePointer) throws -> [Block] {
+        var out: [Block] = []
+        for node in children(parent) {
+            if let block = try block(node) { out.append(block) }
+        }
+        return out
+    }
+
+    mutating func block(_ node: OpaquePointer) throws -> Block? {
+        let type = cmark_node_get_type(node)
+        switch type {
+        case CMARK_NODE_PARAGRAPH:
+            let content = try inlines(of: node)
+            if content == [.text("[TOC]")] { return .tableOfContents }
+            return .paragraph(content)
+        case CMARK_NODE_HEADING:
+            var content = try inlines(of: node)
+            var id: String?
+            if case .text(let last)? = content.last, last.hasSuffix("}"), let open = last.range(of: "{#", options: .backwards) {
+                id = String(last[open.upperBound..<last.index(before: last.endIndex)])
+                let rest = String(last[..<open.lowerBound]).trimmingCharacters()
+                content[content.count - 1] = .text(rest)
+            }
+            let anchor = id ?? Self.slug(content.plainText)
+            try claim(anchor, at: node)
+            return .heading(level: Int(cmark_node_get_heading_level(node)), id: anchor, content: content)
+        case CMARK_NODE_LIST:
+            let items = try children(node).map { try blocks(of: $0) }
+            return .list(ordered: cmark_node_get_list_type(node) == CMARK_ORDERED_LIST, start: Int(cmark_node_get_list_start(node)), items: items)
+        case CMARK_NODE_BLOCK_QUOTE:
+            return .quote(try blocks(of: node))
+        case CMARK_NODE_CODE_BLOCK:
+            let info = cmark_node_get_fence_info(node).map { String(cString: $0) }?.trimmingCharacters() ?? ""
+            if info.hasPrefix("{") { return .cell(try cell(info: info, text: literal(node), node: node)) }
+            return .code(language: info, text: literal(node))
+        case CMARK_NODE_THEMATIC_BREAK:
+            return .rule
+        case CMARK_NODE_FOOTNOTE_DEFINITION:
+            definitions.append((literal(node), try blocks(of: node)))
+            return nil
+        case CMARK_NODE_HTML_BLOCK:
+            throw error(node, "raw HTML is not supported (the PDF cannot show it); use markdown")
+        default:
+            if String(cString: cmark_node_get_type_string(node)) == "table" { return .table(try table(node)) }
+            throw error(node, "unsupported markdown element '\(String(cString: cmark_node_get_type_string(node)))'")
+        }
+    }
+
+    mutating func table(_ node: OpaquePointer) throws -> Table {
+        let columns = Int(cmark_gfm_extensions_get_table_columns(node))
+        let raw = cmark_gfm_extensions_get_table_alignments(node)
+        let alignments: [Table.Alignment] = (0..<columns).map { i in
+            switch raw.map({ UInt8($0[i]) }) ?? 0 {
+            case UInt8(ascii: "l"): .left
+            case UInt8(ascii: "c"): .center
+            case UInt8(ascii: "r"): .right
+            default: .none
+            }
+        }
+        var header: [[Inline]] = []
+        var rows: [[[Inline]]] = []
+        for row in children(node) {
+            let cells = try children(row).map { try inlines(of: $0) }
+            if cmark_gfm_extensions_get_table_row_is_header(row) != 0 { header = cells } else { rows.append(cells) }
+        }
+        return Table(alignments: alignments, header: header, rows: rows)
+    }
+
+    /// `{.kind #id key=value key="quoted value"}` and the caption text.
+    mutating func cell(info: String, text: String, node: OpaquePointer) throws -> Cell {
+        guard info.hasSuffix("}") else { throw error(node, "cell header '\(info)' must end with '}'") }
+        var kind: String?
+        var id: String?
+        var attributes: [String: String] = [:]
+        for token in try Self.tokens(String(info.dropFirst().dropLast()), onError: { self.error(node, $0) }) {
+            if token.hasPrefix(".") {
+                guard kind == nil else { throw error(node, "cell '\(info)' names two types") }
+                kind = String(token.dropFirst())
+            } else if token.hasPrefix("#") {
+                id = String(token.dropFirst())
+            } else if let eq = token.firstIndex(of: "=") {
+                attributes[String(token[..<eq])] = String(token[token.index(after: eq)...])
+            } else {
+                throw error(node, "cell attribute '\(token)' must be key=value")
+            }
+        }
+        guard let kind else { throw error(node, "cell '\(info)' needs a type: \(TemplateReader.cellKinds.map { "." + $0 }.joined(separator: " or "))") }
+        guard TemplateReader.cellKinds.contains(kind) else {
+            throw error(node, "unknown cell type '.\(kind)'; use \(TemplateReader.cellKinds.map { "." + $0 }.joined(separator: " or "))")
+        }
+        let prefix = kind == "figure" ? "fig-" : "tab-"
+        guard let id, id.hasPrefix(prefix), id.count > prefix.count else { throw error(node, "a .\(kind) cell needs an id like #\(prefix)name") }
+        try claim(id, at: node)
+        var captionParser = Converter(file: file, lineOffset: line(node))
+        let captionBlocks = try captionParser.parse(text)
+        var caption: [Inline] = []
+        for case .paragraph(let content) in captionBlocks { caption += (caption.isEmpty ? [] : [.softBreak]) + content }
+        return Cell(kind: kind, id: id, attributes: attributes, caption: caption, line: line(node))
+    }
+
+    static func tokens(_ text: String, onError: (String) -> TemplateError) throws -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        var quote: Character?
+        for c in text {
+            if let q = quote {
+                if c == q { quote = nil } else { current.append(c) }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == " " || c == "\t" {
+                if !current.isEmpty { tokens.append(current) }
+                current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        if quote != nil { throw onError("unclosed quote in cell header '{\(text)}'") }
+        if !current.isEmpty { tokens.append(current) }
+        return tokens
+    }
+
+    mutating func inlines(of parent: OpaquePointer) throws -> [Inline] {
+        var out: [Inline] = []
+        var lineNumber = line(parent)
+        for node in children(parent) {
+            switch cmark_node_get_type(node) {
+            case CMARK_NODE_TEXT: out += try Self.split(literal(node), line: lineNumber, file: file)
+            case CMARK_NODE_SOFTBREAK:
+                out.append(.softBreak)
+                lineNumber += 1
+            case CMARK_NODE_LINEBREAK:
+                out.append(.lineBreak)
+                lineNumber += 1
+            case CMARK_NODE_CODE: out.append(.code(literal(node)))
+            case CMARK_NODE_EMPH: out.append(.emphasis(try inlines(of: node)))
+            case CMARK_NODE_STRONG: out.append(.strong(try inlines(of: node)))
+            case CMARK_NODE_LINK: out.append(.link(url: cmark_node_get_url(node).map { String(cString: $0) } ?? "", content: try inlines(of: node)))
+            case CMARK_NODE_FOOTNOTE_REFERENCE:
+                let label = literal(node)
+                guard let number = Int(label) else { throw TemplateError(file: file, line: lineNumber, problem: "footnote reference '\(label)' has no number") }
+                out.append(.footnoteReference(label: label, number: number))
+            case CMARK_NODE_IMAGE: throw TemplateError(file: file, line: lineNumber, problem: "images are not supported; draw figures with a {.figure #fig-…} cell")
+            case CMARK_NODE_HTML_INLINE: throw TemplateError(file: file, line: lineNumber, problem: "raw HTML is not supported (the PDF cannot show it); use markdown")
+            default:
+                if String(cString: cmark_node_get_type_string(node)) == "strikethrough" {
+                    out.append(.strikethrough(try inlines(of: node)))
+                } else {
+                    throw TemplateError(file: file, line: lineNumber, problem: "unsupported markdown element '\(String(cString: cmark_node_get_type_string(node)))'")
+                }
+            }
+        }
+        return out
+    }
+
+    /// Splits text into plain runs, `{{ key }}` values and `@fig-…`/`@tab-…`/`@sec-…` references.
+    static func split(_ text: String, line: Int, file: String) throws -> [Inline] {
+        var out: [Inline] = []
+        var plain = ""
+        var i = text.startIndex
+        func flush() {
+            if !plain.isEmpty { out.append(.text(plain)) }
+            plain = ""
+        }
+        while i < text.endIndex {
+            let rest = text[i...]
+            if rest.hasPrefix("{{") {
+                guard let close = rest.range(of: "}}") else { throw TemplateError(file: file, line: line, problem: "'{{' without a closing '}}'") }
+                let key = rest[rest.index(i, offsetBy: 2)..<close.lowerBound].trimmingCharacters()
+                guard !key.isEmpty else { throw TemplateError(file: file, line: line, problem: "empty value '{{ }}'") }
+                flush()
+                out.append(.value(key: key, line: line))
+                i = close.upperBound
+                continue
+            }
+            if text[i] == "@", i == text.startIndex || !(text[text.index(before: i)].isLetter || text[text.index(before: i)].isNumber),
+                ["fig-", "tab-", "sec-"].contains(where: { rest.dropFirst().hasPrefix($0) })
+            {
+                var end = text.index(after: i)
+                while end < text.endIndex, text[end].isLetter || text[end].isNumber || text[end] == "-" || text[end] == "_" { end = text.index(after: end) }
+                // A trailing hyphen belongs to the sentence, not the id.
+                while text[text.index(before: end)] == "-" { end = text.index(before: end) }
+                flush()
+                out.append(.crossReference(id: String(text[text.index(after: i)..<end]), line: line))
+                i = end
+                continue
+            }
+            plain.append(text[i])
+            i = text.index(after: i)
+        }
+        flush()
+        return out
+    }
+
+    /// A heading's anchor: lower case, letters and digits, words joined by hyphens.
+    static func slug(_ text: String) -> String {
+        var out = ""
+        for c in text.lowercased() {
+            if c.isLetter || c.isNumber {
+                out.append(c)
+            } else if !out.isEmpty && out.last != "-" {
+                out.append("-")
+            }
+        }
+        while out.last == "-" { out.removeLast() }
+        return out.isEmpty ? "section" : "sec-" + out
+    }
+}

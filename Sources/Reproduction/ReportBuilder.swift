@@ -1,0 +1,121 @@
+import FileSupport
+import Foundation
+import Reporting
+
+/// Builds a report from a template: read, number, resolve cross-references, evaluate cells through
+/// the cache, and write `<reports>/<name>/index.html`. Nothing is written unless every step succeeds.
+public struct ReportBuilder {
+    public let template: URL
+    public let outputDirectory: URL
+    public let cells: ReportCells
+    public let toolVersion: String
+    /// Cells to recompute although their stored results are fresh.
+    public var force: Set<String> = []
+
+    public init(template: URL, reportsDirectory: URL, cells: ReportCells, toolVersion: String) {
+        self.template = template
+        outputDirectory = reportsDirectory.appendingPathComponent(template.deletingPathExtension().lastPathComponent)
+        self.cells = cells
+        self.toolVersion = toolVersion
+    }
+
+    public var cache: CellCache { CellCache(directory: outputDirectory.appendingPathComponent("cache")) }
+    public var htmlURL: URL { outputDirectory.appendingPathComponent("index.html") }
+
+    /// The template read, numbered and cross-referenced (cells not yet evaluated).
+    public func document() throws -> Document {
+        let read = try TemplateReader.read(contentsOf: template)
+        return try Passes.resolveCrossReferences(Passes.number(read), file: template.path)
+    }
+
+    /// Each cell of the template: fresh or stale, and why.
+    public func status() throws -> [(cell: Cell, status: CellCache.Status)] {
+        try Evaluator(registry: cells, cache: cache).status(document(), file: template.path)
+    }
+
+    /// Evaluates and writes the report; returns the files written.
+    @discardableResult
+    public func build(date: Date, progress: @escaping (String) -> Void = { _ in }) throws -> [URL] {
+        let document = try document()
+        var evaluator = Evaluator(registry: cells, cache: cache)
+        evaluator.force = force
+        evaluator.progress = progress
+        var evaluated = try evaluator.evaluate(document, file: template.path)
+        // The title block states what was actually used, whatever the template asked for.
+        evaluated.metadata.profile = cells.profile.rawValue
+        evaluated.metadata.dataset = try cells.trainingData().record.name
+        let context = ReportContext(date: Self.format(date), provenance: try provenance(document))
+        let html = try HTMLWriter.write(evaluated, context: context)
+        try AtomicFile.write(html, to: htmlURL)
+        return [htmlURL]
+    }
+
+    static func format(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "d MMMM yyyy"
+        return formatter.string(from: date)
+    }
+
+    /// Where the numbers came from: code, data, profile, seeds, machine and time of every run used.
+    func provenance(_ document: Document) throws -> [(String, String)] {
+        var rows: [(String, String)] = []
+        rows.append(("code", Self.gitDescription(at: template.deletingLastPathComponent())))
+        rows.append(("tool", "l0repro \(toolVersion); cells \(ReportCells.codeVersion)"))
+        rows.append(("template", template.lastPathComponent))
+        rows.append(("profile", cells.profile.summary))
+        let data = try cells.trainingData().record
+        rows.append(("dataset", "\(data.name): \(data.trainingExamples) training and \(data.testExamples) test examples from \(data.directory) (\(data.source))"))
+        rows.append(("data SHA-256", data.sha256))
+        let logs = cells.loadedRuns()
+        if !logs.isEmpty {
+            rows.append(("seeds", Set(logs.map(\.config.seed)).sorted().map(String.init).joined(separator: ", ")))
+            for log in logs {
+                let name = "\(log.config.model.rawValue)-\(log.config.variant.rawValue)-\(log.id)"
+                let timingURL = cells.runsDirectory.appendingPathComponent(name).appendingPathComponent("timing.json")
+                if let timing = try? JSONDecoder().decode(RunTiming.self, from: Data(contentsOf: timingURL)) {
+                    let seconds = timing.epochSeconds.reduce(0, +) + timing.evaluationSeconds.reduce(0, +)
+                    rows.append(("run \(name)", String(format: "%d epochs in %.1f s; %@ BLAS kernels, %d threads; %@", log.epochs.count, seconds, timing.blas, timing.threads, timing.cpu)))
+                } else {
+                    rows.append(("run \(name)", "\(log.epochs.count) epochs; timing not recorded"))
+                }
+            }
+        }
+        return rows
+    }
+
+    /// `<commit>` or `<commit> (uncommitted changes)`, or "not a git checkout".
+    static func gitDescription(at directory: URL) -> String {
+        func git(_ arguments: [String]) -> String? {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["git"] + arguments
+            process.currentDirectoryURL = directory
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil
+        }
+        guard let commit = git(["rev-parse", "HEAD"]) else { return "not a git checkout" }
+        let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
+        return commit + (dirty ? " (uncommitted changes)" : "")
+    }
+}
+
+extension ReportCells {
+    /// The profile's runs that have finished logs under the runs directory, in model and variant
+    /// order (whether or not this process trained them, so a warm cache gives the same page).
+    func loadedRuns() -> [RunLog] {
+        let all = (try? configs()) ?? []
+        return all.compactMap { config in
+            guard let name = try? runName(config) else { return nil }
+            if let log = loadedLog(name) { return log }
+            let url = runsDirectory.appendingPathComponent(name).appendingPathComponent("log.json")
+            return (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(RunLog.self, from: $0) }
+        }
+    }
+}

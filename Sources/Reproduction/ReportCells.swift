@@ -1,0 +1,176 @@
+import FileSupport
+import Foundation
+import Plotting
+import Reporting
+
+/// The cells and values of the reproduction report: figures from `FigureCatalog`, the paper's Table 1
+/// beside ours, and numbers from the runs of one profile on one dataset. Runs are trained on demand
+/// (a finished run is reused from its log).
+public final class ReportCells: CellRegistry {
+    /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
+    public static let codeVersion = "cells-1"
+
+    public let profile: Profile
+    public let runsDirectory: URL
+    private let loadData: () throws -> TrainingData
+    private var data: TrainingData?
+    private var logs: [String: RunLog] = [:]
+    /// Called with one-line progress messages (training epochs, cells computed).
+    public var progress: (String) -> Void = { _ in }
+
+    public init(profile: Profile, runsDirectory: URL, data: @escaping () throws -> TrainingData) {
+        self.profile = profile
+        self.runsDirectory = runsDirectory
+        loadData = data
+    }
+
+    func trainingData() throws -> TrainingData {
+        if let data { return data }
+        let loaded = try loadData()
+        data = loaded
+        return loaded
+    }
+
+    /// The configuration of each network and variant under the profile.
+    public func configs() throws -> [TrainingConfig] {
+        let name = try trainingData().record.name
+        return ModelKind.allCases.flatMap { model in Variant.allCases.map { profile.config(model, $0, dataset: name) } }
+    }
+
+    /// The run directory name of `config` (`<model>-<variant>-<id>`).
+    public func runName(_ config: TrainingConfig) throws -> String {
+        "\(config.model.rawValue)-\(config.variant.rawValue)-\(config.runIdentity(dataDigest: try trainingData().record.sha256))"
+    }
+
+    /// Trains (or reuses) every run of the profile and returns their logs.
+    public func runs() throws -> RunCollection {
+        var out: [RunLog] = []
+        for config in try configs() { out.append(try run(config)) }
+        return RunCollection(runs: out, directory: runsDirectory)
+    }
+
+    func loadedLog(_ name: String) -> RunLog? { logs[name] }
+
+    func run(_ config: TrainingConfig) throws -> RunLog {
+        let name = try runName(config)
+        if let log = logs[name] { return log }
+        let trainer = try Trainer(config: config, data: try trainingData(), runsDirectory: runsDirectory)
+        let outcome = try trainer.run { event in
+            if case .epochFinished(let record, _) = event {
+                self.progress("\(name): epoch \(record.epoch)/\(config.epochs), test error \(String(format: "%.2f", record.testError)) %")
+            }
+        }
+        guard let log = outcome.log else { throw CellError("training \(name) stopped before its last epoch") }
+        logs[name] = log
+        return log
+    }
+
+    public func inputs(of cell: Cell) throws -> [String: String] {
+        guard let source = cell.attributes["source"] else { throw CellError("needs source=… (\(sources(cell.kind)))") }
+        var inputs = ["source": source, "code": Self.codeVersion]
+        let needsRuns: Bool
+        if cell.kind == "figure" {
+            guard let entry = FigureCatalog.entry(named: source) else { throw CellError("unknown figure source '\(source)'; choose one of \(sources("figure"))") }
+            needsRuns = entry.source == .runs
+        } else {
+            guard TableSource(rawValue: source) != nil else { throw CellError("unknown table source '\(source)'; choose one of \(sources("table"))") }
+            needsRuns = true
+        }
+        if needsRuns {
+            let data = try trainingData().record
+            inputs["profile"] = profile.rawValue
+            inputs["data"] = "\(data.name) \(data.sha256)"
+            inputs["runs"] = try configs().map(runName).joined(separator: " ")
+        }
+        return inputs
+    }
+
+    private func sources(_ kind: String) -> String {
+        kind == "figure" ? FigureCatalog.entries.map(\.name).joined(separator: ", ") : TableSource.allCases.map(\.rawValue).joined(separator: ", ")
+    }
+
+    public func evaluate(_ cell: Cell, progress: (String) -> Void) throws -> CellResult {
+        let source = cell.attributes["source"]!
+        if cell.kind == "figure" {
+            let entry = FigureCatalog.entry(named: source)!
+            let figure = try entry.figure(runs: entry.source == .runs ? try runs() : nil)
+            return .figure(FigureRenderer.record(figure))
+        }
+        return .table(try ReportTables.table(TableSource(rawValue: source)!, runs: try runs()))
+    }
+
+    public func value(_ key: String) throws -> String {
+        let parts = key.split(separator: ".").map(String.init)
+        switch parts.first {
+        case "profile": return profile.rawValue
+        case "dataset": return try trainingData().record.name
+        case "epochs" where parts.count == 2:
+            guard let model = ModelKind(rawValue: parts[1]) else { break }
+            return String(profile.config(model, .l0, dataset: "").epochs)
+        case "paper" where parts.count == 4:
+            guard let model = ModelKind(rawValue: parts[1]), let variant = Variant(rawValue: parts[2]), let row = PaperResults.row(model, variant) else { break }
+            switch parts[3] {
+            case "error": return String(format: "%.1f %%", row.error)
+            case "architecture": return row.architecture.map(String.init).joined(separator: "-")
+            default: break
+            }
+        default:
+            guard parts.count == 3, let model = ModelKind(rawValue: parts[0]), let variant = Variant(rawValue: parts[1]) else { break }
+            let log = try run(profile.config(model, variant, dataset: try trainingData().record.name))
+            switch parts[2] {
+            case "final-error": return String(format: "%.2f %%", log.result.finalTestError)
+            case "best-error": return String(format: "%.2f %% (epoch %d)", log.result.bestTestError, log.result.bestEpoch)
+            case "architecture": return log.result.architecture
+            case "weights-kept": return String(format: "%.1f %%", 100 * Double(log.result.keptWeights) / Double(log.result.weights))
+            case "expected-flops": return NumberFormat.si.labels([log.result.expectedFlops]).first!
+            default: break
+            }
+        }
+        throw CellError(
+            "unknown value; use profile, dataset, epochs.<model>, <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops) or paper.<model>.<l0|l0-sep>.(error|architecture)")
+    }
+}
+
+/// The tables a report can show.
+public enum TableSource: String, CaseIterable, Sendable {
+    /// The paper's Table 1 rows beside ours, per network.
+    case table1
+    /// Every run of the report: configuration and outcome.
+    case runs
+}
+
+enum ReportTables {
+    static func table(_ source: TableSource, runs: RunCollection) throws -> StoredTable {
+        switch source {
+        case .table1:
+            var rows: [[String]] = []
+            for model in ModelKind.allCases {
+                for row in PaperResults.table1 where row.model == model {
+                    rows.append([Style.plainTitle(model), "paper: \(row.method)", row.architecture.map(String.init).joined(separator: "-"), String(format: "%.1f", row.error), "–", "–"])
+                }
+                for run in runs.runs(of: model) {
+                    let r = run.result
+                    rows.append([
+                        Style.plainTitle(model), "ours: \(Style.plainName(run.config.variant))", r.architecture, String(format: "%.2f", r.finalTestError),
+                        String(format: "%.2f (%d)", r.bestTestError, r.bestEpoch), String(format: "%.1f", 100 * Double(r.keptWeights) / Double(r.weights)),
+                    ])
+                }
+            }
+            return StoredTable(
+                alignments: [.left, .left, .left, .right, .right, .right],
+                header: ["network", "method", "groups kept", "error % (last epoch)", "best error % (epoch)", "weights kept %"], rows: rows)
+        case .runs:
+            let rows = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { run -> [String] in
+                let c = run.config
+                let lambdas = c.lambdas.isEmpty ? "–" : c.lambdas.map { String(format: "%g", $0) }.joined(separator: ", ")
+                return [
+                    "\(c.model.rawValue)-\(c.variant.rawValue)-\(run.id)", run.data.name, String(run.data.trainingExamples), String(c.epochs), lambdas, String(c.seed),
+                    String(format: "%.2f", run.result.finalTestError), NumberFormat.si.labels([run.result.expectedFlops]).first!,
+                ]
+            }
+            return StoredTable(
+                alignments: [.left, .left, .right, .right, .left, .right, .right, .right],
+                header: ["run", "dataset", "training examples", "epochs", "λ (per N)", "seed", "error %", "E[FLOPs]"], rows: rows)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Datasets
+import FileSupport
+import Foundation
+import Reporting
+import Reproduction
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Build a report from a markdown template: train what it needs, compute its cells, write HTML.",
+        discussion: """
+            Reads the template (default Templates/reproduction.md), trains or reuses the runs of the chosen \
+            profile, computes each figure and table cell once (stored in Reports/<name>/cache under a hash of \
+            its inputs) and writes Reports/<name>/index.html: one self-contained page with the figures inline \
+            as SVG. `l0repro report status` says which cells are fresh and why the others are stale.
+
+            Templates are CommonMark with GFM tables and footnotes, front matter between '---' lines, figure \
+            and table cells as fenced blocks headed {.figure #fig-id source=NAME} (the text is the caption), \
+            values as {{ key }}, cross-references as @fig-id, @tab-id or @sec-id, and [TOC]. \
+            The date comes from SOURCE_DATE_EPOCH, else the git commit, never the clock.
+            """,
+        subcommands: [Build.self, Status.self], defaultSubcommand: Build.self)
+
+    struct Options: ParsableArguments {
+        @Option(help: ArgumentHelp("The markdown template.", valueName: "file"))
+        var template: String = "Templates/reproduction.md"
+
+        @Option(help: "smoke (seconds), quick (under 15 minutes) or paper (the paper's 200 epochs); default: the template's 'profile:', else smoke.")
+        var profile: Profile?
+
+        @OptionGroup var data: DataOptions
+
+        @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Where run directories go.", valueName: "dir"))
+        var runsDirectory: String = "Reports/runs"
+
+        @Option(name: .customLong("reports-dir"), help: ArgumentHelp("Where reports go (as <dir>/<template name>/).", valueName: "dir"))
+        var reportsDirectory: String = "Reports"
+
+        func builder() throws -> ReportBuilder {
+            let url = URL(fileURLWithPath: template)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw TemplateError(file: url.path, line: 1, problem: "no such template; pass --template FILE")
+            }
+            let data = self.data
+            let front = try TemplateReader.read(contentsOf: url).metadata
+            var chosen = profile ?? .smoke
+            if profile == nil, let named = front.profile {
+                guard let value = Profile(rawValue: named) else {
+                    throw TemplateError(file: url.path, line: 1, problem: "front matter profile '\(named)' is not smoke, quick or paper")
+                }
+                chosen = value
+            }
+            let cells = ReportCells(profile: chosen, runsDirectory: URL(fileURLWithPath: runsDirectory), data: { try data.load() })
+            cells.progress = { Terminal.progress($0) }
+            return ReportBuilder(template: url, reportsDirectory: URL(fileURLWithPath: reportsDirectory), cells: cells, toolVersion: L0Repro.version)
+        }
+    }
+
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "build", abstract: "Write the report (the default).")
+
+        @OptionGroup var options: Options
+
+        @Flag(help: "Recompute every cell, ignoring stored results (runs are still reused; delete them to retrain).")
+        var fresh = false
+
+        func run() throws {
+            var builder = try options.builder()
+            if fresh { builder.force = Set(try builder.document().blocks.compactMap { if case .cell(let c) = $0 { c.id } else { nil } }) }
+            let written = try builder.build(date: SourceDate.current()) { Terminal.note($0) }
+            Terminal.endProgress()
+            for url in written { print("wrote \(url.path)") }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List each cell of the template: fresh, or stale and why.")
+
+        @OptionGroup var options: Options
+
+        func run() throws {
+            for (cell, status) in try options.builder().status() {
+                switch status {
+                case .fresh: print("fresh  \(cell.id)")
+                case .stale(let why): print("stale  \(cell.id): \(why)")
+                }
+            }
+        }
+    }
+}
+
+extension Profile: ExpressibleByArgument {}

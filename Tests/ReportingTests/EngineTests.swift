@@ -1,0 +1,91 @@
+import Foundation
+import Plotting
+import Reporting
+import Testing
+
+/// A registry for the engine's tests: one figure source (a real chart), one table source and one
+/// value, with a version input the tests can change, counting evaluations.
+final class SmallRegistry: CellRegistry {
+    var version = "1"
+    var evaluations = 0
+
+    func inputs(of cell: Cell) throws -> [String: String] {
+        guard let source = cell.attributes["source"], ["curve", "numbers"].contains(source) else { throw CellError("unknown source") }
+        return ["source": source, "version": version]
+    }
+
+    func evaluate(_ cell: Cell, progress: (String) -> Void) throws -> CellResult {
+        evaluations += 1
+        if cell.attributes["source"] == "curve" {
+            let xs = (0...10).map(Double.init)
+            let panel = Panel(x: Axis("x"), y: Axis("y"), marks: [LineMark(x: xs, y: xs.map { $0 * $0 }, label: "x²", color: Palette.blue)])
+            return .figure(FigureRenderer.record(Figure(panels: [panel], size: Size(width: 300, height: 180))))
+        }
+        return .table(StoredTable(alignments: [.left, .right], header: ["n", "n²"], rows: [["2", "4"], ["3", "9"]]))
+    }
+
+    func value(_ key: String) throws -> String {
+        guard key == "answer" else { throw CellError("unknown value") }
+        return "42"
+    }
+}
+
+@Suite(.serialized) struct EngineTests {
+    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/small.html")
+
+    func render(_ registry: SmallRegistry, cache: CellCache) throws -> String {
+        let document = try Passes.resolveCrossReferences(Passes.number(TemplateReader.read(ReaderTests.small, file: "small.md")), file: "small.md")
+        let evaluated = try Evaluator(registry: registry, cache: cache).evaluate(document, file: "small.md")
+        return try HTMLWriter.write(evaluated, context: ReportContext(date: "1 May 2018", provenance: [("commit", "abc123"), ("profile", "smoke")]))
+    }
+
+    /// The whole page against a golden file; re-record on purpose with L0REPRO_RECORD_GOLDEN=1.
+    @Test func goldenHTML() throws {
+        let cache = CellCache(directory: FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-cache-\(UUID().uuidString)"))
+        defer { try? FileManager.default.removeItem(at: cache.directory) }
+        let html = try render(SmallRegistry(), cache: cache)
+        if ProcessInfo.processInfo.environment["L0REPRO_RECORD_GOLDEN"] != nil { try html.write(to: Self.golden, atomically: true, encoding: .utf8) }
+        let expected = try String(contentsOf: Self.golden, encoding: .utf8)
+        #expect(html == expected, "HTML differs from Golden/small.html; if the change is intended, re-record with L0REPRO_RECORD_GOLDEN=1")
+        for piece in [
+            "<a href=\"#fig-curve\">Figure 1</a>", "<a href=\"#tab-numbers\">Table 1</a>", "the value is 42.", "<span class=\"label\">Figure 1.</span> A rising <em>line</em>.",
+            "<caption><span class=\"label\">Table 1.</span> Numbers.</caption>", "<li class=\"toc-2\"><a href=\"#sec-intro\">Intro</a></li>", "id=\"fig-curve-1\"",
+            "<li id=\"fn-1\"><p>A footnote with 42.", "<th>commit</th><td>abc123</td>", "<del>gone</del>", "@media print",
+        ] {
+            #expect(html.contains(piece), "missing \(piece)")
+        }
+        // Nothing is loaded from elsewhere: no src attributes, no stylesheets, and the only http
+        // addresses are the SVG namespaces and the template's own link.
+        let addresses = html.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "")
+            .replacingOccurrences(of: "xmlns:xlink=\"http://www.w3.org/1999/xlink\"", with: "").replacingOccurrences(of: "href=\"https://example.org\"", with: "")
+        #expect(!addresses.contains("http") && !html.contains("src=") && !html.contains("<link"), "the page must not load anything")
+    }
+
+    @Test func cacheComputesOnceAndSaysWhyCellsAreStale() throws {
+        let cache = CellCache(directory: FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-cache-\(UUID().uuidString)"))
+        defer { try? FileManager.default.removeItem(at: cache.directory) }
+        let registry = SmallRegistry()
+        let document = try Passes.number(TemplateReader.read(ReaderTests.small, file: "small.md"))
+        let evaluator = Evaluator(registry: registry, cache: cache)
+        #expect(try evaluator.status(document, file: "small.md").map(\.status) == [.stale("never computed"), .stale("never computed")])
+        let first = try render(registry, cache: cache)
+        #expect(registry.evaluations == 2)
+        #expect(try render(registry, cache: cache) == first)
+        #expect(registry.evaluations == 2)
+        #expect(try evaluator.status(document, file: "small.md").map(\.status) == [.fresh, .fresh])
+        registry.version = "2"
+        #expect(try evaluator.status(document, file: "small.md").map(\.status) == [.stale("changed since last computed: version"), .stale("changed since last computed: version")])
+        _ = try render(registry, cache: cache)
+        #expect(registry.evaluations == 4)
+    }
+
+    @Test func unknownSourcesAndValuesFailAtTheirLine() throws {
+        let cache = CellCache(directory: FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-cache-\(UUID().uuidString)"))
+        defer { try? FileManager.default.removeItem(at: cache.directory) }
+        let evaluator = Evaluator(registry: SmallRegistry(), cache: cache)
+        let badCell = try TemplateReader.read("---\ntitle: x\n---\n\n```{.figure #fig-a source=nope}\nc\n```\n", file: "t.md")
+        #expect(throws: TemplateError(file: "t.md", line: 5, problem: "fig-a: unknown source")) { try evaluator.evaluate(badCell, file: "t.md") }
+        let badValue = try TemplateReader.read("---\ntitle: x\n---\n\nIt is {{ question }}.\n", file: "t.md")
+        #expect(throws: TemplateError(file: "t.md", line: 5, problem: "{{ question }}: unknown value")) { try evaluator.evaluate(badValue, file: "t.md") }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Reporting
+import Testing
+
+@Suite struct ReaderTests {
+    static let small = """
+        ---
+        title: A small report
+        subtitle: "every feature, once"
+        authors: [Ada, Grace]
+        profile: smoke
+        parameters:
+          seed: 3
+        ---
+
+        [TOC]
+
+        ## Intro {#sec-intro}
+
+        Some *emphasis*, **strength**, `code`, ~~gone~~ and a [link](https://example.org).
+        See @fig-curve and @tab-numbers; the value is {{ answer }}.[^note]
+
+        ```{.figure #fig-curve source=curve}
+        A rising *line*.
+        ```
+
+        ### Details
+
+        1. one
+        2. two
+
+        - a
+        - b
+
+        > quoted, see @sec-intro
+
+        | name | value |
+        |:-----|------:|
+        | x    | 1     |
+
+        ```{.table #tab-numbers source=numbers}
+        Numbers.
+        ```
+
+            R = L + λ·Σ π
+
+        [^note]: A footnote with {{ answer }}.
+        """
+
+    @Test func frontMatterAndBlocks() throws {
+        let document = try TemplateReader.read(Self.small, file: "small.md")
+        #expect(document.metadata.title == "A small report")
+        #expect(document.metadata.subtitle == "every feature, once")
+        #expect(document.metadata.authors == ["Ada", "Grace"])
+        #expect(document.metadata.profile == "smoke")
+        #expect(document.metadata.fields["parameters.seed"] == "3")
+        #expect(document.blocks.first == .tableOfContents)
+        #expect(document.blocks[1] == .heading(level: 2, id: "sec-intro", content: [.text("Intro")]))
+        guard case .paragraph(let paragraph) = document.blocks[2] else { Issue.record("no paragraph"); return }
+        #expect(paragraph.contains(.crossReference(id: "fig-curve", line: 15)))
+        #expect(paragraph.contains(.value(key: "answer", line: 15)))
+        #expect(paragraph.contains(.footnoteReference(label: "1", number: 1)))
+        #expect(paragraph.contains(.strikethrough([.text("gone")])))
+        guard case .cell(let cell) = document.blocks[3] else { Issue.record("no cell"); return }
+        #expect(cell.kind == "figure" && cell.id == "fig-curve" && cell.attributes == ["source": "curve"] && cell.line == 17)
+        #expect(cell.caption == [.text("A rising "), .emphasis([.text("line")]), .text(".")])
+        #expect(document.blocks[4] == .heading(level: 3, id: "sec-details", content: [.text("Details")]))
+        #expect(document.footnotes.count == 1 && document.footnotes[0].number == 1)
+        let tables = document.blocks.compactMap { if case .table(let t) = $0 { t } else { nil } }
+        #expect(tables.first?.alignments == [.left, .right])
+        #expect(tables.first?.rows == [[[.text("x")], [.text("1")]]])
+    }
+
+    @Test func numberingAndCrossReferences() throws {
+        let document = try Passes.resolveCrossReferences(Passes.number(TemplateReader.read(Self.small, file: "small.md")), file: "small.md")
+        guard case .paragraph(let paragraph) = document.blocks[2] else { Issue.record("no paragraph"); return }
+        #expect(paragraph.contains(.link(url: "#fig-curve", content: [.text("Figure 1")])))
+        #expect(paragraph.contains(.link(url: "#tab-numbers", content: [.text("Table 1")])))
+        #expect(Passes.outline(document).map(\.title) == ["Intro", "Details"])
+    }
+
+    @Test(
+        "Bad templates fail at file:line with the problem",
+        arguments: [
+            ("no front matter\n", 1, "missing front matter"),
+            ("---\ntitle: x\n", 1, "front matter is not closed"),
+            ("---\ntitle: x\nthis is not a pair\n---\n", 3, "expected 'key: value'"),
+            ("---\nsubtitle: y\n---\n", 1, "needs a 'title: …'"),
+            ("---\ntitle: x\ntitle: y\n---\n", 3, "'title' is given twice"),
+            ("---\ntitle: x\n---\n\n```{.chart #fig-a}\nc\n```\n", 5, "unknown cell type '.chart'"),
+            ("---\ntitle: x\n---\n\n```{.figure source=a}\nc\n```\n", 5, "needs an id like #fig-name"),
+            ("---\ntitle: x\n---\n\n```{.figure #fig-a}\nc\n```\n\n```{.figure #fig-a}\nd\n```\n", 9, "duplicate id 'fig-a' (first used on line 5)"),
+            ("---\ntitle: x\n---\n\ntext\n<div>raw</div>\n", 6, "raw HTML is not supported"),
+            ("---\ntitle: x\n---\n\n![pic](a.png)\n", 5, "images are not supported"),
+            ("---\ntitle: x\n---\n\nopen {{ value\n", 5, "'{{' without a closing '}}'"),
+        ])
+    func badTemplates(text: String, line: Int, problem: String) {
+        #expect {
+            try TemplateReader.read(text, file: "t.md")
+        } throws: { error in
+            guard let error = error as? TemplateError else { return false }
+            return error.file == "t.md" && error.line == line && error.problem.contains(problem)
+        }
+    }
+
+    @Test func danglingCrossReference() throws {
+        let document = try Passes.number(TemplateReader.read("---\ntitle: x\n---\n\nSee\n@fig-missing here.\n", file: "t.md"))
+        #expect(throws: TemplateError(file: "t.md", line: 6, problem: "dangling cross-reference @fig-missing: no figure, table or section has that id")) {
+            try Passes.resolveCrossReferences(document, file: "t.md")
+        }
+    }
+
+    @Test func unreadableTemplate() {
+        #expect {
+            try TemplateReader.read(contentsOf: URL(fileURLWithPath: "/nonexistent/report.md"))
+        } throws: { ($0 as? TemplateError).map { $0.file == "/nonexistent/report.md" && $0.problem.contains("cannot read") } ?? false }
+    }
+}
