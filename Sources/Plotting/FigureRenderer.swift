@@ -47,6 +47,8 @@ public struct Drawing: Codable, Equatable, Sendable {
 /// A failure of Cairo while rendering.
 public struct RenderError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) { self.description = description }
 }
 
 /// Draws figures with Cairo into PNG, SVG or PDF bytes. The same figure and options always give the
@@ -70,6 +72,16 @@ public enum FigureRenderer {
         let canvas = RecordingCanvas(measure: measure)
         figure.draw(on: canvas)
         return Drawing(size: figure.size, operations: canvas.operations)
+    }
+
+    /// Draws a recorded figure onto an existing Cairo context (`cairo_t *`) in its current user space,
+    /// for documents that place figures themselves (the PDF report).
+    public static func draw(_ drawing: Drawing, onCairoContext context: OpaquePointer) {
+        lock.lock()
+        defer { lock.unlock() }
+        cairo_save(context)
+        RecordingCanvas.replay(drawing.operations, on: CairoCanvas(context))
+        cairo_restore(context)
     }
 
     /// Measures text as the Cairo canvas does.

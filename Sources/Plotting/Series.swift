@@ -58,7 +58,10 @@ public struct LineMark: Mark {
 
     public func draw(in area: PlotArea) {
         let style = StrokeStyle(width: width ?? area.theme.lineWidth, color: color, dash: dash)
-        for run in runs(in: area) where run.count > 1 { area.canvas.stroke(.polyline(run), style: style) }
+        for run in runs(in: area) {
+            // A lone point (a one-epoch run, say) would vanish as a line: show it as a dot.
+            if run.count == 1 { area.canvas.fill(.circle(run[0], radius: style.width * 1.6), color: color) } else { area.canvas.stroke(.polyline(run), style: style) }
+        }
     }
 
     public func occupied(in area: PlotArea) -> [Point] { runs(in: area).flatMap { densify($0) } }

@@ -6,10 +6,13 @@ public struct ReportContext: Sendable {
     public var date: String
     /// Label and value rows for the provenance section.
     public var provenance: [(String, String)]
+    /// The same date in ISO 8601, for the PDF's metadata.
+    public var isoDate: String
 
-    public init(date: String, provenance: [(String, String)]) {
+    public init(date: String, provenance: [(String, String)], isoDate: String = "1970-01-01T00:00:00Z") {
         self.date = date
         self.provenance = provenance
+        self.isoDate = isoDate
     }
 }
 

@@ -21,6 +21,7 @@ public struct ReportBuilder {
 
     public var cache: CellCache { CellCache(directory: outputDirectory.appendingPathComponent("cache")) }
     public var htmlURL: URL { outputDirectory.appendingPathComponent("index.html") }
+    public var pdfURL: URL { outputDirectory.appendingPathComponent("report.pdf") }
 
     /// The template read, numbered and cross-referenced (cells not yet evaluated).
     public func document() throws -> Document {
@@ -44,10 +45,12 @@ public struct ReportBuilder {
         // The title block states what was actually used, whatever the template asked for.
         evaluated.metadata.profile = cells.profile.rawValue
         evaluated.metadata.dataset = try cells.trainingData().record.name
-        let context = ReportContext(date: Self.format(date), provenance: try provenance(document))
+        let context = ReportContext(date: Self.format(date), provenance: try provenance(document), isoDate: SourceDate.iso8601(date))
         let html = try HTMLWriter.write(evaluated, context: context)
+        let pdf = try PDFWriter.write(evaluated, context: context)
         try AtomicFile.write(html, to: htmlURL)
-        return [htmlURL]
+        try AtomicFile.write(Data(pdf), to: pdfURL)
+        return [htmlURL, pdfURL]
     }
 
     static func format(_ date: Date) -> String {
@@ -76,7 +79,7 @@ public struct ReportBuilder {
                 let timingURL = cells.runsDirectory.appendingPathComponent(name).appendingPathComponent("timing.json")
                 if let timing = try? JSONDecoder().decode(RunTiming.self, from: Data(contentsOf: timingURL)) {
                     let seconds = timing.epochSeconds.reduce(0, +) + timing.evaluationSeconds.reduce(0, +)
-                    rows.append(("run \(name)", String(format: "%d epochs in %.1f s; %@ BLAS kernels, %d threads; %@", log.epochs.count, seconds, timing.blas, timing.threads, timing.cpu)))
+                    rows.append(("run \(name)", String(format: "%d epoch%@ in %.1f s; %@; %d thread%@; %@", log.epochs.count, log.epochs.count == 1 ? "" : "s", seconds, timing.blas, timing.threads, timing.threads == 1 ? "" : "s", timing.cpu)))
                 } else {
                     rows.append(("run \(name)", "\(log.epochs.count) epochs; timing not recorded"))
                 }

@@ -8,7 +8,7 @@ import Reporting
 /// (a finished run is reused from its log).
 public final class ReportCells: CellRegistry {
     /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
-    public static let codeVersion = "cells-1"
+    public static let codeVersion = "cells-2"
 
     public let profile: Profile
     public let runsDirectory: URL
@@ -122,7 +122,7 @@ public final class ReportCells: CellRegistry {
             case "best-error": return String(format: "%.2f %% (epoch %d)", log.result.bestTestError, log.result.bestEpoch)
             case "architecture": return log.result.architecture
             case "weights-kept": return String(format: "%.1f %%", 100 * Double(log.result.keptWeights) / Double(log.result.weights))
-            case "expected-flops": return NumberFormat.si.labels([log.result.expectedFlops]).first!
+            case "expected-flops": return ReportTables.count(log.result.expectedFlops)
             default: break
             }
         }
@@ -140,6 +140,13 @@ public enum TableSource: String, CaseIterable, Sendable {
 }
 
 enum ReportTables {
+    /// A count to three significant digits with k or M: 532.4k, 3.36M.
+    static func count(_ value: Double) -> String {
+        if value >= 1e6 { return String(format: "%.2fM", value / 1e6) }
+        if value >= 1e3 { return String(format: "%.1fk", value / 1e3) }
+        return String(format: "%.0f", value)
+    }
+
     static func table(_ source: TableSource, runs: RunCollection) throws -> StoredTable {
         switch source {
         case .table1:
@@ -164,8 +171,8 @@ enum ReportTables {
                 let c = run.config
                 let lambdas = c.lambdas.isEmpty ? "–" : c.lambdas.map { String(format: "%g", $0) }.joined(separator: ", ")
                 return [
-                    "\(c.model.rawValue)-\(c.variant.rawValue)-\(run.id)", run.data.name, String(run.data.trainingExamples), String(c.epochs), lambdas, String(c.seed),
-                    String(format: "%.2f", run.result.finalTestError), NumberFormat.si.labels([run.result.expectedFlops]).first!,
+                    "\(c.model.rawValue)-\(c.variant.rawValue)-\(run.id)", run.data.name, String(min(c.trainingLimit ?? Int.max, run.data.trainingExamples)), String(c.epochs), lambdas,
+                    String(c.seed), String(format: "%.2f", run.result.finalTestError), count(run.result.expectedFlops),
                 ]
             }
             return StoredTable(

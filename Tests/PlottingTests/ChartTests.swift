@@ -86,8 +86,9 @@ import Testing
         let canvas = RecordingCanvas()
         let mark = LineMark(x: [1, 2, 3, 4], y: [0.1, 0, 10, 100], color: Palette.vermillion)
         Figure(panels: [Panel(x: Axis(), y: Axis(kind: .logarithmic), marks: [mark])]).draw(on: canvas)
-        // The zero breaks the line: one run of one point (not drawn) and one of two.
+        // The zero breaks the line: a run of one point (drawn as a dot) and a run of two.
         #expect(canvas.strokes(color: Palette.vermillion).map(\.points.count) == [2])
+        #expect(canvas.fills(color: Palette.vermillion).count == 1)
     }
 
     /// A step line holds each value until the next x: (0,1) (1,1) (1,3) (2,3) (2,2).

@@ -61,6 +61,44 @@ final class SmallRegistry: CellRegistry {
         #expect(!addresses.contains("http") && !html.contains("src=") && !html.contains("<link"), "the page must not load anything")
     }
 
+    /// The PDF: real pages with the text, figure and table captions, notes, provenance and page
+    /// numbers, links and an outline, and the same bytes twice.
+    @Test func pdfReadsWellAndIsReproducible() throws {
+        let cache = CellCache(directory: FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-cache-\(UUID().uuidString)"))
+        defer { try? FileManager.default.removeItem(at: cache.directory) }
+        let document = try Passes.resolveCrossReferences(Passes.number(TemplateReader.read(ReaderTests.small, file: "small.md")), file: "small.md")
+        let evaluated = try Evaluator(registry: SmallRegistry(), cache: cache).evaluate(document, file: "small.md")
+        let context = ReportContext(date: "1 May 2018", provenance: [("commit", "abc123")], isoDate: "2018-05-01T00:00:00Z")
+        let pdf = try PDFWriter.write(evaluated, context: context)
+        #expect(try PDFWriter.write(evaluated, context: context) == pdf)
+        let text = String(decoding: pdf, as: UTF8.self)
+        #expect(text.contains("/Outlines") && text.contains("/Link") && text.contains("/Dests"))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-report-\(UUID().uuidString).pdf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(pdf).write(to: url)
+        let info = try poppler("pdfinfo", url)
+        #expect(info.contains("Title:           A small report") && info.contains("Page size:       595.28 x 841.89 pts (A4)"))
+        #expect(info.contains("CreationDate:    Tue May  1 00:00:00 2018"))
+        // Words as read from the pages, whitespace (line ends, column gaps) collapsed.
+        let body = try poppler("pdftotext", url).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for piece in ["A small report", "every feature, once", "Contents", "Intro", "Details", "Figure 1", "Table 1. Numbers", "the value is 42",
+                      "Figure 1. A rising line.", "1. one", "quoted, see Intro", "R = L + λ·Σ π", "Notes", "1. A footnote with 42.", "Provenance", "abc123"] {
+            #expect(body.contains(piece), "missing \(piece)")
+        }
+    }
+
+    func poppler(_ tool: String, _ url: URL, _ extra: String...) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
+        process.arguments = extra + [url.path] + (tool == "pdftotext" ? ["-"] : [])
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     @Test func cacheComputesOnceAndSaysWhyCellsAreStale() throws {
         let cache = CellCache(directory: FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-cache-\(UUID().uuidString)"))
         defer { try? FileManager.default.removeItem(at: cache.directory) }

@@ -1,0 +1,61 @@
+import Plotting
+
+/// Inline content as Pango markup, with the byte ranges of its links in the visible text (Pango
+/// indexes layouts by UTF-8 byte).
+struct StyledText {
+    /// Where a link points: a named destination in this PDF, or a URI.
+    enum Target: Equatable {
+        case destination(String)
+        case uri(String)
+    }
+
+    var markup = ""
+    var visibleBytes = 0
+    var links: [(range: Range<Int>, target: Target)] = []
+
+    /// Builds the markup of `content` at base font size `size` (for sub/superscript spans).
+    init(_ content: [Inline], size: Double) {
+        append(content, size: size)
+    }
+
+    init(plain: String) {
+        appendText(plain)
+    }
+
+    mutating func appendText(_ s: String) {
+        markup += Markup.escape(s)
+        visibleBytes += s.utf8.count
+    }
+
+    mutating func appendMarkup(_ open: String, _ close: String, _ body: (inout StyledText) -> Void) {
+        markup += open
+        body(&self)
+        markup += close
+    }
+
+    mutating func append(_ content: [Inline], size: Double) {
+        for inline in content {
+            switch inline {
+            case .text(let s): appendText(s)
+            case .emphasis(let c): appendMarkup("<i>", "</i>") { $0.append(c, size: size) }
+            case .strong(let c): appendMarkup("<b>", "</b>") { $0.append(c, size: size) }
+            case .strikethrough(let c): appendMarkup("<s>", "</s>") { $0.append(c, size: size) }
+            case .code(let s):
+                appendMarkup("<span font_family=\"DejaVu Sans Mono\" size=\"\(Int(size * 0.88 * 1024))\">", "</span>") { $0.appendText(s) }
+            case .link(let url, let c):
+                let start = visibleBytes
+                appendMarkup("<span foreground=\"#0072B2\">", "</span>") { $0.append(c, size: size) }
+                let target: Target = url.hasPrefix("#") ? .destination(String(url.dropFirst())) : .uri(url)
+                links.append((start..<visibleBytes, target))
+            case .softBreak: appendText(" ")
+            case .lineBreak: appendText("\u{2028}")
+            case .footnoteReference(_, let n):
+                let start = visibleBytes
+                appendMarkup("<span size=\"\(Int(size * 0.7 * 1024))\" rise=\"\(Int(size * 0.38 * 1024))\" foreground=\"#0072B2\">", "</span>") { $0.appendText(String(n)) }
+                links.append((start..<visibleBytes, .destination("fn-\(n)")))
+            case .crossReference(let id, _): appendText("@" + id)
+            case .value(let key, _): appendText("{{ \(key) }}")
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Reporting
+import Reproduction
+import Testing
+
+@Suite("The reproduction report", .serialized)
+struct ReportTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let template = root.appendingPathComponent("Templates/reproduction.md")
+
+    @Test("report builds the shipped template with the smoke profile, the same bytes twice, and status says fresh")
+    func smokeReport() throws {
+        let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
+        let work = Fixtures.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: work)
+        }
+        let arguments = [
+            "report", "--template", Self.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path,
+            "--runs-dir", work.appendingPathComponent("runs").path, "--reports-dir", work.appendingPathComponent("reports").path,
+        ]
+        let environment = ["SOURCE_DATE_EPOCH": "1525132800"]
+        let first = try Fixtures.run(arguments, environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        let html = work.appendingPathComponent("reports/reproduction/index.html")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("1 May 2018 · profile: <strong>smoke</strong> · dataset: <strong>mnist</strong>"))
+        #expect(page.components(separatedBy: "<svg").count - 1 == 3)
+        #expect(page.contains("<a href=\"#fig-flops\">") || page.contains("id=\"fig-flops\""))
+        #expect(page.contains("paper: L0, λ = 0.1/N") && page.contains("ours: L0, λ = 0.1/N"))
+        #expect(!page.contains("{{"), "a value was left unevaluated")
+        #expect(page.contains("<th>data SHA-256</th>"))
+        #expect(page.contains("<th>run mlp-l0-"))
+
+        let pdfURL = work.appendingPathComponent("reports/reproduction/report.pdf")
+        let pdf = try Data(contentsOf: pdfURL)
+        #expect(String(decoding: pdf.prefix(5), as: UTF8.self) == "%PDF-")
+
+        let second = try Fixtures.run(arguments, environment: environment)
+        #expect(second.status == 0)
+        #expect(try String(contentsOf: html, encoding: .utf8) == page, "a rebuild from the warm cache changed the page")
+        #expect(try Data(contentsOf: pdfURL) == pdf, "a rebuild from the warm cache changed the PDF")
+        let status = try Fixtures.run(["report", "status"] + arguments.dropFirst(), environment: environment)
+        #expect(status.status == 0)
+        #expect(status.stdout.split(separator: "\n").count == 5 && status.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("fresh  ") }, "\(status.stdout)")
+    }
+
+    @Test("A bad template fails at template:line in one line and writes nothing")
+    func badTemplate() throws {
+        let work = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let template = work.appendingPathComponent("bad.md")
+        try "---\ntitle: Bad\n---\n\nSee @fig-nowhere.\n".write(to: template, atomically: true, encoding: .utf8)
+        let outcome = try Fixtures.run(["report", "--template", template.path, "--reports-dir", work.appendingPathComponent("reports").path, "--dataset", "fashion-mnist"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.hasSuffix("l0repro: \(template.path):5: dangling cross-reference @fig-nowhere: no figure, table or section has that id\n"), "\(outcome.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("reports").path))
+        let missing = try Fixtures.run(["report", "--template", work.appendingPathComponent("none.md").path])
+        #expect(missing.status == 1 && missing.stderr.contains("none.md:1: no such template"))
+    }
+}
