@@ -135,7 +135,8 @@ public struct Evaluator {
         return out
     }
 
-    func cells(_ document: Document) -> [Cell] {
+    /// The cells of `document`, in order.
+    public func cells(_ document: Document) -> [Cell] {
         var out: [Cell] = []
         func visit(_ block: Block) {
             switch block {
@@ -149,7 +150,8 @@ public struct Evaluator {
         return out
     }
 
-    func inputs(_ cell: Cell, file: String) throws -> [String: String] {
+    /// The registry's inputs for `cell`, errors placed at its line.
+    public func inputs(_ cell: Cell, file: String) throws -> [String: String] {
         do {
             return try registry.inputs(of: cell)
         } catch let error as CellError {

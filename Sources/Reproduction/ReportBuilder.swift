@@ -1,5 +1,6 @@
 import FileSupport
 import Foundation
+import Plotting
 import Reporting
 
 /// Builds a report from a template: read, number, resolve cross-references, evaluate cells through
@@ -11,6 +12,8 @@ public struct ReportBuilder {
     public let toolVersion: String
     /// Cells to recompute although their stored results are fresh.
     public var force: Set<String> = []
+    /// Write only this figure's files (beside the HTML and PDF); nil: every figure's.
+    public var only: String?
 
     public init(template: URL, reportsDirectory: URL, cells: ReportCells, toolVersion: String) {
         self.template = template
@@ -22,6 +25,40 @@ public struct ReportBuilder {
     public var cache: CellCache { CellCache(directory: outputDirectory.appendingPathComponent("cache")) }
     public var htmlURL: URL { outputDirectory.appendingPathComponent("index.html") }
     public var pdfURL: URL { outputDirectory.appendingPathComponent("report.pdf") }
+    public var figuresDirectory: URL { outputDirectory.appendingPathComponent("figures") }
+
+    static func figures(_ document: Document) -> [FigureBlock] {
+        var out: [FigureBlock] = []
+        func visit(_ block: Block) {
+            switch block {
+            case .figure(let figure): out.append(figure)
+            case .quote(let blocks): blocks.forEach(visit)
+            case .list(_, _, let items): items.joined().forEach(visit)
+            default: break
+            }
+        }
+        document.blocks.forEach(visit)
+        return out
+    }
+
+    /// Makes the figure cell `id` recompute on the next build (and, with `retrain`, deletes the runs
+    /// it needs so that they train again); an id that is not a figure cell of the template is an error.
+    public mutating func rerun(_ id: String, retrain: Bool) throws {
+        let document = try document()
+        guard let cell = Evaluator(registry: cells, cache: cache).cells(document).first(where: { $0.id == id && $0.kind == "figure" }) else {
+            let ids = Evaluator(registry: cells, cache: cache).cells(document).filter { $0.kind == "figure" }.map(\.id)
+            throw TemplateError(file: template.path, line: 1, problem: "no figure cell #\(id) in this template; its figures are \(ids.joined(separator: ", "))")
+        }
+        if retrain {
+            let inputs = try Evaluator(registry: cells, cache: cache).inputs(cell, file: template.path)
+            for name in (inputs["runs"] ?? "").split(separator: " ") {
+                try? FileManager.default.removeItem(at: cells.runsDirectory.appendingPathComponent(String(name)))
+            }
+        }
+        // A stale cell is recomputed anyway; a fresh one only when its runs are retrained.
+        force = retrain ? [id] : []
+        only = id
+    }
 
     /// The template read, numbered and cross-referenced (cells not yet evaluated).
     public func document() throws -> Document {
@@ -48,9 +85,16 @@ public struct ReportBuilder {
         let context = ReportContext(date: Self.format(date), provenance: try provenance(document), isoDate: SourceDate.iso8601(date))
         let html = try HTMLWriter.write(evaluated, context: context)
         let pdf = try PDFWriter.write(evaluated, context: context)
-        try AtomicFile.write(html, to: htmlURL)
-        try AtomicFile.write(Data(pdf), to: pdfURL)
-        return [htmlURL, pdfURL]
+        var files: [(URL, Data)] = [(htmlURL, Data(html.utf8)), (pdfURL, Data(pdf))]
+        for figure in Self.figures(evaluated) where only == nil || only == figure.id {
+            for format in ImageFormat.allCases {
+                let options = RenderOptions(idPrefix: figure.id, date: context.isoDate, title: figure.caption.plainText)
+                files.append((figuresDirectory.appendingPathComponent("\(figure.id).\(format.rawValue)"), Data(try FigureRenderer.render(figure.drawing, as: format, options: options))))
+            }
+        }
+        // Everything is computed before the first file is written.
+        for (url, data) in files { try AtomicFile.write(data, to: url) }
+        return files.map(\.0)
     }
 
     static func format(_ date: Date) -> String {

@@ -7,8 +7,14 @@ import Reproduction
 struct FigureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "figure",
-        abstract: "Draw one of the reproduction's figures as PNG, SVG or PDF.",
+        abstract: "Draw one of the reproduction's figures as PNG, SVG or PDF, or rerun one figure of a report.",
         discussion: """
+            With a figure id of a report template (fig-…, e.g. `l0repro figure fig-flops`): recomputes that \
+            figure when its stored result is stale (--retrain deletes and retrains the runs it needs first), \
+            writes Reports/<template>/figures/<id>.{png,svg,pdf} and updates the report's index.html and \
+            report.pdf; other cells come from the cache. Takes the options of `l0repro report`.
+
+            With a figure name: 
             Figures from formulas (lp-penalty, hard-concrete, hard-concrete-grid) need nothing else. Figures \
             from training (expected-flops, kept-groups, gate-histograms, architecture, training-curves) read \
             the run logs under --runs-dir and use, for each network and variant, the run that trained \
@@ -17,7 +23,7 @@ struct FigureCommand: ParsableCommand {
             commit, so the same inputs give the same bytes.
             """)
 
-    @Argument(help: "The figure's name (see --list).")
+    @Argument(help: "The figure's name (see --list), or a figure id of the report template (fig-…).")
     var name: String?
 
     @Flag(help: "List the figures and exit.")
@@ -32,16 +38,30 @@ struct FigureCommand: ParsableCommand {
     @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Where run logs are read from.", valueName: "dir"))
     var runsDirectory: String = "Reports/runs"
 
-    @Option(help: ArgumentHelp("Use only runs on this dataset (default: any).", valueName: "name"))
-    var dataset: String?
+    @OptionGroup var data: DataOptions
+
+    @Option(help: ArgumentHelp("For a figure id: the report template.", valueName: "file"))
+    var template: String = "Templates/reproduction.md"
+
+    @Option(help: "For a figure id: the profile (default: the template's).")
+    var profile: Profile?
+
+    @Option(name: .customLong("reports-dir"), help: ArgumentHelp("For a figure id: where reports go.", valueName: "dir"))
+    var reportsDirectory: String = "Reports"
+
+    @Flag(help: "For a figure id: delete and retrain the runs the figure needs, then recompute it.")
+    var retrain = false
+
+    /// For figure names: only runs on the chosen dataset (`auto`: any).
+    var datasetFilter: String? { data.dataset == .auto ? nil : data.dataset.rawValue }
 
     var formats: [ImageFormat] { format == "all" ? ImageFormat.allCases : [ImageFormat(rawValue: format)!] }
 
     func validate() throws {
         if list { return }
         guard let name else { throw ValidationError("name a figure, or pass --list") }
-        guard FigureCatalog.entry(named: name) != nil else {
-            throw ValidationError("unknown figure '\(name)'; choose one of \(FigureCatalog.entries.map(\.name).joined(separator: ", "))")
+        guard FigureCatalog.entry(named: name) != nil || name.hasPrefix("fig-") else {
+            throw ValidationError("unknown figure '\(name)'; choose one of \(FigureCatalog.entries.map(\.name).joined(separator: ", ")), or a template's fig-… id")
         }
         guard format == "all" || ImageFormat(rawValue: format) != nil else {
             throw ValidationError("unknown format '\(format)'; choose png, svg, pdf or all")
@@ -55,8 +75,8 @@ struct FigureCommand: ParsableCommand {
             }
             return
         }
-        let entry = FigureCatalog.entry(named: name!)!
-        let runs = entry.source == .runs ? try RunCollection(directory: URL(fileURLWithPath: runsDirectory), dataset: dataset) : nil
+        guard let entry = FigureCatalog.entry(named: name!) else { return try rerunReportFigure(name!) }
+        let runs = entry.source == .runs ? try RunCollection(directory: URL(fileURLWithPath: runsDirectory), dataset: datasetFilter) : nil
         let figure = try entry.figure(runs: runs)
         let options = RenderOptions(idPrefix: entry.name, date: SourceDate.iso8601(SourceDate.current()), title: entry.summary)
         for format in formats {
@@ -72,6 +92,15 @@ struct FigureCommand: ParsableCommand {
             let used = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { "\($0.config.model.rawValue)-\($0.config.variant.rawValue)-\($0.id) (\($0.data.name), \($0.epochs.count) epochs)" }
             print("from runs in \(runsDirectory): \(used.joined(separator: ", "))")
         }
+    }
+
+    /// `figure fig-…`: recompute one figure of the report template and update the report's files.
+    private func rerunReportFigure(_ id: String) throws {
+        var builder = try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
+        try builder.rerun(id, retrain: retrain)
+        let written = try builder.build(date: SourceDate.current()) { Terminal.note($0) }
+        Terminal.endProgress()
+        for url in written { print("wrote \(url.path)") }
     }
 
     private func destination(_ name: String, _ format: ImageFormat) throws -> URL {

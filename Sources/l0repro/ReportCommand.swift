@@ -38,23 +38,27 @@ struct ReportCommand: ParsableCommand {
         var reportsDirectory: String = "Reports"
 
         func builder() throws -> ReportBuilder {
-            let url = URL(fileURLWithPath: template)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw TemplateError(file: url.path, line: 1, problem: "no such template; pass --template FILE")
-            }
-            let data = self.data
-            let front = try TemplateReader.read(contentsOf: url).metadata
-            var chosen = profile ?? .smoke
-            if profile == nil, let named = front.profile {
-                guard let value = Profile(rawValue: named) else {
-                    throw TemplateError(file: url.path, line: 1, problem: "front matter profile '\(named)' is not smoke, quick or paper")
-                }
-                chosen = value
-            }
-            let cells = ReportCells(profile: chosen, runsDirectory: URL(fileURLWithPath: runsDirectory), data: { try data.load() })
-            cells.progress = { Terminal.progress($0) }
-            return ReportBuilder(template: url, reportsDirectory: URL(fileURLWithPath: reportsDirectory), cells: cells, toolVersion: L0Repro.version)
+            try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
         }
+    }
+
+    /// The builder for `template` with the profile given (else the template's, else smoke).
+    static func builder(template: String, profile: Profile?, data: DataOptions, runsDirectory: String, reportsDirectory: String) throws -> ReportBuilder {
+        let url = URL(fileURLWithPath: template)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw TemplateError(file: url.path, line: 1, problem: "no such template; pass --template FILE")
+        }
+        let front = try TemplateReader.read(contentsOf: url).metadata
+        var chosen = profile ?? .smoke
+        if profile == nil, let named = front.profile {
+            guard let value = Profile(rawValue: named) else {
+                throw TemplateError(file: url.path, line: 1, problem: "front matter profile '\(named)' is not smoke, quick or paper")
+            }
+            chosen = value
+        }
+        let cells = ReportCells(profile: chosen, runsDirectory: URL(fileURLWithPath: runsDirectory), data: { try data.load() })
+        cells.progress = { Terminal.progress($0) }
+        return ReportBuilder(template: url, reportsDirectory: URL(fileURLWithPath: reportsDirectory), cells: cells, toolVersion: L0Repro.version)
     }
 
     struct Build: ParsableCommand {

@@ -123,8 +123,8 @@ struct FigureTests {
         #expect(missing.stderr.filter { $0 == "\n" }.count == 1)
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("x.png").path))
 
-        let unknown = try Fixtures.run(["figure", "fig-9"])
-        #expect(unknown.status != 0 && unknown.stderr.contains("unknown figure 'fig-9'"))
+        let unknown = try Fixtures.run(["figure", "chart-9"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown figure 'chart-9'"))
         let format = try Fixtures.run(["figure", "lp-penalty", "--format", "gif"])
         #expect(format.status != 0 && format.stderr.contains("unknown format 'gif'"))
     }

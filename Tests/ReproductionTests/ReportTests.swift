@@ -41,6 +41,17 @@ struct ReportTests {
         #expect(second.status == 0)
         #expect(try String(contentsOf: html, encoding: .utf8) == page, "a rebuild from the warm cache changed the page")
         #expect(try Data(contentsOf: pdfURL) == pdf, "a rebuild from the warm cache changed the PDF")
+        let figures = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("reports/reproduction/figures").path).sorted()
+        #expect(figures == ["fig-flops", "fig-gate", "fig-penalty"].flatMap { id in ["pdf", "png", "svg"].map { "\(id).\($0)" } })
+
+        // Rerunning one figure from a warm cache recomputes nothing and leaves the page as it was.
+        let rerun = try Fixtures.run(["figure", "fig-flops"] + arguments.dropFirst(), environment: environment)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(rerun.stdout.contains("figures/fig-flops.svg") && !rerun.stdout.contains("fig-gate"))
+        #expect(try String(contentsOf: html, encoding: .utf8) == page)
+        let unknown = try Fixtures.run(["figure", "fig-nope"] + arguments.dropFirst(), environment: environment)
+        #expect(unknown.status == 1 && unknown.stderr.contains("no figure cell #fig-nope in this template"))
+
         let status = try Fixtures.run(["report", "status"] + arguments.dropFirst(), environment: environment)
         #expect(status.status == 0)
         #expect(status.stdout.split(separator: "\n").count == 5 && status.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("fresh  ") }, "\(status.stdout)")
