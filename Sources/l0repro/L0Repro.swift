@@ -19,7 +19,7 @@ struct L0Repro: ParsableCommand {
             (Reports/runs/<model>-<variant>-<id>/log.json) and measures speed against the PyTorch peer.
             """,
         version: version,
-        subcommands: [Train.self, Bench.self, DataCommand.self, FigureCommand.self, ReportCommand.self])
+        subcommands: [Train.self, Bench.self, DataCommand.self, FigureCommand.self, ReportCommand.self, ServeCommand.self])
 
     /// Parses and runs; the tool's own errors print as one line `l0repro: <file or value>: <problem>`.
     static func main() {

@@ -98,7 +98,7 @@ struct CommandLineTests {
 
     @Test("Every command explains itself with --help")
     func help() throws {
-        for command in [[], ["train"], ["bench"], ["data"], ["data", "list"], ["data", "verify"], ["figure"], ["report"], ["report", "status"]] {
+        for command in [[], ["train"], ["bench"], ["data"], ["data", "list"], ["data", "verify"], ["figure"], ["report"], ["report", "status"], ["serve"]] {
             let outcome = try Fixtures.run(command + ["--help"])
             #expect(outcome.status == 0)
             #expect(outcome.stdout.contains("USAGE"))

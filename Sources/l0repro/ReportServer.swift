@@ -1,0 +1,246 @@
+import FileSupport
+import FlyingFox
+import FlyingSocks
+import Foundation
+import Reporting
+
+/// The browser view: serves the reports under a directory with an index of their figures, reloads a
+/// page when its files change (long polling on /events), and reruns one figure on request (POST
+/// /rerun/<report>/<figure id>; known ids only; one job at a time, run as `l0repro figure <id>` in a
+/// child process whose progress /jobs reports).
+actor ReportServer {
+    let reportsDirectory: URL
+    let template: URL
+    /// Arguments passed on to `l0repro figure` for a rerun (template, profile, data and run options).
+    let rerunArguments: [String]
+    private var job = Job()
+
+    struct Job: Codable {
+        var id: String?
+        var running = false
+        var finished = false
+        var succeeded = false
+        var log: [String] = []
+    }
+
+    init(reportsDirectory: URL, template: URL, rerunArguments: [String]) {
+        self.reportsDirectory = reportsDirectory.standardizedFileURL
+        self.template = template
+        self.rerunArguments = rerunArguments
+    }
+
+    /// The report this server can rerun figures of: the one named after the template.
+    var reportName: String { template.deletingPathExtension().lastPathComponent }
+
+    func route(_ request: HTTPRequest) async -> HTTPResponse {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        switch (request.method, parts.first) {
+        case (.GET, nil): return html(indexPage())
+        case (.GET, "reports"): return file(Array(parts.dropFirst()))
+        case (.GET, "events"): return await events(request)
+        case (.GET, "jobs"): return json(job)
+        case (.POST, "rerun") where parts.count == 3: return rerun(report: parts[1], id: parts[2])
+        default: return text(.notFound, "not found: \(request.path)")
+        }
+    }
+
+    // MARK: pages and files
+
+    /// Reports (directories holding an index.html), each with its figures.
+    func reports() -> [(name: String, figures: [String])] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: reportsDirectory.path)) ?? []
+        return names.sorted().compactMap { name in
+            let directory = reportsDirectory.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("index.html").path) else { return nil }
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("figures").path)) ?? []
+            return (name, Array(Set(files.filter { $0.hasSuffix(".svg") }.map { String($0.dropLast(4)) })).sorted())
+        }
+    }
+
+    /// Figure ids of the template that may be rerun.
+    func knownFigureIDs() -> [String] {
+        guard let document = try? TemplateReader.read(contentsOf: template) else { return [] }
+        return Self.figureCells(document.blocks)
+    }
+
+    static func figureCells(_ blocks: [Block]) -> [String] {
+        blocks.flatMap { block -> [String] in
+            switch block {
+            case .cell(let cell) where cell.kind == "figure": [cell.id]
+            case .quote(let inner): figureCells(inner)
+            case .list(_, _, let items): items.flatMap(figureCells)
+            default: []
+            }
+        }
+    }
+
+    func indexPage() -> String {
+        let known = Set(knownFigureIDs())
+        var body = ""
+        for report in reports() {
+            body += "<section><h2><a href=\"/reports/\(report.name)/index.html\">\(escape(report.name))</a></h2>\n"
+            body += "<p><a href=\"/reports/\(report.name)/index.html\">HTML</a> · <a href=\"/reports/\(report.name)/report.pdf\">PDF</a></p>\n<ul class=\"figures\">\n"
+            for id in report.figures {
+                let rerun = report.name == reportName && known.contains(id)
+                    ? " <button data-report=\"\(report.name)\" data-id=\"\(id)\">rerun</button>" : ""
+                body += "<li><a href=\"/reports/\(report.name)/figures/\(id).svg\"><img src=\"/reports/\(report.name)/figures/\(id).svg\" alt=\"\(id)\"></a><span>\(id)\(rerun)</span></li>\n"
+            }
+            body += "</ul></section>\n"
+        }
+        if body.isEmpty { body = "<p>No reports under \(escape(reportsDirectory.path)) yet: run <code>l0repro report</code>.</p>" }
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>l0repro reports</title>
+            <style>body{font:15px/1.5 "DejaVu Sans",sans-serif;max-width:60rem;margin:0 auto;padding:1rem}
+            .figures{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:1rem}
+            .figures img{width:100%;border:1px solid #ddd}.figures span{display:flex;justify-content:space-between;align-items:center}
+            #job{white-space:pre-wrap;background:#f4f4f6;padding:.5rem;font:12px monospace}#job.error{background:#fde8e8;color:#8a1111}</style></head>
+            <body><h1>l0repro reports</h1>
+            <pre id="job" hidden></pre>
+            \(body)
+            <script>
+            const box=document.getElementById('job');
+            async function poll(){const r=await fetch('/jobs');const j=await r.json();
+              if(!j.id){return}box.hidden=false;box.className=j.finished&&!j.succeeded?'error':'';
+              box.textContent=(j.running?'running ':j.succeeded?'finished ':'failed ')+j.id+'\\n'+j.log.join('\\n');
+              if(j.running){setTimeout(poll,700)}else if(j.succeeded){location.reload()}}
+            for(const b of document.querySelectorAll('button[data-id]')){b.onclick=async()=>{
+              const r=await fetch('/rerun/'+b.dataset.report+'/'+b.dataset.id,{method:'POST'});
+              if(r.status!==202){box.hidden=false;box.className='error';box.textContent=await r.text();return}poll()}}
+            poll();
+            </script></body></html>
+            """
+    }
+
+    /// A file under the reports directory; any path that would leave it is refused.
+    func file(_ parts: [String]) -> HTTPResponse {
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\\") && !$0.contains("\0") }) else {
+            return text(.badRequest, "refused: the path must name a file under the reports directory")
+        }
+        let url = parts.reduce(reportsDirectory) { $0.appendingPathComponent($1) }.standardizedFileURL.resolvingSymlinksInPath()
+        guard url.path.hasPrefix(reportsDirectory.resolvingSymlinksInPath().path + "/") else {
+            return text(.forbidden, "refused: outside the reports directory")
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+            var data = FileManager.default.contents(atPath: url.path)
+        else { return text(.notFound, "not found: /reports/\(parts.joined(separator: "/"))") }
+        let type = Self.contentTypes[url.pathExtension] ?? "application/octet-stream"
+        if url.lastPathComponent == "index.html", parts.count == 2 {
+            data = Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "</body>", with: liveReload(parts[0]) + "</body>").utf8)
+        }
+        return HTTPResponse(statusCode: .ok, headers: [.contentType: type, HTTPHeader("Cache-Control"): "no-store"], body: data)
+    }
+
+    static let contentTypes = [
+        "html": "text/html; charset=utf-8", "svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "json": "application/json",
+    ]
+
+    /// The script added to a served report page: wait for its files to change, then reload.
+    func liveReload(_ report: String) -> String {
+        """
+        <script>(async()=>{let v=null;for(;;){try{const r=await fetch('/events?report=\(report)'+(v?'&since='+v:''));
+        const j=await r.json();if(v&&j.version!==v){location.reload();return}v=j.version}catch(e){await new Promise(s=>setTimeout(s,2000))}}})();</script>
+
+        """
+    }
+
+    // MARK: live reload
+
+    /// A fingerprint of a report's files: their names, sizes and modification times.
+    func version(of report: String) -> String {
+        let directory = reportsDirectory.appendingPathComponent(report)
+        var parts: [String] = []
+        if let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.contentModificationDateKey, .fileSizeKey]) {
+            for case let url as URL in enumerator where !url.path.contains("/cache/") {
+                let values = try? url.resourceValues(forKeys: [.contentModificationDateKey, .fileSizeKey])
+                parts.append("\(url.lastPathComponent):\(values?.fileSize ?? 0):\(values?.contentModificationDate?.timeIntervalSince1970 ?? 0)")
+            }
+        }
+        return String(Digest.sha256(Data(parts.sorted().joined(separator: "\n").utf8)).prefix(16))
+    }
+
+    /// Long poll: answers at once without `since` or when the version differs from it, otherwise
+    /// when the report's files change, or after `wait` seconds (default 25) with the same version.
+    func events(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let report = request.query.first(where: { $0.name == "report" })?.value, reports().contains(where: { $0.name == report }) else {
+            return text(.notFound, "unknown report")
+        }
+        let since = request.query.first { $0.name == "since" }?.value
+        let wait = min(60, Double(request.query.first { $0.name == "wait" }?.value ?? "") ?? 25)
+        let deadline = Date().addingTimeInterval(wait)
+        var current = version(of: report)
+        while let since, current == since, Date() < deadline {
+            try? await Task.sleep(nanoseconds: 200_000_000)
+            current = version(of: report)
+        }
+        return json(["version": current])
+    }
+
+    // MARK: reruns
+
+    func rerun(report: String, id: String) -> HTTPResponse {
+        guard report == reportName, knownFigureIDs().contains(id) else {
+            return text(.notFound, "unknown figure '\(id)' in report '\(report)': only the figure ids of \(template.lastPathComponent) can be rerun")
+        }
+        guard !job.running else { return text(.conflict, "a rerun of \(job.id ?? "?") is already running; wait for it to finish") }
+        job = Job(id: id, running: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        process.arguments = ["figure", id] + rerunArguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = errors
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            guard !chunk.isEmpty else { return }
+            let lines = String(decoding: chunk, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String($0).replacingOccurrences(of: "\u{1B}[K", with: "") }
+            Task { await self.append(lines) }
+        }
+        process.terminationHandler = { process in
+            errors.fileHandleForReading.readabilityHandler = nil
+            let rest = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
+            let ok = process.terminationStatus == 0
+            Task { await self.finish(rest, succeeded: ok) }
+        }
+        do {
+            try process.run()
+        } catch {
+            job = Job(id: id, running: false, finished: true, succeeded: false, log: ["cannot start the rerun: \(error.localizedDescription)"])
+            return text(.internalServerError, "cannot start the rerun: \(error.localizedDescription)")
+        }
+        return HTTPResponse(statusCode: .accepted, headers: [.contentType: "application/json"], body: Data("{\"job\":\"\(id)\"}".utf8))
+    }
+
+    func append(_ lines: [String]) {
+        job.log = Array((job.log + lines).suffix(40))
+    }
+
+    func finish(_ lines: [String], succeeded: Bool) {
+        append(lines)
+        job.running = false
+        job.finished = true
+        job.succeeded = succeeded
+    }
+
+    // MARK: responses
+
+    func html(_ page: String) -> HTTPResponse {
+        HTTPResponse(statusCode: .ok, headers: [.contentType: "text/html; charset=utf-8", HTTPHeader("Cache-Control"): "no-store"], body: Data(page.utf8))
+    }
+
+    func json<T: Encodable>(_ value: T) -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json", HTTPHeader("Cache-Control"): "no-store"], body: (try? encoder.encode(value)) ?? Data())
+    }
+
+    func text(_ status: HTTPStatusCode, _ message: String) -> HTTPResponse {
+        HTTPResponse(statusCode: status, headers: [.contentType: "text/plain; charset=utf-8"], body: Data((message + "\n").utf8))
+    }
+
+    func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
