@@ -104,7 +104,7 @@ public enum FigureRenderer {
         defer { lock.unlock() }
         let figureSize = size
         let sink = ByteSink()
-        let closure = Unmanaged.passUnretained(sink).toOpaque()
+        let closure = sink.closure
         let width = figureSize.width
         let height = figureSize.height
         let surface: OpaquePointer
@@ -113,10 +113,10 @@ public enum FigureRenderer {
             surface = cairo_image_surface_create(
                 CAIRO_FORMAT_RGB24, Int32((width * options.pixelDensity).rounded(.up)), Int32((height * options.pixelDensity).rounded(.up)))
         case .svg:
-            surface = cairo_svg_surface_create_for_stream(writeToSink, closure, width, height)
+            surface = cairo_svg_surface_create_for_stream(ByteSink.write, closure, width, height)
             cairo_svg_surface_restrict_to_version(surface, CAIRO_SVG_VERSION_1_1)
         case .pdf:
-            surface = cairo_pdf_surface_create_for_stream(writeToSink, closure, width, height)
+            surface = cairo_pdf_surface_create_for_stream(ByteSink.write, closure, width, height)
             cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, options.date)
             cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, options.date)
             cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "l0repro")
@@ -134,9 +134,9 @@ public enum FigureRenderer {
         if format == .png {
             cairo_surface_flush(surface)
             if drawStatus == CAIRO_STATUS_SUCCESS, let data = cairo_image_surface_get_data(surface) {
-                sink.bytes = PNGEncoder.encode(
+                sink.replace(with: PNGEncoder.encode(
                     width: Int(cairo_image_surface_get_width(surface)), height: Int(cairo_image_surface_get_height(surface)),
-                    stride: Int(cairo_image_surface_get_stride(surface)), pixels: UnsafeRawPointer(data))
+                    stride: Int(cairo_image_surface_get_stride(surface)), pixels: UnsafeRawPointer(data)))
             }
         } else {
             cairo_surface_finish(surface)
@@ -168,12 +168,22 @@ public enum FigureRenderer {
     }
 }
 
-private final class ByteSink {
-    var bytes: [UInt8] = []
-}
+/// Collects what a Cairo stream surface writes: pass `closure` and `ByteSink.write` to a
+/// `cairo_…_create_for_stream` function.
+public final class ByteSink {
+    public private(set) var bytes: [UInt8] = []
 
-private let writeToSink: cairo_write_func_t = { closure, data, length in
-    let sink = Unmanaged<ByteSink>.fromOpaque(closure!).takeUnretainedValue()
-    sink.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
-    return CAIRO_STATUS_SUCCESS
+    public init() {}
+
+    /// The pointer to hand Cairo as the stream's closure (valid while this sink lives).
+    public var closure: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    /// Cairo's write function for a sink.
+    public static let write: cairo_write_func_t = { closure, data, length in
+        let sink = Unmanaged<ByteSink>.fromOpaque(closure!).takeUnretainedValue()
+        sink.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+        return CAIRO_STATUS_SUCCESS
+    }
+
+    func replace(with bytes: [UInt8]) { self.bytes = bytes }
 }

@@ -27,7 +27,7 @@ private final class PDFPass {
     let bottomLimit = 841.89 - 72.0
     var textWidth: Double { pageWidth - 2 * left }
 
-    let sink = PDFSink()
+    let sink = ByteSink()
     var surface: OpaquePointer!
     var cr: OpaquePointer!
     var layout: OpaquePointer!
@@ -51,7 +51,7 @@ private final class PDFPass {
     }
 
     func run() throws -> (bytes: [UInt8], pages: [String: Int]) {
-        surface = cairo_pdf_surface_create_for_stream(pdfWrite, Unmanaged.passUnretained(sink).toOpaque(), pageWidth, pageHeight)
+        surface = cairo_pdf_surface_create_for_stream(ByteSink.write, sink.closure, pageWidth, pageHeight)
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, document.metadata.title)
         if !document.metadata.authors.isEmpty { cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_AUTHOR, document.metadata.authors.joined(separator: ", ")) }
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "l0repro")
@@ -479,12 +479,3 @@ private final class PDFPass {
     }
 }
 
-private final class PDFSink {
-    var bytes: [UInt8] = []
-}
-
-private let pdfWrite: cairo_write_func_t = { closure, data, length in
-    let sink = Unmanaged<PDFSink>.fromOpaque(closure!).takeUnretainedValue()
-    sink.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
-    return CAIRO_STATUS_SUCCESS
-}

@@ -98,7 +98,9 @@ enum PeerRun {
         var peakResidentBytes: Int
     }
 
-    static func run(python: String, script: String, arguments: [String]) throws -> Result {
+    /// Runs `python script arguments…` to the end (its stderr passed through) and returns its stdout;
+    /// `what` names it in errors.
+    static func output(python: String, script: String, arguments: [String], what: String) throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script] + arguments
@@ -108,13 +110,18 @@ enum PeerRun {
         do {
             try process.run()
         } catch {
-            throw CommandError(message: "\(python): cannot start the peer (\(error.localizedDescription))")
+            throw CommandError(message: "\(python): cannot start \(what) (\(error.localizedDescription))")
         }
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw CommandError(message: "\(script): the peer exited with status \(process.terminationStatus)")
+            throw CommandError(message: "\(script): \(what) exited with status \(process.terminationStatus)")
         }
+        return bytes
+    }
+
+    static func run(python: String, script: String, arguments: [String]) throws -> Result {
+        let bytes = try output(python: python, script: script, arguments: arguments, what: "the peer")
         var usage = rusage()
         getrusage(RUSAGE_CHILDREN.rawValue, &usage)
         let seconds = String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line -> Double? in

@@ -60,21 +60,9 @@ struct FigureBench {
     }
 
     private func peerSeconds(script: String) throws -> [String: [Double]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, "--repeats", "5"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.standardError
-        do {
-            try process.run()
-        } catch {
-            throw CommandError(message: "\(python): cannot start matplotlib (\(error.localizedDescription))")
-        }
-        let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let result = try? JSONDecoder().decode([String: [Double]].self, from: bytes) else {
-            throw CommandError(message: "\(script): matplotlib failed (status \(process.terminationStatus)); is matplotlib installed for \(python)?")
+        let bytes = try PeerRun.output(python: python, script: script, arguments: ["--repeats", "5"], what: "matplotlib")
+        guard let result = try? JSONDecoder().decode([String: [Double]].self, from: bytes) else {
+            throw CommandError(message: "\(script): matplotlib printed no timings; is matplotlib installed for \(python)?")
         }
         return result
     }

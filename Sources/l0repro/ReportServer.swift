@@ -2,6 +2,7 @@ import FileSupport
 import FlyingFox
 import FlyingSocks
 import Foundation
+import Plotting
 import Reporting
 
 /// The browser view: serves the reports under a directory with an index of their figures, reloads a
@@ -240,7 +241,5 @@ actor ReportServer {
         HTTPResponse(statusCode: status, headers: [.contentType: "text/plain; charset=utf-8"], body: Data((message + "\n").utf8))
     }
 
-    func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-    }
+    func escape(_ s: String) -> String { Markup.escape(s) }
 }
