@@ -4,6 +4,31 @@ import Foundation
 public enum DatasetName: String, CaseIterable, Codable, Sendable {
     case mnist
     case fashionMNIST = "fashion-mnist"
+    /// The binary version (data_batch_1.bin … test_batch.bin).
+    case cifar10 = "cifar-10"
+    /// The binary version (train.bin, test.bin).
+    case cifar100 = "cifar-100"
+
+    /// Whether the dataset is in the MNIST IDX format (the others are CIFAR binaries).
+    public var isIDX: Bool { self == .mnist || self == .fashionMNIST }
+
+    /// The CIFAR variant of a CIFAR dataset.
+    public var cifarVariant: CIFARFormat.Variant? {
+        switch self {
+        case .cifar10: .cifar10
+        case .cifar100: .cifar100
+        default: nil
+        }
+    }
+
+    /// Whether `directory` holds the dataset's training data.
+    func isPresent(in directory: URL) -> Bool {
+        if let archive {
+            let folder = cifarVariant.flatMap { try? CIFARFormat.locateFolder($0, in: directory) } ?? directory
+            return FileManager.default.fileExists(atPath: folder.appendingPathComponent(archive.members[0].name).path)
+        }
+        return (try? MNISTFormat.locate(MNISTFormat.stems.trainImages, in: directory)) != nil
+    }
 
     /// The environment variable naming a directory that holds one subdirectory per dataset.
     public static let environmentVariable = "L0REPRO_DATA_DIR"
@@ -34,14 +59,20 @@ public enum DatasetName: String, CaseIterable, Codable, Sendable {
     {
         if let explicit { return (explicit, "--data-dir") }
         let candidates = searchDirectories(environment: environment)
-        for (directory, source) in candidates
-        where (try? MNISTFormat.locate(MNISTFormat.stems.trainImages, in: directory)) != nil {
+        for (directory, source) in candidates where isPresent(in: directory) {
             return (directory, source)
         }
         let searched = candidates.map(\.directory.path).joined(separator: ", ")
-        let hint = self == .fashionMNIST
-            ? "install Debian's dataset-fashion-mnist, or put the four IDX files in one of these directories or pass --data-dir"
-            : "put the four MNIST IDX files (gzip or plain) in one of these directories or pass --data-dir"
-        throw DatasetError(path: searched, problem: "\(rawValue) not found; \(hint)")
+        throw DatasetError(path: searched, problem: "\(rawValue) not found; \(instructions)")
+    }
+
+    /// How to get the dataset onto this machine.
+    public var instructions: String {
+        switch self {
+        case .mnist: "run `l0repro data fetch mnist`, or put the four MNIST IDX files (gzip or plain) in one of these directories or pass --data-dir"
+        case .fashionMNIST: "install Debian's dataset-fashion-mnist, run `l0repro data fetch fashion-mnist`, or put the four IDX files in one of these directories or pass --data-dir"
+        case .cifar10, .cifar100:
+            "run `l0repro data fetch \(rawValue)`, or unpack \(archive!.fileName) and put its files (\(archive!.members.map(\.name).joined(separator: ", "))) in one of these directories or pass --data-dir"
+        }
     }
 }

@@ -15,6 +15,8 @@ extension DatasetName {
             ]
         case .fashionMNIST:
             return ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
+        case .cifar10, .cifar100:
+            return ["https://www.cs.toronto.edu/~kriz/"]
         }
     }
 

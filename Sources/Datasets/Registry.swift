@@ -19,6 +19,8 @@ extension DatasetName {
     /// computed from the real files).
     public var files: [DatasetFile] {
         switch self {
+        case .cifar10, .cifar100:
+            return []
         case .mnist:
             return [
                 DatasetFile(stem: "train-images-idx3-ubyte", gzipMD5: "f68b3c2dcbeaaa9fbdd348bbdeb94873", rawSHA256: nil, rawSize: 47_040_016),
@@ -73,7 +75,11 @@ public enum DatasetVerifier {
     /// Checks every file of `dataset` in `directory` (decompressing .gz files, which also catches
     /// truncation).
     public static func check(_ dataset: DatasetName, in directory: URL) -> [FileCheck] {
-        dataset.files.map { check($0, in: directory) }
+        if let archive = dataset.archive {
+            let folder = dataset.cifarVariant.flatMap { try? CIFARFormat.locateFolder($0, in: directory) } ?? directory
+            return check(archive, in: folder)
+        }
+        return dataset.files.map { check($0, in: directory) }
     }
 
     static func check(_ file: DatasetFile, in directory: URL) -> FileCheck {

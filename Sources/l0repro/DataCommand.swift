@@ -92,9 +92,10 @@ extension DataCommand {
         func run() throws {
             let dataset = DatasetName(rawValue: name)!
             let directory = dataset.cacheDirectory()
-            let outcomes = try Downloader.fetch(
-                dataset.files, mirrors: mirrors.isEmpty ? dataset.mirrors : mirrors, into: directory, timeout: timeout,
-                progress: Terminal.note)
+            let chosen = mirrors.isEmpty ? dataset.mirrors : mirrors
+            let outcomes = try dataset.archive.map {
+                try Downloader.fetch($0, mirrors: chosen, into: directory, timeout: max(timeout, 600), progress: Terminal.note)
+            } ?? Downloader.fetch(dataset.files, mirrors: chosen, into: directory, timeout: timeout, progress: Terminal.note)
             for outcome in outcomes {
                 switch outcome {
                 case .alreadyPresent(let path): print("kept       \(path) (already verified)")
@@ -112,7 +113,7 @@ enum DataReport {
         let name = dataset.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
         guard let (directory, source) = try? dataset.resolve(explicit: explicit) else {
             let searched = explicit.map { [$0.path] } ?? dataset.searchDirectories().map(\.directory.path)
-            return "\(name)missing (searched \(searched.joined(separator: ", "))); put the four IDX files in one of them"
+            return "\(name)missing (searched \(searched.joined(separator: ", "))); \(dataset.instructions)"
         }
         let checks = DatasetVerifier.check(dataset, in: directory)
         let where_ = "\(directory.path) (\(source))"
@@ -128,7 +129,7 @@ enum DataReport {
         case .verified(let path, let how): return "ok         \(path) (\(how))"
         case .unverified(let path, let why): return "unverified \(path): \(why)"
         case .corrupt(let path, let problem): return "corrupt    \(path): \(problem)"
-        case .missing(let stem): return "missing    \(stem)(.gz)"
+        case .missing(let stem): return "missing    \(stem)\(stem.hasSuffix(".bin") ? "" : "(.gz)")"
         }
     }
 }

@@ -94,6 +94,13 @@ struct CommandLineTests {
         #expect(unknown.status != 0 && unknown.stderr.contains("unknown dataset 'cifar-7'"))
         let list = try Fixtures.run(["data", "list"])
         #expect(list.status == 0 && list.stdout.contains("mnist") && list.stdout.contains("fashion-mnist"))
+        let empty = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let cifar = try Fixtures.run(["data", "list"], environment: ["XDG_CACHE_HOME": empty.path])
+        #expect(cifar.stdout.contains("cifar-10      missing (searched \(empty.path)/l0repro/cifar-10); run `l0repro data fetch cifar-10`"))
+        #expect(cifar.stdout.contains("cifar-100     missing") && cifar.stdout.contains("put its files (train.bin, test.bin)"))
+        let training = try Fixtures.run(["train", "mlp", "--dataset", "cifar-10"])
+        #expect(training.status != 0)
     }
 
     @Test("Every command explains itself with --help")
