@@ -26,7 +26,10 @@ struct ReportTests {
         let html = work.appendingPathComponent("reports/reproduction/index.html")
         let page = try String(contentsOf: html, encoding: .utf8)
         #expect(page.contains("1 May 2018 · profile: <strong>smoke</strong> · dataset: <strong>mnist</strong>"))
-        #expect(page.components(separatedBy: "<svg").count - 1 == 3)
+        let templateText = try String(contentsOf: Self.template, encoding: .utf8)
+        let figureCount = templateText.components(separatedBy: "```{.figure").count - 1
+        let cellCount = templateText.components(separatedBy: "```{.").count - 1
+        #expect(page.components(separatedBy: "<svg").count - 1 == figureCount)
         #expect(page.contains("<a href=\"#fig-flops\">") || page.contains("id=\"fig-flops\""))
         #expect(page.contains("paper: L0, λ = 0.1/N") && page.contains("ours: L0, λ = 0.1/N"))
         #expect(!page.contains("{{"), "a value was left unevaluated")
@@ -42,19 +45,19 @@ struct ReportTests {
         #expect(try String(contentsOf: html, encoding: .utf8) == page, "a rebuild from the warm cache changed the page")
         #expect(try Data(contentsOf: pdfURL) == pdf, "a rebuild from the warm cache changed the PDF")
         let figures = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("reports/reproduction/figures").path).sorted()
-        #expect(figures == ["fig-flops", "fig-gate", "fig-penalty"].flatMap { id in ["pdf", "png", "svg"].map { "\(id).\($0)" } })
+        #expect(figures.count == 3 * figureCount && figures.contains("fig-flops.svg") && figures.contains("fig-gate.pdf"))
 
         // Rerunning one figure from a warm cache recomputes nothing and leaves the page as it was.
         let rerun = try Fixtures.run(["figure", "fig-flops"] + arguments.dropFirst(), environment: environment)
         #expect(rerun.status == 0, "\(rerun.stderr)")
-        #expect(rerun.stdout.contains("figures/fig-flops.svg") && !rerun.stdout.contains("fig-gate"))
+        #expect(rerun.stdout.contains("figures/fig-flops.svg") && !rerun.stdout.contains("fig-gate."))
         #expect(try String(contentsOf: html, encoding: .utf8) == page)
         let unknown = try Fixtures.run(["figure", "fig-nope"] + arguments.dropFirst(), environment: environment)
         #expect(unknown.status == 1 && unknown.stderr.contains("no figure cell #fig-nope in this template"))
 
         let status = try Fixtures.run(["report", "status"] + arguments.dropFirst(), environment: environment)
         #expect(status.status == 0)
-        #expect(status.stdout.split(separator: "\n").count == 5 && status.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("fresh  ") }, "\(status.stdout)")
+        #expect(status.stdout.split(separator: "\n").count == cellCount && status.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("fresh  ") }, "\(status.stdout)")
     }
 
     @Test("A bad template fails at template:line in one line and writes nothing")
