@@ -15,8 +15,10 @@ public final class ReportCells: CellRegistry {
     private let loadData: () throws -> TrainingData
     private var data: TrainingData?
     private var logs: [String: RunLog] = [:]
-    /// Called with one-line progress messages (training epochs, cells computed).
+    /// Called with one-line progress messages (each training epoch).
     public var progress: (String) -> Void = { _ in }
+    /// Called when a run starts training or is reused, and when it finishes.
+    public var note: (String) -> Void = { _ in }
 
     public init(profile: Profile, runsDirectory: URL, data: @escaping () throws -> TrainingData) {
         self.profile = profile
@@ -55,12 +57,16 @@ public final class ReportCells: CellRegistry {
         let name = try runName(config)
         if let log = logs[name] { return log }
         let trainer = try Trainer(config: config, data: try trainingData(), runsDirectory: runsDirectory)
+        let started = Date()
+        let fresh = !FileManager.default.fileExists(atPath: trainer.logURL.path)
+        if fresh { note("training \(name): \(config.epochs) epochs on \(min(config.trainingLimit ?? Int.max, try trainingData().train.count)) examples") }
         let outcome = try trainer.run { event in
             if case .epochFinished(let record, _) = event {
                 self.progress("\(name): epoch \(record.epoch)/\(config.epochs), test error \(String(format: "%.2f", record.testError)) %")
             }
         }
         guard let log = outcome.log else { throw CellError("training \(name) stopped before its last epoch") }
+        if fresh { note(String(format: "finished %@ in %.0f s: test error %.2f %%, groups kept %@", name, Date().timeIntervalSince(started), log.result.finalTestError, log.result.architecture)) }
         logs[name] = log
         return log
     }

@@ -58,6 +58,7 @@ struct ReportCommand: ParsableCommand {
         }
         let cells = ReportCells(profile: chosen, runsDirectory: URL(fileURLWithPath: runsDirectory), data: { try data.load() })
         cells.progress = { Terminal.progress($0) }
+        cells.note = { Terminal.note($0) }
         return ReportBuilder(template: url, reportsDirectory: URL(fileURLWithPath: reportsDirectory), cells: cells, toolVersion: L0Repro.version)
     }
 
