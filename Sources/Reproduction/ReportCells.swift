@@ -59,7 +59,7 @@ public final class ReportCells: CellRegistry {
         let trainer = try Trainer(config: config, data: try trainingData(), runsDirectory: runsDirectory)
         let started = Date()
         let fresh = !FileManager.default.fileExists(atPath: trainer.logURL.path)
-        if fresh { note("training \(name): \(config.epochs) epochs on \(min(config.trainingLimit ?? Int.max, try trainingData().train.count)) examples") }
+        if fresh { note("training \(name): \(config.epochs) epoch\(config.epochs == 1 ? "" : "s") on \(min(config.trainingLimit ?? Int.max, try trainingData().train.count)) examples") }
         let outcome = try trainer.run { event in
             if case .epochFinished(let record, _) = event {
                 self.progress("\(name): epoch \(record.epoch)/\(config.epochs), test error \(String(format: "%.2f", record.testError)) %")
