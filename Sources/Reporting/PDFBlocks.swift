@@ -1,0 +1,266 @@
+import CCairo
+import Foundation
+import Plotting
+
+/// How each kind of block is laid out on the page.
+extension PDFPass {
+    func titleBlock() {
+        let meta = document.metadata
+        paragraph(StyledText(plain: meta.title), x: left, width: textWidth, family: sans, size: 19, bold: true, after: 6)
+        if let subtitle = meta.subtitle { paragraph(StyledText(plain: subtitle), x: left, width: textWidth, family: body, size: 12, color: muted, after: 4) }
+        if !meta.authors.isEmpty { paragraph(StyledText(plain: meta.authors.joined(separator: ", ")), x: left, width: textWidth, family: sans, size: 9, color: muted, after: 2) }
+        var facts = [context.date]
+        if let profile = meta.profile { facts.append("profile: \(profile)") }
+        if let dataset = meta.dataset { facts.append("dataset: \(dataset)") }
+        paragraph(StyledText(plain: facts.joined(separator: " · ")), x: left, width: textWidth, family: sans, size: 9, color: muted, after: 14)
+    }
+
+    func heading(_ level: Int, id: String, content: [Inline], x: Double, width: Double) {
+        let size = [1: 16.0, 2: 13.5, 3: 11.5][level] ?? 10.5
+        y += level <= 2 ? 10 : 6
+        ensure(size * 1.3 + 3 * bodySize * 1.4)  // keep with the next lines
+        destination(id, x: x)
+        if drawing {
+            let parent: Int32 = level <= 2 ? 0 : outlineParent
+            let outlineID = cairo_pdf_surface_add_outline(surface, parent, content.plainText, "dest='\(id)'", CAIRO_PDF_OUTLINE_FLAG_OPEN)
+            if level <= 2 { outlineParent = outlineID }
+        }
+        paragraph(StyledText(content, size: size), x: x, width: width, family: sans, size: size, bold: true, after: 4)
+    }
+
+    func render(_ block: Block, x: Double, width: Double) {
+        switch block {
+        case .heading(let level, let id, let content):
+            heading(level, id: id, content: content, x: x, width: width)
+        case .paragraph(let content):
+            paragraph(StyledText(content, size: bodySize), x: x, width: width, family: body, size: bodySize, after: 7)
+        case .list(let ordered, let start, let items):
+            for (i, item) in items.enumerated() {
+                // Room for the item's first line, so that its marker and that line share a page.
+                ensure(bodySize * 1.5)
+                if drawing {
+                    let markerLayout = makeLayout()
+                    setFont(markerLayout, body, bodySize)
+                    pango_layout_set_text(markerLayout, ordered ? "\(start + i)." : "•", -1)
+                    setColor(Color(hex: 0x1D1D1F))
+                    cairo_move_to(cr, x + 2, y + bodySize * 0.09)
+                    pango_cairo_show_layout(cr, markerLayout)
+                    g_object_unref(UnsafeMutableRawPointer(markerLayout))
+                }
+                render(itemBlocks: item, x: x + 16, width: width - 16)
+            }
+            y += 3
+        case .quote(let blocks):
+            for b in blocks {
+                if case .paragraph(let content) = b {
+                    paragraph(StyledText(content, size: bodySize), x: x + 14, width: width - 14, family: body, size: bodySize, italic: true, color: muted, after: 7)
+                } else {
+                    render(b, x: x + 14, width: width - 14)
+                }
+            }
+        case .code(_, let text):
+            y += 2
+            let trimmed = text.hasSuffix("\n") ? String(text.dropLast()) : text
+            paragraph(StyledText(plain: trimmed), x: x + 4, width: width - 8, family: mono, size: 8.2, lineBackground: Color(hex: 0xF4F4F6), after: 9)
+        case .rule:
+            y += 4
+            if drawing {
+                setColor(Color(hex: 0xD9D9DE))
+                cairo_set_line_width(cr, 0.6)
+                cairo_move_to(cr, x, y)
+                cairo_line_to(cr, x + width, y)
+                cairo_stroke(cr)
+            }
+            y += 8
+        case .tableOfContents:
+            contents(x: x, width: width)
+        case .table(let table):
+            self.table(table, x: x, width: width)
+        case .figure(let figure):
+            self.figure(figure, x: x, width: width)
+        case .cell(let cell):
+            preconditionFailure("cell \(cell.id) reached the PDF writer unevaluated")
+        }
+    }
+
+    func render(itemBlocks: [Block], x: Double, width: Double) {
+        for (i, b) in itemBlocks.enumerated() {
+            if case .paragraph(let content) = b {
+                paragraph(StyledText(content, size: bodySize), x: x, width: width, family: body, size: bodySize, after: i == itemBlocks.count - 1 ? 2 : 5)
+            } else {
+                render(b, x: x, width: width)
+            }
+        }
+    }
+
+    func contents(x: Double, width: Double) {
+        let entries = Passes.outline(document)
+        guard !entries.isEmpty else { return }
+        paragraph(StyledText(plain: "Contents"), x: x, width: width, family: sans, size: 11, bold: true, after: 3)
+        for entry in entries {
+            let indent = entry.level == 3 ? 14.0 : 0
+            let number = knownPages[entry.id].map(String.init) ?? ""
+            let top = y
+            var text = StyledText(plain: entry.title)
+            text.links = [(0..<entry.title.utf8.count, .destination(entry.id))]
+            paragraph(text, x: x + indent, width: width - indent - 30, family: sans, size: 9.5, after: 1)
+            if drawing {
+                let pageLayout = makeLayout()
+                setFont(pageLayout, sans, 9.5)
+                pango_layout_set_text(pageLayout, number, -1)
+                var logical = PangoRectangle()
+                pango_layout_get_extents(pageLayout, nil, &logical)
+                setColor(Color(hex: 0x1D1D1F))
+                cairo_move_to(cr, x + width - Double(logical.width) / Double(PANGO_SCALE), top + 9.5 * 0.09)
+                pango_cairo_show_layout(cr, pageLayout)
+                g_object_unref(UnsafeMutableRawPointer(pageLayout))
+            }
+        }
+        y += 10
+    }
+
+    func caption(_ label: String?, _ content: [Inline], x: Double, width: Double, after: Double) {
+        var text = StyledText(plain: "")
+        if let label { text.appendMarkup("<b>", "</b> ") { $0.appendText(label) } }
+        text.append(content, size: 8.5)
+        paragraph(text, x: x, width: width, family: sans, size: 8.5, color: muted, after: after)
+    }
+
+    func figure(_ figure: FigureBlock, x: Double, width: Double) {
+        let size = figure.drawing.size
+        var scale = min(1, width / size.width)
+        let captionHeight = measureHeight(StyledText(figure.caption, size: 8.5), width: width, family: sans, size: 8.5) + 12
+        scale = min(scale, (bottomLimit - top - captionHeight) / size.height)
+        let w = size.width * scale
+        let h = size.height * scale
+        y += 6
+        ensure(h + captionHeight)
+        destination(figure.id, x: x)
+        if drawing {
+            cairo_save(cr)
+            cairo_translate(cr, x + (width - w) / 2, y)
+            cairo_scale(cr, scale, scale)
+            FigureRenderer.draw(figure.drawing, onCairoContext: cr)
+            cairo_restore(cr)
+        }
+        y += h + 4
+        caption("Figure \(figure.number).", figure.caption, x: x, width: width, after: 12)
+    }
+
+    func table(_ table: Table, x: Double, width: Double) {
+        let size = 8.3
+        let padding = 5.0
+        let columns = max(table.header.count, table.rows.map(\.count).max() ?? 0)
+        guard columns > 0 else { return }
+        let allRows = (table.header.isEmpty ? [] : [table.header]) + table.rows
+        // Each column gets at least its longest word, then the rest of the width in proportion to how
+        // much more its longest cell wants.
+        var natural = [Double](repeating: 20, count: columns)
+        var minimum = [Double](repeating: 20, count: columns)
+        for (r, row) in allRows.enumerated() {
+            for (c, cell) in row.enumerated() {
+                let bold = r == 0 && !table.header.isEmpty
+                natural[c] = max(natural[c], measureWidth(StyledText(cell, size: size), family: sans, size: size, bold: bold) + 2 * padding)
+                for word in cell.plainText.split(separator: " ") {
+                    minimum[c] = max(minimum[c], measureWidth(StyledText(plain: String(word)), family: sans, size: size, bold: bold) + 2 * padding)
+                }
+            }
+        }
+        // Cells of up to 64 points are never wrapped if it can be helped.
+        for c in 0..<columns { minimum[c] = max(minimum[c], min(natural[c], 64)) }
+        var widths = natural
+        if natural.reduce(0, +) > width {
+            // Short columns (numbers, names) keep their natural width; the long ones share the rest,
+            // each at least its longest word, then in proportion to how much more it wants.
+            let flexible = natural.indices.filter { natural[$0] > 64 }
+            let remaining = width - natural.indices.filter { natural[$0] <= 64 }.map { natural[$0] }.reduce(0, +)
+            let minimumTotal = flexible.map { minimum[$0] }.reduce(0, +)
+            if remaining <= 0 || flexible.isEmpty {
+                widths = natural.map { $0 * width / natural.reduce(0, +) }
+            } else if minimumTotal >= remaining {
+                // Even the longest words do not fit (a hash, say): shrink them; they break anywhere.
+                for c in flexible { widths[c] = minimum[c] * remaining / minimumTotal }
+            } else {
+                let wants = flexible.map { max(0, natural[$0] - minimum[$0]) }
+                let totalWant = max(1e-9, wants.reduce(0, +))
+                for (k, c) in flexible.enumerated() { widths[c] = minimum[c] + (remaining - minimumTotal) * wants[k] / totalWant }
+            }
+        }
+        let tableWidth = min(width, widths.reduce(0, +))
+        let x0 = x + (width - tableWidth) / 2
+        y += 4
+        if table.number != nil || !table.caption.isEmpty {
+            ensure(60)
+            if let id = table.id { destination(id, x: x) }
+            caption(table.number.map { "Table \($0)." }, table.caption, x: x0, width: tableWidth, after: 4)
+        }
+        func rowHeight(_ row: [[Inline]], bold: Bool) -> Double {
+            row.enumerated().map { c, cell in measureHeight(StyledText(cell, size: size), width: widths[c] - 2 * padding, family: sans, size: size, bold: bold) }.max()! + 4
+        }
+        func drawRow(_ row: [[Inline]], bold: Bool, rule: Double) {
+            let height = rowHeight(row, bold: bold)
+            let rowTop = y
+            var cx = x0
+            for (c, cell) in row.enumerated() {
+                y = rowTop + 2
+                let alignment: PangoAlignment =
+                    switch c < table.alignments.count ? table.alignments[c] : .none {
+                    case .right: PANGO_ALIGN_RIGHT
+                    case .center: PANGO_ALIGN_CENTER
+                    default: PANGO_ALIGN_LEFT
+                    }
+                paragraph(StyledText(cell, size: size), x: cx + padding, width: widths[c] - 2 * padding, family: sans, size: size, bold: bold, alignment: alignment, after: 0)
+                cx += widths[c]
+            }
+            y = rowTop + height
+            if drawing {
+                setColor(rule > 0.5 ? Color(hex: 0x1D1D1F) : Color(hex: 0xD9D9DE))
+                cairo_set_line_width(cr, rule)
+                cairo_move_to(cr, x0, y)
+                cairo_line_to(cr, x0 + tableWidth, y)
+                cairo_stroke(cr)
+            }
+        }
+        let hasHeader = !table.header.isEmpty
+        if hasHeader {
+            ensure(rowHeight(table.header, bold: true) + rowHeight(table.rows.first ?? table.header, bold: false))
+            drawRow(table.header, bold: true, rule: 0.8)
+        }
+        for row in table.rows {
+            let height = rowHeight(row, bold: false)
+            if y + height > bottomLimit {
+                newPage()
+                if hasHeader { drawRow(table.header, bold: true, rule: 0.8) }
+            }
+            drawRow(row, bold: false, rule: 0.3)
+        }
+        y += 12
+    }
+
+    func notes() {
+        guard !document.footnotes.isEmpty else { return }
+        heading(2, id: "notes", content: [.text("Notes")], x: left, width: textWidth)
+        for note in document.footnotes {
+            ensure(bodySize * 1.4)
+            destination("fn-\(note.number)", x: left)
+            for (i, block) in note.blocks.enumerated() {
+                if case .paragraph(let content) = block {
+                    var text = StyledText(plain: i == 0 ? "\(note.number). " : "")
+                    text.append(content, size: 9)
+                    paragraph(text, x: left, width: textWidth, family: body, size: 9, after: 4)
+                } else {
+                    render(block, x: left + 14, width: textWidth - 14)
+                }
+            }
+        }
+    }
+
+    func provenance() {
+        guard !context.provenance.isEmpty else { return }
+        heading(2, id: "provenance", content: [.text("Provenance")], x: left, width: textWidth)
+        let rows = context.provenance.map { [[Inline.text($0.0)], [Inline.text($0.1)]] }
+        var table = Table(alignments: [.left, .left], header: [], rows: rows)
+        table.caption = []
+        self.table(table, x: left, width: textWidth)
+    }
+}
