@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import FileSupport
 import Foundation
+import NeuralNet
 import Reporting
 import Reproduction
 
@@ -37,8 +38,16 @@ struct ReportCommand: ParsableCommand {
         @Option(name: .customLong("reports-dir"), help: ArgumentHelp("Where reports go (as <dir>/<template name>/).", valueName: "dir"))
         var reportsDirectory: String = "Reports"
 
+        @Option(help: "Threads for training (default: all cores); run logs do not depend on it.")
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        func validate() throws {
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        }
+
         func builder() throws -> ReportBuilder {
-            try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
+            BLASRuntime.setThreads(threads)
+            return try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
         }
     }
 

@@ -36,6 +36,20 @@ struct ReportTests {
         #expect(page.contains("<th>data SHA-256</th>"))
         #expect(page.contains("<th>run mlp-l0-"))
 
+        // A run the report trained is the same run `train` makes: same directory, same log bytes
+        // (the report once left OpenBLAS multi-threaded, which changed the numbers).
+        let alone = work.appendingPathComponent("alone")
+        let train = try Fixtures.run([
+            "train", "mlp", "--variant", "l0", "--dataset", "mnist", "--data-dir", data.path, "--epochs", "1", "--average-decay", "0.9",
+            "--limit", "1000", "--runs-dir", alone.path,
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        let runName = try #require(try FileManager.default.contentsOfDirectory(atPath: alone.path).first)
+        #expect(
+            try Data(contentsOf: alone.appendingPathComponent(runName).appendingPathComponent("log.json"))
+                == Data(contentsOf: work.appendingPathComponent("runs").appendingPathComponent(runName).appendingPathComponent("log.json")),
+            "the report's \(runName) differs from the one `train` makes")
+
         let pdfURL = work.appendingPathComponent("reports/reproduction/report.pdf")
         let pdf = try Data(contentsOf: pdfURL)
         #expect(String(decoding: pdf.prefix(5), as: UTF8.self) == "%PDF-")
