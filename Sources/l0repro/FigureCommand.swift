@@ -1,7 +1,6 @@
 import ArgumentParser
 import FileSupport
 import Foundation
-import NeuralNet
 import Plotting
 import Reproduction
 
@@ -97,7 +96,6 @@ struct FigureCommand: ParsableCommand {
 
     /// `figure fig-…`: recompute one figure of the report template and update the report's files.
     private func rerunReportFigure(_ id: String) throws {
-        BLASRuntime.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         var builder = try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
         try builder.rerun(id, retrain: retrain)
         let written = try builder.build(date: SourceDate.current()) { Terminal.note($0) }

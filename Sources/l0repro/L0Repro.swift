@@ -24,6 +24,10 @@ struct L0Repro: ParsableCommand {
     /// Parses and runs; the tool's own errors print as one line `l0repro: <file or value>: <problem>`.
     static func main() {
         selectBLASKernels()
+        // Every command runs OpenBLAS single-threaded under our own pool: a multi-threaded OpenBLAS
+        // changes the numbers, so runs would depend on which command trained them. `train`, `bench`
+        // and `report` may resize the pool with --threads; logs do not depend on its width.
+        BLASRuntime.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         do {
             var command = try parseAsRoot()
             try command.run()
