@@ -19,6 +19,8 @@ public final class ReportCells: CellRegistry {
     public var progress: (String) -> Void = { _ in }
     /// Called when a run starts training or is reused, and when it finishes.
     public var note: (String) -> Void = { _ in }
+    /// Retrain every run from scratch (once per process) instead of reusing finished logs.
+    public var retrain = false
 
     public init(profile: Profile, runsDirectory: URL, data: @escaping () throws -> TrainingData) {
         self.profile = profile
@@ -57,6 +59,7 @@ public final class ReportCells: CellRegistry {
         let name = try runName(config)
         if let log = logs[name] { return log }
         let trainer = try Trainer(config: config, data: try trainingData(), runsDirectory: runsDirectory)
+        if retrain { try trainer.discard() }
         let started = Date()
         let fresh = !FileManager.default.fileExists(atPath: trainer.logURL.path)
         if fresh { note("training \(name): \(config.epochs) epoch\(config.epochs == 1 ? "" : "s") on \(min(config.trainingLimit ?? Int.max, try trainingData().train.count)) examples") }

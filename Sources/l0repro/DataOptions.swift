@@ -12,10 +12,11 @@ struct DataOptions: ParsableArguments {
 
     @Option(
         help: """
-            Dataset: mnist, fashion-mnist, or auto (MNIST when its files are found, otherwise Fashion-MNIST). \
-            The choice is printed and stored in the run log.
+            Dataset: mnist, fashion-mnist, or auto (MNIST when its files are found, otherwise Fashion-MNIST; \
+            the default, except for a report whose template names one). The choice is printed and stored in \
+            the run log.
             """)
-    var dataset: Choice = .auto
+    var dataset: Choice?
 
     @Option(
         name: .customLong("data-dir"),
@@ -24,9 +25,11 @@ struct DataOptions: ParsableArguments {
             valueName: "dir"))
     var dataDirectory: String?
 
-    /// Resolves `auto` and loads the data, saying on stderr what was chosen and from where.
-    func load() throws -> TrainingData {
+    /// Resolves `auto` and loads the data, saying on stderr what was chosen and from where; `fallback`
+    /// is the choice when `--dataset` is not given.
+    func load(fallback: Choice = .auto) throws -> TrainingData {
         let explicit = dataDirectory.map { URL(fileURLWithPath: $0) }
+        let dataset = self.dataset ?? fallback
         let name: DatasetName
         switch dataset {
         case .mnist: name = .mnist

@@ -53,7 +53,7 @@ struct FigureCommand: ParsableCommand {
     var retrain = false
 
     /// For figure names: only runs on the chosen dataset (`auto`: any).
-    var datasetFilter: String? { data.dataset == .auto ? nil : data.dataset.rawValue }
+    var datasetFilter: String? { data.dataset.flatMap { $0 == .auto ? nil : $0.rawValue } }
 
     var formats: [ImageFormat] { format == "all" ? ImageFormat.allCases : [ImageFormat(rawValue: format)!] }
 

@@ -65,7 +65,14 @@ struct ReportCommand: ParsableCommand {
             }
             chosen = value
         }
-        let cells = ReportCells(profile: chosen, runsDirectory: URL(fileURLWithPath: runsDirectory), data: { try data.load() })
+        var dataset = DataOptions.Choice.auto
+        if let named = front.dataset {
+            guard let value = DataOptions.Choice(rawValue: named) else {
+                throw TemplateError(file: url.path, line: 1, problem: "front matter dataset '\(named)' is not mnist, fashion-mnist or auto")
+            }
+            dataset = value
+        }
+        let cells = ReportCells(profile: chosen, runsDirectory: URL(fileURLWithPath: runsDirectory), data: { try data.load(fallback: dataset) })
         cells.progress = { Terminal.progress($0) }
         cells.note = { Terminal.note($0) }
         return ReportBuilder(template: url, reportsDirectory: URL(fileURLWithPath: reportsDirectory), cells: cells, toolVersion: L0Repro.version)
@@ -76,11 +83,12 @@ struct ReportCommand: ParsableCommand {
 
         @OptionGroup var options: Options
 
-        @Flag(help: "Recompute every cell, ignoring stored results (runs are still reused; delete them to retrain).")
+        @Flag(help: "Retrain every run of the profile from scratch and recompute every cell, ignoring stored results.")
         var fresh = false
 
         func run() throws {
             var builder = try options.builder()
+            builder.cells.retrain = fresh
             if fresh { builder.force = Set(try builder.document().blocks.compactMap { if case .cell(let c) = $0 { c.id } else { nil } }) }
             let written = try builder.build(date: SourceDate.current()) { Terminal.note($0) }
             Terminal.endProgress()

@@ -31,7 +31,8 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw ValidationError("--host '\(host)' is not an IPv4 address")
         }
-        var rerun = ["--template", options.template, "--runs-dir", options.runsDirectory, "--reports-dir", options.reportsDirectory, "--dataset", options.data.dataset.rawValue]
+        var rerun = ["--template", options.template, "--runs-dir", options.runsDirectory, "--reports-dir", options.reportsDirectory]
+        if let dataset = options.data.dataset { rerun += ["--dataset", dataset.rawValue] }
         if let profile = options.profile { rerun += ["--profile", profile.rawValue] }
         if let directory = options.data.dataDirectory { rerun += ["--data-dir", directory] }
         let handler = ReportServer(

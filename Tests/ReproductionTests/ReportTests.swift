@@ -72,6 +72,44 @@ struct ReportTests {
         let status = try Fixtures.run(["report", "status"] + arguments.dropFirst(), environment: environment)
         #expect(status.status == 0)
         #expect(status.stdout.split(separator: "\n").count == cellCount && status.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("fresh  ") }, "\(status.stdout)")
+
+        // --fresh retrains every run from scratch; the same seed gives the same logs.
+        let runLog = work.appendingPathComponent("runs").appendingPathComponent(runName).appendingPathComponent("log.json")
+        let logBefore = try Data(contentsOf: runLog)
+        let curves = work.appendingPathComponent("reports/reproduction/figures/fig-curves.svg")
+        let curvesBefore = try Data(contentsOf: curves)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 0)], ofItemAtPath: runLog.path)
+        let fresh = try Fixtures.run(arguments + ["--fresh"], environment: environment)
+        #expect(fresh.status == 0, "\(fresh.stderr)")
+        #expect(fresh.stderr.contains("training \(runName)"), "\(fresh.stderr)")
+        let modified = try #require(try FileManager.default.attributesOfItem(atPath: runLog.path)[.modificationDate] as? Date)
+        #expect(modified.timeIntervalSince1970 > 0, "--fresh reused the old log")
+        #expect(try Data(contentsOf: runLog) == logBefore)
+        // The page's provenance gives each run's training time, which does change; the figures do not.
+        #expect(try Data(contentsOf: curves) == curvesBefore, "retraining with the same seed changed a figure")
+    }
+
+    @Test("The template's front matter chooses the dataset when --dataset is not given; a bad one is refused")
+    func templateDataset() throws {
+        let data = try Fixtures.smallMNIST(trainCount: 200, testCount: 100)
+        let work = Fixtures.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: work)
+        }
+        let template = work.appendingPathComponent("small.md")
+        try "---\ntitle: Small\nprofile: smoke\ndataset: mnist\n---\n\nOn {{ dataset }}.\n".write(to: template, atomically: true, encoding: .utf8)
+        let reports = work.appendingPathComponent("reports")
+        let built = try Fixtures.run(["report", "--template", template.path, "--data-dir", data.path, "--reports-dir", reports.path])
+        #expect(built.status == 0, "\(built.stderr)")
+        #expect(try String(contentsOf: reports.appendingPathComponent("small/index.html"), encoding: .utf8).contains("On mnist."))
+
+        let bad = work.appendingPathComponent("bad.md")
+        try "---\ntitle: Bad\ndataset: imagenet\n---\n\nText.\n".write(to: bad, atomically: true, encoding: .utf8)
+        let refused = try Fixtures.run(["report", "--template", bad.path, "--reports-dir", reports.path])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasSuffix("l0repro: \(bad.path):1: front matter dataset 'imagenet' is not mnist, fashion-mnist or auto\n"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: reports.appendingPathComponent("bad").path))
     }
 
     @Test("A bad template fails at template:line in one line and writes nothing")
