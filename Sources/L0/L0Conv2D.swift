@@ -23,7 +23,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
 
     let preGate: Tensor  // o = W ∗ x + b
     let output: Tensor
-    let preGateGradient: Tensor
+    let products: FloatBuffer  // (batch, Cout): Σ_q dy·o
     let inputGradient: Tensor
     private var input: Tensor?
 
@@ -39,7 +39,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         gates = HardConcreteGates(name: name, groups: shape.outChannels, perExample: perExampleGates, maxBatch: maxBatch)
         preGate = Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
         output = Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
-        preGateGradient = Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
+        products = FloatBuffer(count: maxBatch * shape.outChannels)
         inputGradient = Tensor(maxBatch: maxBatch, featureShape: shape.inputShape)
     }
 
@@ -55,12 +55,10 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         precondition(input.featureCount == core.shape.inputShape.reduce(1, *), "\(name): input shape mismatch")
         self.input = input
         let rows = input.batch
-        core.forward(input: input.pointer, batch: rows, weight: weight.value.pointer, bias: bias.value.pointer, output: preGate.pointer)
         gates.draw(mode: mode, batch: rows, random: random)
-        var job = Job(layer: self, rows: rows, outputGradient: nil)
-        WorkerPool.shared.runRanges(rows, minimum: 4, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.gateOutputs(images: from..<to)
-        }
+        core.forward(
+            input: input.pointer, batch: rows, weight: weight.value.pointer, bias: bias.value.pointer, output: preGate.pointer,
+            gating: ConvolutionGating(values: gates.values.pointer, perExample: gates.lastDrawPerExample, maps: output.pointer))
         preGate.batch = rows
         return output.resized(to: rows)
     }
@@ -68,17 +66,22 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("\(name): backward before forward") }
         let rows = input.batch
-        var job = Job(layer: self, rows: rows, outputGradient: outputGradient.pointer)
-        WorkerPool.shared.runRanges(core.shape.outChannels, minimum: 1, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradient(channels: from..<to)
-        }
-        WorkerPool.shared.runRanges(rows, minimum: 4, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.gateGradient(images: from..<to)
-        }
+        let perExample = gates.lastDrawPerExample
         core.backward(
-            input: input.pointer, outputGradient: preGateGradient.pointer, batch: rows, weight: weight.value.pointer,
+            input: input.pointer, outputGradient: outputGradient.pointer, batch: rows, weight: weight.value.pointer,
             weightGradient: weight.gradient.pointer, biasGradient: bias.gradient.pointer,
-            inputGradient: needsInputGradient ? inputGradient.pointer : nil)
+            inputGradient: needsInputGradient ? inputGradient.pointer : nil,
+            gating: ConvolutionGating(values: gates.values.pointer, perExample: perExample, maps: preGate.pointer, products: products.pointer))
+        // dL/d log α_c = Σ_b (Σ_q dy·o)·dz, summed in image order.
+        let (channels, dz, dLogAlpha) = (core.shape.outChannels, gates.derivatives.pointer, gates.logAlpha.gradient.pointer)
+        for c in 0..<channels {
+            var sum: Float = 0
+            for b in 0..<rows {
+                let product = products.pointer[b * channels + c]
+                sum += perExample ? product * dz[b * channels + c] : product
+            }
+            dLogAlpha[c] = perExample ? sum : sum * dz[c]
+        }
         return needsInputGradient ? inputGradient.resized(to: rows) : nil
     }
 
@@ -87,61 +90,6 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
             weights: weight.value.pointer, weightGradient: weight.gradient.pointer, groupSize: core.shape.patch,
             lambda: lambda, decay: decay)
         return decay == 0 ? total : total + Dense.addL2(bias, decay: decay)
-    }
-
-    /// The per-image and per-channel loops, over pointers only.
-    struct Job {
-        let rows: Int, channels: Int, positions: Int, perExample: Bool
-        let preGate: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
-        let outputGradient: UnsafeMutablePointer<Float>?, preGateGradient: UnsafeMutablePointer<Float>
-        let z: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>, dLogAlpha: UnsafeMutablePointer<Float>
-
-        init(layer: L0Conv2D, rows: Int, outputGradient: UnsafeMutablePointer<Float>?) {
-            self.rows = rows
-            (channels, positions) = (layer.core.shape.outChannels, layer.core.shape.positions)
-            perExample = layer.gates.lastDrawPerExample
-            (preGate, output) = (layer.preGate.pointer, layer.output.pointer)
-            (self.outputGradient, preGateGradient) = (outputGradient, layer.preGateGradient.pointer)
-            (z, dz) = (layer.gates.values.pointer, layer.gates.derivatives.pointer)
-            dLogAlpha = layer.gates.logAlpha.gradient.pointer
-        }
-
-        @inline(__always) func gate(image b: Int, channel c: Int) -> Float { z[perExample ? b * channels + c : c] }
-
-        /// y[b, c] = z·o[b, c].
-        func gateOutputs(images: Range<Int>) {
-            for b in images {
-                for c in 0..<channels {
-                    let offset = (b * channels + c) * positions
-                    VectorMath.scale(preGate + offset, by: gate(image: b, channel: c), into: output + offset, count: positions)
-                }
-            }
-        }
-
-        /// d(o)[b, c] = z·dy[b, c].
-        func gateGradient(images: Range<Int>) {
-            guard let dy = outputGradient else { return }
-            for b in images {
-                for c in 0..<channels {
-                    let offset = (b * channels + c) * positions
-                    VectorMath.scale(dy + offset, by: gate(image: b, channel: c), into: preGateGradient + offset, count: positions)
-                }
-            }
-        }
-
-        /// dL/d log α_c = Σ_b (Σ_q dy·o)·dz, each channel summed by one thread in image order.
-        func logAlphaGradient(channels range: Range<Int>) {
-            guard let dy = outputGradient else { return }
-            for c in range {
-                var sum: Float = 0
-                for b in 0..<rows {
-                    let offset = (b * channels + c) * positions
-                    let product = VectorMath.dot(dy + offset, preGate + offset, count: positions)
-                    sum += perExample ? product * dz[b * channels + c] : product
-                }
-                dLogAlpha[c] = perExample ? sum : sum * dz[c]
-            }
-        }
     }
 }
 

@@ -29,6 +29,23 @@ public struct ConvolutionShape: Equatable, Sendable {
     public var outputShape: [Int] { [outChannels, outHeight, outWidth] }
 }
 
+/// One multiplicative gate per output map, applied inside the convolution while an image's output is
+/// still in cache: forward, gated[b, c] = z·o[b, c]; backward, d(o)[b, c] = z·dy[b, c], with the
+/// products Σ_q dy·o per image and map that the gate's own gradient needs.
+public struct ConvolutionGating {
+    /// z: (outChannels), or (batch, outChannels) when `perExample`.
+    public let values: UnsafePointer<Float>
+    public let perExample: Bool
+    /// Forward: where z·o goes. Backward: the pre-gate output o.
+    public let maps: UnsafeMutablePointer<Float>
+    /// Backward: Σ_q dy[b, c, q]·o[b, c, q], (batch, outChannels).
+    public let products: UnsafeMutablePointer<Float>?
+
+    public init(values: UnsafePointer<Float>, perExample: Bool, maps: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>? = nil) {
+        (self.values, self.perExample, self.maps, self.products) = (values, perExample, maps, products)
+    }
+}
+
 /// The arithmetic of a convolution, shared by the plain and the gated layer. Images are unfolded one at
 /// a time (im2col) into a scratch that stays in cache, and each is a few small matrix products.
 ///
@@ -47,6 +64,7 @@ public final class ConvolutionCore {
     let columnGradients: FloatBuffer  // (chunks, patch, positions)
     let weightGradients: FloatBuffer  // (chunks, Cout, patch)
     let biasGradients: FloatBuffer  // (chunks, Cout)
+    let gatedGradients: FloatBuffer  // (chunks, Cout, positions): z·dy of one image
 
     public init(shape: ConvolutionShape, maxBatch: Int) {
         self.shape = shape
@@ -56,19 +74,20 @@ public final class ConvolutionCore {
         columnGradients = FloatBuffer(count: chunks * shape.patch * shape.positions)
         weightGradients = FloatBuffer(count: chunks * shape.outChannels * shape.patch)
         biasGradients = FloatBuffer(count: chunks * shape.outChannels)
+        gatedGradients = FloatBuffer(count: chunks * shape.outChannels * shape.positions)
     }
 
     /// The number of chunks a batch of `batch` images is cut into.
     public static func chunks(forBatch batch: Int) -> Int { max(1, min(maxChunks, batch)) }
 
-    /// output = weight ∗ input + bias for `batch` examples.
+    /// output = weight ∗ input + bias for `batch` examples, and with `gating`, gating.maps = z·output.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>
+        output: UnsafeMutablePointer<Float>, gating: ConvolutionGating? = nil
     ) {
         var job = Job(
             core: self, batch: batch, input: input, weight: weight, bias: bias, output: output, outputGradient: nil,
-            inputGradient: nil, threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
+            inputGradient: nil, gating: gating, threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
             for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.forward(chunk: chunk) }
@@ -76,15 +95,16 @@ public final class ConvolutionCore {
     }
 
     /// From d(output): dW = Σ_b d(output)_b·columns_bᵀ, db = Σ_b Σ_q d(output)_b, and when
-    /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im).
+    /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im). With `gating`, the
+    /// gradient given is that of the gated maps: d(output) = z·dy, and gating.products gets Σ_q dy·o.
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
-        inputGradient: UnsafeMutablePointer<Float>?
+        inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil
     ) {
         var job = Job(
             core: self, batch: batch, input: input, weight: weight, bias: biasGradient, output: nil,
-            outputGradient: outputGradient, inputGradient: inputGradient,
+            outputGradient: outputGradient, inputGradient: inputGradient, gating: gating,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
@@ -109,12 +129,15 @@ public final class ConvolutionCore {
         let outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?
         let columns: UnsafeMutablePointer<Float>, columnGradients: UnsafeMutablePointer<Float>
         let weightGradients: UnsafeMutablePointer<Float>, biasGradients: UnsafeMutablePointer<Float>
+        let gatedGradients: UnsafeMutablePointer<Float>
+        let gating: ConvolutionGating?
 
         init(
             core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
             bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>?,
-            inputGradient: UnsafeMutablePointer<Float>?, threads: Int
+            inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating?, threads: Int
         ) {
+            (gatedGradients, self.gating) = (core.gatedGradients.pointer, gating)
             (shape, self.batch, chunks, self.threads) = (core.shape, batch, ConvolutionCore.chunks(forBatch: batch), threads)
             (self.input, self.weight, self.bias, self.output) = (input, weight, bias, output)
             (self.outputGradient, self.inputGradient) = (outputGradient, inputGradient)
@@ -141,6 +164,11 @@ public final class ConvolutionCore {
                 Gemm.serial(
                     transposeA: false, transposeB: false, m: shape.outChannels, n: p, k: patch, alpha: 1, a: weight,
                     lda: patch, b: cols, ldb: p, beta: 1, c: y, ldc: p)
+                if let gating {
+                    let gated = gating.maps + b * outputSize
+                    let z = gating.values + (gating.perExample ? b * shape.outChannels : 0)
+                    for c in 0..<shape.outChannels { VectorMath.scale(y + c * p, by: z[c], into: gated + c * p, count: p) }
+                }
             }
         }
 
@@ -154,7 +182,17 @@ public final class ConvolutionCore {
             dw.update(repeating: 0, count: outChannels * patch)
             db.update(repeating: 0, count: outChannels)
             for b in images(of: chunk) {
-                let dy = outputGradient + b * outputSize
+                var dy = outputGradient + b * outputSize
+                if let gating {
+                    // d(o) = z·dy, and the gate's Σ_q dy·o, while this image's maps are in cache.
+                    let z = gating.values + (gating.perExample ? b * outChannels : 0)
+                    let (o, scaled) = (gating.maps + b * outputSize, gatedGradients + chunk * outChannels * p)
+                    for c in 0..<outChannels {
+                        gating.products?[b * outChannels + c] = VectorMath.dot(dy + c * p, o + c * p, count: p)
+                        VectorMath.scale(dy + c * p, by: z[c], into: scaled + c * p, count: p)
+                    }
+                    dy = UnsafePointer(scaled)
+                }
                 unfold(input + b * imageSize, into: cols)
                 Gemm.serial(
                     transposeA: false, transposeB: true, m: outChannels, n: patch, k: p, alpha: 1, a: dy, lda: p,
@@ -181,6 +219,23 @@ public final class ConvolutionCore {
         /// columns[(c, i, j), (oh, ow)] = x[c, oh·s − pad + i, ow·s − pad + j], 0 outside.
         func unfold(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
             let s = shape
+            if s.stride == 1 && s.padding == 0 {
+                // Every receptive field lies inside the image: each row is a plain copy.
+                var out = columns
+                for c in 0..<s.inChannels {
+                    for i in 0..<s.kernel {
+                        for j in 0..<s.kernel {
+                            var source = x + (c * s.inHeight + i) * s.inWidth + j
+                            for _ in 0..<s.outHeight {
+                                copyRow(from: source, to: out, count: s.outWidth)
+                                source += s.inWidth
+                                out += s.outWidth
+                            }
+                        }
+                    }
+                }
+                return
+            }
             for c in 0..<s.inChannels {
                 for i in 0..<s.kernel {
                     for j in 0..<s.kernel {
@@ -227,10 +282,42 @@ public final class ConvolutionCore {
             }
         }
 
+        /// target += source over a short row, eight floats at a time.
+        @inline(__always) func addRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+            var k = 0
+            while k + 8 <= count {
+                let sum = UnsafeRawPointer(target + k).loadUnaligned(as: SIMD8<Float>.self)
+                    + UnsafeRawPointer(source + k).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(target + k).storeBytes(of: sum, as: SIMD8<Float>.self)
+                k += 8
+            }
+            while k < count {
+                target[k] += source[k]
+                k += 1
+            }
+        }
+
         /// dx = Σ over receptive fields of d(columns) (col2im).
         func fold(_ columns: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
             let s = shape
-            for k in 0..<imageSize { dx[k] = 0 }
+            dx.update(repeating: 0, count: imageSize)
+            if s.stride == 1 && s.padding == 0 {
+                // The same sums in the same order as below, without the bounds checks.
+                var row = columns
+                for c in 0..<s.inChannels {
+                    for i in 0..<s.kernel {
+                        for j in 0..<s.kernel {
+                            var target = dx + (c * s.inHeight + i) * s.inWidth + j
+                            for _ in 0..<s.outHeight {
+                                addRow(row, to: target, count: s.outWidth)
+                                target += s.inWidth
+                                row += s.outWidth
+                            }
+                        }
+                    }
+                }
+                return
+            }
             for c in 0..<s.inChannels {
                 for i in 0..<s.kernel {
                     for j in 0..<s.kernel {

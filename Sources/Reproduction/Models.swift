@@ -47,8 +47,12 @@ public enum Models {
                 layer.initialize(random: random)
                 layers.append(layer)
             }
-            layers.append(ReLU(name: "relu\(index + 1)", shape: shape.outputShape, maxBatch: maxBatch))
-            layers.append(MaxPool2D(name: "pool\(index + 1)", inputShape: shape.outputShape, maxBatch: maxBatch))
+            // Pooling before the ReLU is the same function and the same gradient (max commutes with
+            // max(0, ·), and a window whose maximum is ≤ 0 passes no gradient either way), on a quarter
+            // of the values.
+            let pool = MaxPool2D(name: "pool\(index + 1)", inputShape: shape.outputShape, maxBatch: maxBatch)
+            layers.append(pool)
+            layers.append(ReLU(name: "relu\(index + 1)", shape: pool.outputShape, maxBatch: maxBatch))
         }
         layers.append(Flatten(name: "flatten", inputShape: [50, 4, 4]))
         for (index, (inputs, outputs)) in [(800, 500), (500, 10)].enumerated() {
