@@ -8,7 +8,7 @@ import Reporting
 /// (a finished run is reused from its log).
 public final class ReportCells: CellRegistry {
     /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
-    public static let codeVersion = "cells-2"
+    public static let codeVersion = "cells-3"
 
     public let profile: Profile
     public let runsDirectory: URL
@@ -162,19 +162,23 @@ enum ReportTables {
             var rows: [[String]] = []
             for model in ModelKind.allCases {
                 for row in PaperResults.table1 where row.model == model {
-                    rows.append([Style.plainTitle(model), "paper: \(row.method)", row.architecture.map(String.init).joined(separator: "-"), String(format: "%.1f", row.error), "–", "–"])
+                    rows.append([
+                        Style.plainTitle(model), "paper: \(row.method)", row.architecture.map(String.init).joined(separator: "-"), String(format: "%.1f", row.error), "–",
+                        String(format: "%.1f", 100 * PaperResults.weightsKept(model, architecture: row.architecture)), "–",
+                    ])
                 }
                 for run in runs.runs(of: model) {
                     let r = run.result
                     rows.append([
                         Style.plainTitle(model), "ours: \(Style.plainName(run.config.variant))", r.architecture, String(format: "%.2f", r.finalTestError),
                         String(format: "%.2f (%d)", r.bestTestError, r.bestEpoch), String(format: "%.1f", 100 * Double(r.keptWeights) / Double(r.weights)),
+                        count(r.expectedFlops),
                     ])
                 }
             }
             return StoredTable(
-                alignments: [.left, .left, .left, .right, .right, .right],
-                header: ["network", "method", "groups kept", "error % (last epoch)", "best error % (epoch)", "weights kept %"], rows: rows)
+                alignments: [.left, .left, .left, .right, .right, .right, .right],
+                header: ["network", "method", "groups kept", "error % (last epoch)", "best error % (epoch)", "weights kept %", "E[FLOPs]"], rows: rows)
         case .runs:
             let rows = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { run -> [String] in
                 let c = run.config

@@ -33,6 +33,8 @@ struct TrainerTests {
         #expect(log.result.architecture == log.result.keptGroups.map(String.init).joined(separator: "-"))
         #expect(log.result.denseFlops == 532_400)
         #expect(log.finalGates.count == (variant.isGated ? 3 : 0))
+        // The paper's rows of Table 1 count kept weights the same way as our logs.
+        #expect(abs(PaperResults.weightsKept(.mlp, architecture: log.result.keptGroups) - Double(log.result.keptWeights) / Double(log.result.weights)) < 1e-12)
         if variant.isGated {
             #expect(log.effectiveLambdas == log.config.lambdas.map { $0 / 3000 })
             #expect(log.result.expectedFlops < log.result.denseFlops)
@@ -54,6 +56,16 @@ struct TrainerTests {
         #expect(log.epochs.map(\.layers.count) == [4, 4, 4])
         #expect(log.finalGates.map(\.layer) == (variant.isGated ? ["conv1", "conv2", "fc1", "fc2"] : []))
         if variant.isGated { #expect(log.config.lambdas == [0.1, 0.1, 0.1, 0.1]) }
+        #expect(abs(PaperResults.weightsKept(.lenet5, architecture: log.result.keptGroups) - Double(log.result.keptWeights) / Double(log.result.weights)) < 1e-12)
+    }
+
+    @Test("The paper's architectures give the weights kept that follow from the group sizes")
+    func paperWeightsKept() {
+        // MLP 219-214-100: 219·300 + 214·100 + 100·10 of 266,200 weights.
+        #expect(abs(PaperResults.weightsKept(.mlp, architecture: [219, 214, 100]) - 88_100.0 / 266_200) < 1e-12)
+        // LeNet-5 20-25-45-462: 20·25 + 25·500 + 45·500 + 462·10 of 430,500.
+        #expect(abs(PaperResults.weightsKept(.lenet5, architecture: [20, 25, 45, 462]) - 40_120.0 / 430_500) < 1e-12)
+        #expect(PaperResults.weightsKept(.lenet5, architecture: PaperResults.originalArchitecture(.lenet5)) == 1)
     }
 
     @Test("The same configuration and data give identical log bytes")
