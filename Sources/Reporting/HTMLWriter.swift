@@ -99,7 +99,9 @@ public enum HTMLWriter {
             func cells(_ row: [[Inline]], _ tag: String) -> String {
                 row.enumerated().map { i, content in
                     let align = i < table.alignments.count && table.alignments[i] != .none ? " style=\"text-align:\(table.alignments[i].rawValue)\"" : ""
-                    return "<\(tag)\(align)>\(inline(content))</\(tag)>"
+                    // A body cell of one word (a number, an architecture like 219-214-100) never breaks.
+                    let oneWord = tag == "td" && !content.plainText.contains(where: \.isWhitespace)
+                    return "<\(tag)\(oneWord ? " class=\"nw\"" : "")\(align)>\(inline(content))</\(tag)>"
                 }.joined()
             }
             if !table.header.isEmpty { html += "<thead><tr>\(cells(table.header, "th"))</tr></thead>\n" }
@@ -173,6 +175,8 @@ public enum HTMLWriter {
         table{border-collapse:collapse;font-family:"DejaVu Sans",sans-serif;font-size:.86rem;margin:0 auto}
         th,td{padding:.3rem .6rem;border-bottom:1px solid var(--rule);text-align:left;vertical-align:top}
         thead th{border-bottom:2px solid var(--text)}
+        .nw{white-space:nowrap}
+        @media (min-width:1000px){.table{margin-left:-5rem;margin-right:-5rem}}
         .toc{background:#fafafb;border:1px solid var(--rule);border-radius:4px;padding:.6rem 1rem;margin:1.2rem 0;font-family:"DejaVu Sans",sans-serif;font-size:.92rem}
         .toc ul{list-style:none;margin:0;padding:0}
         .toc .toc-3{padding-left:1.2rem}
