@@ -15,10 +15,10 @@ extension PDFPass {
         paragraph(StyledText(plain: facts.joined(separator: " · ")), x: left, width: textWidth, family: sans, size: 9, color: muted, after: 14)
     }
 
-    func heading(_ level: Int, id: String, content: [Inline], x: Double, width: Double) {
+    func heading(_ level: Int, id: String, content: [Inline], x: Double, width: Double, keepingWith next: Block? = nil) {
         let size = [1: 16.0, 2: 13.5, 3: 11.5][level] ?? 10.5
         y += level <= 2 ? 10 : 6
-        ensure(size * 1.3 + 3 * bodySize * 1.4)  // keep with the next lines
+        ensure(size * 1.3 + leadHeight(of: next, width: width))  // keep with what follows
         destination(id, x: x)
         if drawing {
             let parent: Int32 = level <= 2 ? 0 : outlineParent
@@ -126,13 +126,28 @@ extension PDFPass {
         paragraph(text, x: x, width: width, family: sans, size: 8.5, color: muted, after: after)
     }
 
-    func figure(_ figure: FigureBlock, x: Double, width: Double) {
+    /// The room `block` needs on the page where it starts: a whole figure with its caption (figures do
+    /// not split), else three lines of text.
+    func leadHeight(of block: Block?, width: Double) -> Double {
+        if case .figure(let figure) = block {
+            let (_, h, captionHeight) = figureSize(figure, width: width)
+            return 6 + h + captionHeight
+        }
+        return 3 * bodySize * 1.4
+    }
+
+    /// A figure's drawn width and height (scaled to fit the text width and the page) and its caption's height.
+    func figureSize(_ figure: FigureBlock, width: Double) -> (w: Double, h: Double, captionHeight: Double) {
         let size = figure.drawing.size
         var scale = min(1, width / size.width)
         let captionHeight = measureHeight(StyledText(figure.caption, size: 8.5), width: width, family: sans, size: 8.5) + 12
         scale = min(scale, (bottomLimit - top - captionHeight) / size.height)
-        let w = size.width * scale
-        let h = size.height * scale
+        return (size.width * scale, size.height * scale, captionHeight)
+    }
+
+    func figure(_ figure: FigureBlock, x: Double, width: Double) {
+        let (w, h, captionHeight) = figureSize(figure, width: width)
+        let scale = w / figure.drawing.size.width
         y += 6
         ensure(h + captionHeight)
         destination(figure.id, x: x)
