@@ -216,24 +216,30 @@ public final class ConvolutionCore {
             (max(0, shape.padding - j), min(shape.outWidth, shape.inWidth + shape.padding - j))
         }
 
+        /// For an unpadded stride-1 convolution, where every receptive field lies inside the image: calls
+        /// `body(image offset, columns offset)` for each row of outWidth values, in (c, i, j, oh) order.
+        @inline(__always) func forEachInteriorRow(_ body: (Int, Int) -> Void) {
+            let s = shape
+            var row = 0
+            for c in 0..<s.inChannels {
+                for i in 0..<s.kernel {
+                    for j in 0..<s.kernel {
+                        var at = (c * s.inHeight + i) * s.inWidth + j
+                        for _ in 0..<s.outHeight {
+                            body(at, row)
+                            at += s.inWidth
+                            row += s.outWidth
+                        }
+                    }
+                }
+            }
+        }
+
         /// columns[(c, i, j), (oh, ow)] = x[c, oh·s − pad + i, ow·s − pad + j], 0 outside.
         func unfold(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
             let s = shape
             if s.stride == 1 && s.padding == 0 {
-                // Every receptive field lies inside the image: each row is a plain copy.
-                var out = columns
-                for c in 0..<s.inChannels {
-                    for i in 0..<s.kernel {
-                        for j in 0..<s.kernel {
-                            var source = x + (c * s.inHeight + i) * s.inWidth + j
-                            for _ in 0..<s.outHeight {
-                                copyRow(from: source, to: out, count: s.outWidth)
-                                source += s.inWidth
-                                out += s.outWidth
-                            }
-                        }
-                    }
-                }
+                forEachInteriorRow { copyRow(from: x + $0, to: columns + $1, count: s.outWidth) }
                 return
             }
             for c in 0..<s.inChannels {
@@ -282,40 +288,13 @@ public final class ConvolutionCore {
             }
         }
 
-        /// target += source over a short row, eight floats at a time.
-        @inline(__always) func addRow(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
-            var k = 0
-            while k + 8 <= count {
-                let sum = UnsafeRawPointer(target + k).loadUnaligned(as: SIMD8<Float>.self)
-                    + UnsafeRawPointer(source + k).loadUnaligned(as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(target + k).storeBytes(of: sum, as: SIMD8<Float>.self)
-                k += 8
-            }
-            while k < count {
-                target[k] += source[k]
-                k += 1
-            }
-        }
-
         /// dx = Σ over receptive fields of d(columns) (col2im).
         func fold(_ columns: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
             let s = shape
             dx.update(repeating: 0, count: imageSize)
             if s.stride == 1 && s.padding == 0 {
                 // The same sums in the same order as below, without the bounds checks.
-                var row = columns
-                for c in 0..<s.inChannels {
-                    for i in 0..<s.kernel {
-                        for j in 0..<s.kernel {
-                            var target = dx + (c * s.inHeight + i) * s.inWidth + j
-                            for _ in 0..<s.outHeight {
-                                addRow(row, to: target, count: s.outWidth)
-                                target += s.inWidth
-                                row += s.outWidth
-                            }
-                        }
-                    }
-                }
+                forEachInteriorRow { VectorMath.add(columns + $1, to: dx + $0, count: s.outWidth) }
                 return
             }
             for c in 0..<s.inChannels {

@@ -86,6 +86,12 @@ public enum VectorMath {
             store(load(y, i) + load(x, i), y, i)
             i += width
         }
+        // Eight at once for short rows (a convolution's 8- and 24-wide rows).
+        if i + 8 <= count {
+            let sum = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: SIMD8<Float>.self)
+            i += 8
+        }
         while i < count {
             y[i] += x[i]
             i += 1

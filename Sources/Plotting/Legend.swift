@@ -26,8 +26,8 @@ struct Legend {
         guard !entries.isEmpty, placement != .none else { return nil }
         let canvas = area.canvas
         let style = theme.legendStyle
-        let box0 = size(on: canvas)
-        let (width, height) = (box0.width, box0.height)
+        let measured = size(on: canvas)
+        let (width, height) = (measured.width, measured.height)
         let rowHeight = (height - 2 * padding) / Double(entries.count)
         let box: Rect
         switch placement {

@@ -28,10 +28,11 @@ extension PDFPass {
         paragraph(StyledText(content, size: size), x: x, width: width, family: sans, size: size, bold: true, after: 4)
     }
 
-    func render(_ block: Block, x: Double, width: Double) {
+    /// Lays out `block`; `next` is the block after it, which a heading keeps on its page.
+    func render(_ block: Block, x: Double, width: Double, next: Block? = nil) {
         switch block {
         case .heading(let level, let id, let content):
-            heading(level, id: id, content: content, x: x, width: width)
+            heading(level, id: id, content: content, x: x, width: width, keepingWith: next)
         case .paragraph(let content):
             paragraph(StyledText(content, size: bodySize), x: x, width: width, family: body, size: bodySize, after: 7)
         case .list(let ordered, let start, let items):

@@ -66,14 +66,9 @@ final class PDFPass {
             cairo_surface_destroy(surface)
         }
         titleBlock()
-        for (index, block) in document.blocks.enumerated() {
-            if case .heading(let level, let id, let content) = block {
-                // A heading starts a page only if what follows it can start there too.
-                let next = document.blocks.indices.contains(index + 1) ? document.blocks[index + 1] : nil
-                heading(level, id: id, content: content, x: left, width: textWidth, keepingWith: next)
-            } else {
-                render(block, x: left, width: textWidth)
-            }
+        let blocks = document.blocks
+        for (index, block) in blocks.enumerated() {
+            render(block, x: left, width: textWidth, next: index + 1 < blocks.count ? blocks[index + 1] : nil)
         }
         notes()
         provenance()

@@ -41,23 +41,26 @@ public struct ReportBuilder {
         return out
     }
 
-    /// Makes the figure cell `id` recompute on the next build (and, with `retrain`, deletes the runs
-    /// it needs so that they train again); an id that is not a figure cell of the template is an error.
+    /// Makes the figure cell `id` recompute on the next build (and, with `retrain`, retrains the runs
+    /// it draws from); an id that is not a figure cell of the template is an error.
     public mutating func rerun(_ id: String, retrain: Bool) throws {
-        let document = try document()
-        guard let cell = Evaluator(registry: cells, cache: cache).cells(document).first(where: { $0.id == id && $0.kind == "figure" }) else {
-            let ids = Evaluator(registry: cells, cache: cache).cells(document).filter { $0.kind == "figure" }.map(\.id)
-            throw TemplateError(file: template.path, line: 1, problem: "no figure cell #\(id) in this template; its figures are \(ids.joined(separator: ", "))")
+        let evaluator = Evaluator(registry: cells, cache: cache)
+        let figures = evaluator.cells(try document()).filter { $0.kind == "figure" }
+        guard let cell = figures.first(where: { $0.id == id }) else {
+            throw TemplateError(file: template.path, line: 1, problem: "no figure cell #\(id) in this template; its figures are \(figures.map(\.id).joined(separator: ", "))")
         }
-        if retrain {
-            let inputs = try Evaluator(registry: cells, cache: cache).inputs(cell, file: template.path)
-            for name in (inputs["runs"] ?? "").split(separator: " ") {
-                try? FileManager.default.removeItem(at: cells.runsDirectory.appendingPathComponent(String(name)))
-            }
-        }
+        // A figure from runs needs every run of the profile; one from formulas needs none.
+        cells.retrain = try retrain && evaluator.inputs(cell, file: template.path)["runs"] != nil
         // A stale cell is recomputed anyway; a fresh one only when its runs are retrained.
         force = retrain ? [id] : []
         only = id
+    }
+
+    /// Makes the next build retrain every run of the profile from scratch and recompute every cell.
+    public mutating func refreshAll() throws {
+        cells.retrain = true
+        force = Set(Evaluator(registry: cells, cache: cache).cells(try document()).map(\.id))
+        only = nil
     }
 
     /// The template read, numbered and cross-referenced (cells not yet evaluated).

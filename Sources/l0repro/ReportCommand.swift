@@ -88,8 +88,7 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             var builder = try options.builder()
-            builder.cells.retrain = fresh
-            if fresh { builder.force = Set(try builder.document().blocks.compactMap { if case .cell(let c) = $0 { c.id } else { nil } }) }
+            if fresh { try builder.refreshAll() }
             let written = try builder.build(date: SourceDate.current()) { Terminal.note($0) }
             Terminal.endProgress()
             for url in written { print("wrote \(url.path)") }

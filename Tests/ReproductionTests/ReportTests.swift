@@ -87,6 +87,13 @@ struct ReportTests {
         #expect(try Data(contentsOf: runLog) == logBefore)
         // The page's provenance gives each run's training time, which does change; the figures do not.
         #expect(try Data(contentsOf: curves) == curvesBefore, "retraining with the same seed changed a figure")
+
+        // `figure --retrain` retrains the runs of a figure drawn from runs, and none for one drawn from formulas.
+        let formula = try Fixtures.run(["figure", "fig-penalty", "--retrain"] + arguments.dropFirst(), environment: environment)
+        #expect(formula.status == 0 && !formula.stderr.contains("training "), "\(formula.stderr)")
+        let fromRuns = try Fixtures.run(["figure", "fig-flops", "--retrain"] + arguments.dropFirst(), environment: environment)
+        #expect(fromRuns.status == 0 && fromRuns.stderr.contains("training \(runName)"), "\(fromRuns.stderr)")
+        #expect(try Data(contentsOf: runLog) == logBefore)
     }
 
     @Test("The template's front matter chooses the dataset when --dataset is not given; a bad one is refused")
