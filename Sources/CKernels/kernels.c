@@ -21,3 +21,12 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
 void l0_moving_average(float *restrict average, const float *restrict x, size_t count, float decay) {
     for (size_t i = 0; i < count; i++) average[i] = decay * average[i] + (1 - decay) * x[i];
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+unsigned int l0_get_fp_control(void) { return _mm_getcsr(); }
+void l0_set_fp_control(unsigned int control) { _mm_setcsr(control); }
+#else
+unsigned int l0_get_fp_control(void) { return 0; }
+void l0_set_fp_control(unsigned int control) { (void)control; }
+#endif

@@ -46,48 +46,90 @@ public struct ConvolutionGating {
     }
 }
 
-/// The arithmetic of a convolution, shared by the plain and the gated layer. Images are unfolded one at
-/// a time (im2col) into a scratch that stays in cache, and each is a few small matrix products.
+/// The arithmetic of a convolution, shared by the plain and the gated layer.
 ///
 /// The batch is cut into at most `maxChunks` chunks of consecutive images, fixed by the batch size
 /// alone; one thread takes a chunk, and the weight and bias gradients are summed per chunk and then
-/// over chunks in order, so results do not depend on the thread count.
+/// over chunks in order, so results do not depend on the thread count. A chunk is worked in blocks of
+/// a few images (about `blockColumns` output positions, fixed by the shape and the batch size): the
+/// block's images are unfolded side by side (im2col) into a scratch that stays in cache, and each
+/// product covers the whole block, so that OpenBLAS packs the weights once per block, not per image.
 ///
 /// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k) = (Cout, patch); bias (Cout);
-/// output (batch, Cout, Hout, Wout); an image's columns (patch, positions).
+/// output (batch, Cout, Hout, Wout); a block's columns (patch, images·positions), image i's positions
+/// at columns i·positions..<(i + 1)·positions.
 public final class ConvolutionCore {
     public let shape: ConvolutionShape
     public let maxBatch: Int
     /// The most chunks a batch is cut into.
     public static let maxChunks = 4
-    let columns: FloatBuffer  // (chunks, patch, positions)
-    let columnGradients: FloatBuffer  // (chunks, patch, positions)
+    /// The output positions a block of images aims at (one image when a map has more).
+    public static let blockColumns = 256
+    /// The most images in a block.
+    public let blockImages: Int
+    let columns: FloatBuffer  // (chunks, patch, block columns)
+    let columnGradients: FloatBuffer  // (chunks, patch, block columns)
+    let blockMaps: FloatBuffer  // (chunks, Cout, block columns): a block's outputs, or z·dy in backward
     let weightGradients: FloatBuffer  // (chunks, Cout, patch)
+    let openWeightGradients: FloatBuffer  // (chunks, Cout, patch): the open maps' rows of dW
     let biasGradients: FloatBuffer  // (chunks, Cout)
-    let gatedGradients: FloatBuffer  // (chunks, Cout, positions): z·dy of one image
+    let openWeights: FloatBuffer  // (Cout, patch): the open maps' filters, in order
+    let rowOfMap: UnsafeMutablePointer<Int>  // (Cout): a map's row among the open ones, or −1
 
     public init(shape: ConvolutionShape, maxBatch: Int) {
         self.shape = shape
         self.maxBatch = maxBatch
-        let chunks = Self.maxChunks
-        columns = FloatBuffer(count: chunks * shape.patch * shape.positions)
-        columnGradients = FloatBuffer(count: chunks * shape.patch * shape.positions)
-        weightGradients = FloatBuffer(count: chunks * shape.outChannels * shape.patch)
+        blockImages = max(1, Self.blockColumns / shape.positions)
+        let (chunks, width, weights) = (Self.maxChunks, blockImages * shape.positions, shape.outChannels * shape.patch)
+        columns = FloatBuffer(count: chunks * shape.patch * width)
+        columnGradients = FloatBuffer(count: chunks * shape.patch * width)
+        blockMaps = FloatBuffer(count: chunks * shape.outChannels * width)
+        weightGradients = FloatBuffer(count: chunks * weights)
+        openWeightGradients = FloatBuffer(count: chunks * weights)
         biasGradients = FloatBuffer(count: chunks * shape.outChannels)
-        gatedGradients = FloatBuffer(count: chunks * shape.outChannels * shape.positions)
+        openWeights = FloatBuffer(count: weights)
+        rowOfMap = .allocate(capacity: shape.outChannels)
+        rowOfMap.initialize(repeating: 0, count: shape.outChannels)
     }
+
+    deinit { rowOfMap.deallocate() }
 
     /// The number of chunks a batch of `batch` images is cut into.
     public static func chunks(forBatch batch: Int) -> Int { max(1, min(maxChunks, batch)) }
 
+    /// With one gate per map shared by the batch, a closed gate (z = 0) makes its map 0 whatever the
+    /// filter, and passes no gradient to the filter, the input or (as dz/d log α = 0 there) the gate:
+    /// such maps are left out of every product. Fills `rowOfMap` and, when some map is closed, copies
+    /// the open filters to `openWeights`; returns the filters to multiply by and their number.
+    func openMaps(weight: UnsafePointer<Float>, gating: ConvolutionGating?) -> (UnsafePointer<Float>, Int) {
+        let (channels, patch) = (shape.outChannels, shape.patch)
+        guard let gating, !gating.perExample else {
+            for c in 0..<channels { rowOfMap[c] = c }
+            return (weight, channels)
+        }
+        var open = 0
+        for c in 0..<channels {
+            rowOfMap[c] = gating.values[c] == 0 ? -1 : open
+            if gating.values[c] != 0 { open += 1 }
+        }
+        guard open < channels else { return (weight, channels) }
+        for c in 0..<channels where rowOfMap[c] >= 0 {
+            (openWeights.pointer + rowOfMap[c] * patch).update(from: weight + c * patch, count: patch)
+        }
+        return (UnsafePointer(openWeights.pointer), open)
+    }
+
     /// output = weight ∗ input + bias for `batch` examples, and with `gating`, gating.maps = z·output.
+    /// With shared gates, a closed gate's map is 0 in both (`openMaps`).
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>, gating: ConvolutionGating? = nil
     ) {
+        let (filters, open) = openMaps(weight: weight, gating: gating)
         var job = Job(
-            core: self, batch: batch, input: input, weight: weight, bias: bias, output: output, outputGradient: nil,
-            inputGradient: nil, gating: gating, threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
+            core: self, batch: batch, input: input, weight: filters, open: open, bias: bias, output: output,
+            outputGradient: nil, inputGradient: nil, gating: gating,
+            threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
             for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.forward(chunk: chunk) }
@@ -96,14 +138,16 @@ public final class ConvolutionCore {
 
     /// From d(output): dW = Σ_b d(output)_b·columns_bᵀ, db = Σ_b Σ_q d(output)_b, and when
     /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im). With `gating`, the
-    /// gradient given is that of the gated maps: d(output) = z·dy, and gating.products gets Σ_q dy·o.
+    /// gradient given is that of the gated maps: d(output) = z·dy, and gating.products gets Σ_q dy·o
+    /// (0 for a closed shared gate).
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil
     ) {
+        let (filters, open) = openMaps(weight: weight, gating: gating)
         var job = Job(
-            core: self, batch: batch, input: input, weight: weight, bias: biasGradient, output: nil,
+            core: self, batch: batch, input: input, weight: filters, open: open, bias: biasGradient, output: nil,
             outputGradient: outputGradient, inputGradient: inputGradient, gating: gating,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
@@ -123,26 +167,31 @@ public final class ConvolutionCore {
     /// One chunk of images, over pointers only.
     struct Job {
         let shape: ConvolutionShape
-        let batch: Int, chunks: Int, threads: Int
-        let input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>
+        let batch: Int, chunks: Int, threads: Int, blockImages: Int
+        let input: UnsafePointer<Float>, bias: UnsafePointer<Float>
+        /// The open maps' filters (open, patch), and map c's row among them (−1 when closed).
+        let weight: UnsafePointer<Float>, open: Int, rowOfMap: UnsafePointer<Int>
         let output: UnsafeMutablePointer<Float>?
         let outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?
         let columns: UnsafeMutablePointer<Float>, columnGradients: UnsafeMutablePointer<Float>
-        let weightGradients: UnsafeMutablePointer<Float>, biasGradients: UnsafeMutablePointer<Float>
-        let gatedGradients: UnsafeMutablePointer<Float>
+        let blockMaps: UnsafeMutablePointer<Float>
+        let weightGradients: UnsafeMutablePointer<Float>, openWeightGradients: UnsafeMutablePointer<Float>
+        let biasGradients: UnsafeMutablePointer<Float>
         let gating: ConvolutionGating?
 
         init(
-            core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+            core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, open: Int,
             bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>?,
             inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating?, threads: Int
         ) {
-            (gatedGradients, self.gating) = (core.gatedGradients.pointer, gating)
+            (blockMaps, self.gating, blockImages) = (core.blockMaps.pointer, gating, core.blockImages)
             (shape, self.batch, chunks, self.threads) = (core.shape, batch, ConvolutionCore.chunks(forBatch: batch), threads)
-            (self.input, self.weight, self.bias, self.output) = (input, weight, bias, output)
+            (self.input, self.weight, self.open, rowOfMap) = (input, weight, open, UnsafePointer(core.rowOfMap))
+            (self.bias, self.output) = (bias, output)
             (self.outputGradient, self.inputGradient) = (outputGradient, inputGradient)
             (columns, columnGradients) = (core.columns.pointer, core.columnGradients.pointer)
-            (weightGradients, biasGradients) = (core.weightGradients.pointer, core.biasGradients.pointer)
+            (weightGradients, openWeightGradients) = (core.weightGradients.pointer, core.openWeightGradients.pointer)
+            biasGradients = core.biasGradients.pointer
         }
 
         /// The images of chunk `chunk`: consecutive, as even as possible.
@@ -150,24 +199,58 @@ public final class ConvolutionCore {
             (chunk * batch / chunks)..<((chunk + 1) * batch / chunks)
         }
 
+        /// Calls `body` with each block of the chunk's images, in order: at most `blockImages` each, as
+        /// even as possible.
+        @inline(__always) func forEachBlock(of chunk: Int, _ body: (Range<Int>) -> Void) {
+            let images = images(of: chunk)
+            let count = images.count
+            let blocks = (count + blockImages - 1) / blockImages
+            for block in 0..<blocks {
+                body((images.lowerBound + block * count / blocks)..<(images.lowerBound + (block + 1) * count / blocks))
+            }
+        }
+
         var imageSize: Int { shape.inChannels * shape.inHeight * shape.inWidth }
         var outputSize: Int { shape.outChannels * shape.positions }
+        var blockWidth: Int { blockImages * shape.positions }
+
+        /// Unfolds the block's images side by side into the chunk's columns; returns the row length.
+        @inline(__always) func unfold(block: Range<Int>, into cols: UnsafeMutablePointer<Float>) -> Int {
+            let (p, width) = (shape.positions, block.count * shape.positions)
+            for (i, b) in block.enumerated() { unfold(input + b * imageSize, into: cols + i * p, rowLength: width) }
+            return width
+        }
 
         func forward(chunk: Int) {
             guard let output else { return }
-            let (p, patch) = (shape.positions, shape.patch)
-            let cols = columns + chunk * patch * p
-            for b in images(of: chunk) {
-                unfold(input + b * imageSize, into: cols)
-                let y = output + b * outputSize
-                for c in 0..<shape.outChannels { (y + c * p).update(repeating: bias[c], count: p) }
-                Gemm.serial(
-                    transposeA: false, transposeB: false, m: shape.outChannels, n: p, k: patch, alpha: 1, a: weight,
-                    lda: patch, b: cols, ldb: p, beta: 1, c: y, ldc: p)
-                if let gating {
-                    let gated = gating.maps + b * outputSize
-                    let z = gating.values + (gating.perExample ? b * shape.outChannels : 0)
-                    for c in 0..<shape.outChannels { VectorMath.scale(y + c * p, by: z[c], into: gated + c * p, count: p) }
+            let (p, patch, outChannels) = (shape.positions, shape.patch, shape.outChannels)
+            let cols = columns + chunk * patch * blockWidth
+            let maps = blockMaps + chunk * outChannels * blockWidth
+            forEachBlock(of: chunk) { block in
+                let width = block.count * p
+                if open > 0 {
+                    _ = unfold(block: block, into: cols)
+                    Gemm.serial(
+                        transposeA: false, transposeB: false, m: open, n: width, k: patch, alpha: 1, a: weight,
+                        lda: patch, b: cols, ldb: width, beta: 0, c: maps, ldc: width)
+                }
+                // o = W·x + b into the output, and with gates z·o, image by image.
+                for (i, b) in block.enumerated() {
+                    let z = gating.map { $0.values + ($0.perExample ? b * outChannels : 0) }
+                    for c in 0..<outChannels {
+                        let (row, o) = (rowOfMap[c], output + b * outputSize + c * p)
+                        guard row >= 0 else {
+                            o.update(repeating: 0, count: p)
+                            gating?.maps.advanced(by: b * outputSize + c * p).update(repeating: 0, count: p)
+                            continue
+                        }
+                        let source = maps + row * width + i * p
+                        if let z, let gated = gating?.maps {
+                            VectorMath.addBias(bias[c], to: source, into: o, scaledBy: z[c], into: gated + b * outputSize + c * p, count: p)
+                        } else {
+                            VectorMath.addBias(bias[c], to: source, into: o, count: p)
+                        }
+                    }
                 }
             }
         }
@@ -175,38 +258,62 @@ public final class ConvolutionCore {
         func backward(chunk: Int) {
             guard let outputGradient else { return }
             let (p, patch, outChannels) = (shape.positions, shape.patch, shape.outChannels)
-            let cols = columns + chunk * patch * p
-            let dcols = columnGradients + chunk * patch * p
+            let cols = columns + chunk * patch * blockWidth
+            let dcols = columnGradients + chunk * patch * blockWidth
+            let dmaps = blockMaps + chunk * outChannels * blockWidth
             let dw = weightGradients + chunk * outChannels * patch
+            let dwOpen = open == outChannels ? dw : openWeightGradients + chunk * outChannels * patch
             let db = biasGradients + chunk * outChannels
-            dw.update(repeating: 0, count: outChannels * patch)
+            dwOpen.update(repeating: 0, count: open * patch)
             db.update(repeating: 0, count: outChannels)
-            for b in images(of: chunk) {
-                var dy = outputGradient + b * outputSize
-                if let gating {
-                    // d(o) = z·dy, and the gate's Σ_q dy·o, while this image's maps are in cache.
-                    let z = gating.values + (gating.perExample ? b * outChannels : 0)
-                    let (o, scaled) = (gating.maps + b * outputSize, gatedGradients + chunk * outChannels * p)
-                    for c in 0..<outChannels {
-                        gating.products?[b * outChannels + c] = VectorMath.dot(dy + c * p, o + c * p, count: p)
-                        VectorMath.scale(dy + c * p, by: z[c], into: scaled + c * p, count: p)
+            forEachBlock(of: chunk) { block in
+                let width = block.count * p
+                // d(o) = z·dy side by side, its sums for the bias, and the gate's Σ_q dy·o, while each
+                // image's maps are in cache.
+                for (i, b) in block.enumerated() {
+                    let dy = outputGradient + b * outputSize
+                    let target = dmaps + i * p
+                    if let gating {
+                        let (z, o) = (gating.values + (gating.perExample ? b * outChannels : 0), gating.maps + b * outputSize)
+                        for c in 0..<outChannels {
+                            let row = rowOfMap[c]
+                            guard row >= 0 else {
+                                gating.products?[b * outChannels + c] = 0
+                                continue
+                            }
+                            let (product, sum) = VectorMath.scaleReturningDotAndSum(
+                                dy + c * p, by: z[c], into: target + row * width, dotWith: o + c * p, count: p)
+                            gating.products?[b * outChannels + c] = product
+                            db[c] += sum
+                        }
+                    } else {
+                        for c in 0..<outChannels { db[c] += VectorMath.copyReturningSum(dy + c * p, into: target + c * width, count: p) }
                     }
-                    dy = UnsafePointer(scaled)
                 }
-                unfold(input + b * imageSize, into: cols)
-                Gemm.serial(
-                    transposeA: false, transposeB: true, m: outChannels, n: patch, k: p, alpha: 1, a: dy, lda: p,
-                    b: cols, ldb: p, beta: 1, c: dw, ldc: patch)
-                for c in 0..<outChannels {
-                    var sum: Float = 0
-                    for q in 0..<p { sum += dy[c * p + q] }
-                    db[c] += sum
+                guard open > 0 else {
+                    guard let inputGradient else { return }
+                    for b in block { (inputGradient + b * imageSize).update(repeating: 0, count: imageSize) }
+                    return
                 }
-                guard let inputGradient else { continue }
+                _ = unfold(block: block, into: cols)
                 Gemm.serial(
-                    transposeA: true, transposeB: false, m: patch, n: p, k: outChannels, alpha: 1, a: weight, lda: patch,
-                    b: dy, ldb: p, beta: 0, c: dcols, ldc: p)
-                fold(dcols, into: inputGradient + b * imageSize)
+                    transposeA: false, transposeB: true, m: open, n: patch, k: width, alpha: 1, a: dmaps, lda: width,
+                    b: cols, ldb: width, beta: 1, c: dwOpen, ldc: patch)
+                guard let inputGradient else { return }
+                Gemm.serial(
+                    transposeA: true, transposeB: false, m: patch, n: width, k: open, alpha: 1, a: weight, lda: patch,
+                    b: dmaps, ldb: width, beta: 0, c: dcols, ldc: width)
+                for (i, b) in block.enumerated() { fold(dcols + i * p, rowLength: width, into: inputGradient + b * imageSize) }
+            }
+            // The open maps' rows of dW in place; a closed map's filter gets no gradient.
+            guard open < outChannels else { return }
+            for c in 0..<outChannels {
+                let row = rowOfMap[c]
+                if row >= 0 {
+                    (dw + c * patch).update(from: dwOpen + row * patch, count: patch)
+                } else {
+                    (dw + c * patch).update(repeating: 0, count: patch)
+                }
             }
         }
 
@@ -217,35 +324,38 @@ public final class ConvolutionCore {
         }
 
         /// For an unpadded stride-1 convolution, where every receptive field lies inside the image: calls
-        /// `body(image offset, columns offset)` for each row of outWidth values, in (c, i, j, oh) order.
-        @inline(__always) func forEachInteriorRow(_ body: (Int, Int) -> Void) {
+        /// `body(image offset, columns offset)` for each row of outWidth values, in (c, i, j, oh) order,
+        /// where the columns' rows are `rowLength` apart.
+        @inline(__always) func forEachInteriorRow(rowLength: Int, _ body: (Int, Int) -> Void) {
             let s = shape
             var row = 0
             for c in 0..<s.inChannels {
                 for i in 0..<s.kernel {
                     for j in 0..<s.kernel {
-                        var at = (c * s.inHeight + i) * s.inWidth + j
+                        var (at, column) = ((c * s.inHeight + i) * s.inWidth + j, row * rowLength)
                         for _ in 0..<s.outHeight {
-                            body(at, row)
+                            body(at, column)
                             at += s.inWidth
-                            row += s.outWidth
+                            column += s.outWidth
                         }
+                        row += 1
                     }
                 }
             }
         }
 
-        /// columns[(c, i, j), (oh, ow)] = x[c, oh·s − pad + i, ow·s − pad + j], 0 outside.
-        func unfold(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>) {
+        /// columns[(c, i, j), (oh, ow)] = x[c, oh·s − pad + i, ow·s − pad + j], 0 outside, with the
+        /// columns' rows `rowLength` apart.
+        func unfold(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, rowLength: Int) {
             let s = shape
             if s.stride == 1 && s.padding == 0 {
-                forEachInteriorRow { copyRow(from: x + $0, to: columns + $1, count: s.outWidth) }
+                forEachInteriorRow(rowLength: rowLength) { copyRow(from: x + $0, to: columns + $1, count: s.outWidth) }
                 return
             }
             for c in 0..<s.inChannels {
                 for i in 0..<s.kernel {
                     for j in 0..<s.kernel {
-                        let row = columns + ((c * s.kernel + i) * s.kernel + j) * s.positions
+                        let row = columns + ((c * s.kernel + i) * s.kernel + j) * rowLength
                         let (first, end) = validColumns(offset: j)
                         for oh in 0..<s.outHeight {
                             let ih = oh * s.stride - s.padding + i
@@ -288,19 +398,19 @@ public final class ConvolutionCore {
             }
         }
 
-        /// dx = Σ over receptive fields of d(columns) (col2im).
-        func fold(_ columns: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        /// dx = Σ over receptive fields of d(columns) (col2im), the columns' rows `rowLength` apart.
+        func fold(_ columns: UnsafePointer<Float>, rowLength: Int, into dx: UnsafeMutablePointer<Float>) {
             let s = shape
             dx.update(repeating: 0, count: imageSize)
             if s.stride == 1 && s.padding == 0 {
                 // The same sums in the same order as below, without the bounds checks.
-                forEachInteriorRow { VectorMath.add(columns + $1, to: dx + $0, count: s.outWidth) }
+                forEachInteriorRow(rowLength: rowLength) { VectorMath.add(columns + $1, to: dx + $0, count: s.outWidth) }
                 return
             }
             for c in 0..<s.inChannels {
                 for i in 0..<s.kernel {
                     for j in 0..<s.kernel {
-                        let row = columns + ((c * s.kernel + i) * s.kernel + j) * s.positions
+                        let row = columns + ((c * s.kernel + i) * s.kernel + j) * rowLength
                         let (first, end) = validColumns(offset: j)
                         for oh in 0..<s.outHeight {
                             let ih = oh * s.stride - s.padding + i

@@ -115,6 +115,87 @@ public enum VectorMath {
         return sum
     }
 
+    /// y = x + b.
+    @inline(__always)
+    public static func addBias(_ b: Float, to x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + width <= count {
+            store(load(x, i) + b, y, i)
+            i += width
+        }
+        while i < count {
+            y[i] = x[i] + b
+            i += 1
+        }
+    }
+
+    /// y = x + b and g = a·y, in one pass (a gated convolution's output before and after its gate).
+    @inline(__always)
+    public static func addBias(
+        _ b: Float, to x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, scaledBy a: Float,
+        into g: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var i = 0
+        while i + width <= count {
+            let v = load(x, i) + b
+            store(v, y, i)
+            store(v * a, g, i)
+            i += width
+        }
+        while i < count {
+            y[i] = x[i] + b
+            g[i] = y[i] * a
+            i += 1
+        }
+    }
+
+    /// y = x, returning Σ x (sixteen lanes, then summed).
+    @inline(__always)
+    public static func copyReturningSum(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        var lanes = Chunk()
+        var i = 0
+        while i + width <= count {
+            let v = load(x, i)
+            lanes += v
+            store(v, y, i)
+            i += width
+        }
+        var sum = lanes.sum()
+        while i < count {
+            sum += x[i]
+            y[i] = x[i]
+            i += 1
+        }
+        return sum
+    }
+
+    /// y = a·x, returning (Σ x·o, Σ y) in one pass (a gate's backward: z·dy, the gate's product and the
+    /// bias gradient).
+    @inline(__always)
+    public static func scaleReturningDotAndSum(
+        _ x: UnsafePointer<Float>, by a: Float, into y: UnsafeMutablePointer<Float>, dotWith o: UnsafePointer<Float>,
+        count: Int
+    ) -> (dot: Float, sum: Float) {
+        var (dotLanes, sumLanes) = (Chunk(), Chunk())
+        var i = 0
+        while i + width <= count {
+            let v = load(x, i)
+            let scaled = v * a
+            dotLanes += v * load(o, i)
+            sumLanes += scaled
+            store(scaled, y, i)
+            i += width
+        }
+        var (dot, sum) = (dotLanes.sum(), sumLanes.sum())
+        while i < count {
+            y[i] = x[i] * a
+            dot += x[i] * o[i]
+            sum += y[i]
+            i += 1
+        }
+        return (dot, sum)
+    }
+
     /// y = max(x, 0).
     @inline(__always)
     public static func relu(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 import Synchronization
@@ -29,6 +30,9 @@ public final class WorkerPool: @unchecked Sendable {
     private var kernel: PartKernel?
     private var arguments: UnsafeMutableRawPointer?
     private var parts = 0
+    /// The caller's floating-point control word (MXCSR), which the workers take for each job, so a
+    /// job's arithmetic is the same on every thread (`SubnormalFlushing`).
+    private var control: UInt32 = 0
 
     /// How many times a worker checks for a new job before it sleeps (about 0.1–1 ms).
     private static let spinLimit = 200_000
@@ -102,6 +106,7 @@ public final class WorkerPool: @unchecked Sendable {
         self.kernel = kernel
         self.arguments = context
         self.parts = parts
+        control = l0_get_fp_control()
         remaining.store(width - 1, ordering: .sequentiallyConsistent)
         generation.add(1, ordering: .sequentiallyConsistent)
         let asleep = sleeping.exchange(0, ordering: .sequentiallyConsistent)
@@ -136,7 +141,10 @@ public final class WorkerPool: @unchecked Sendable {
                 current = generation.load(ordering: .sequentiallyConsistent)
             }
             seen = current
-            if worker < parts, let kernel, let arguments { kernel(arguments, worker) }
+            if worker < parts, let kernel, let arguments {
+                if l0_get_fp_control() != control { l0_set_fp_control(control) }
+                kernel(arguments, worker)
+            }
             remaining.subtract(1, ordering: .sequentiallyConsistent)
         }
     }

@@ -160,7 +160,7 @@ public final class Trainer {
             test.fillBatch(
                 indices: UnsafeBufferPointer(rebasing: indices[0..<rows]), images: network.input.pointer,
                 labels: network.labels)
-            errors += network.countErrors(random: random)
+            errors += SubnormalFlushing.apply { network.countErrors(random: random) }
             start += rows
         }
         return errors

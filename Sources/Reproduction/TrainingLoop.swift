@@ -37,32 +37,34 @@ public final class TrainingLoop {
     public var stepsPerEpoch: Int { (train.count + batchSize - 1) / batchSize }
 
     /// One pass over the shuffled training set: per step, gradients and an Adam update, which also
-    /// clamps log α (its parameter bounds) and updates the weight average. `onStep` gets the step
-    /// number (1-based) and the sums so far.
+    /// clamps log α (its parameter bounds) and updates the weight average, with subnormals flushed to
+    /// zero (`SubnormalFlushing`). `onStep` gets the step number (1-based) and the sums so far.
     public func runEpoch(random: RandomGenerator, onStep: (Int, EpochSums) -> Void = { _, _ in }) -> EpochSums {
         for i in 0..<train.count { order[i] = Int32(i) }
         random.shuffle(order)
         var sums = EpochSums()
-        train.images.withUnsafeBufferPointer { images in
-            train.labels.withUnsafeBufferPointer { labels in
-                for step in 0..<stepsPerEpoch {
-                    let start = step * batchSize
-                    let rows = min(batchSize, train.count - start)
-                    network.input.batch = rows
-                    var job = BatchFill(
-                        images: images.baseAddress!, labels: labels.baseAddress!, imageSize: train.imageSize,
-                        order: UnsafePointer(order.baseAddress! + start), batchImages: network.input.pointer,
-                        batchLabels: network.labels)
-                    WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
-                        raw.assumingMemoryBound(to: BatchFill.self).pointee.fill(from: from, to: to)
+        SubnormalFlushing.apply {
+            train.images.withUnsafeBufferPointer { images in
+                train.labels.withUnsafeBufferPointer { labels in
+                    for step in 0..<stepsPerEpoch {
+                        let start = step * batchSize
+                        let rows = min(batchSize, train.count - start)
+                        network.input.batch = rows
+                        var job = BatchFill(
+                            images: images.baseAddress!, labels: labels.baseAddress!, imageSize: train.imageSize,
+                            order: UnsafePointer(order.baseAddress! + start), batchImages: network.input.pointer,
+                            batchLabels: network.labels)
+                        WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
+                            raw.assumingMemoryBound(to: BatchFill.self).pointee.fill(from: from, to: to)
+                        }
+                        let (crossEntropy, penalty, errors) = network.computeGradients(random: random)
+                        optimizer.update()
+                        sums.crossEntropy += crossEntropy
+                        sums.penalty += penalty
+                        sums.errors += errors
+                        sums.steps += 1
+                        onStep(step + 1, sums)
                     }
-                    let (crossEntropy, penalty, errors) = network.computeGradients(random: random)
-                    optimizer.update()
-                    sums.crossEntropy += crossEntropy
-                    sums.penalty += penalty
-                    sums.errors += errors
-                    sums.steps += 1
-                    onStep(step + 1, sums)
                 }
             }
         }

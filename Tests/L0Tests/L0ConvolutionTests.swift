@@ -8,15 +8,24 @@ import Testing
 struct L0ConvolutionTests {
     static let shape = ConvolutionShape(inChannels: 2, outChannels: 4, kernel: 3, stride: 1, padding: 1, inHeight: 5, inWidth: 4)
 
-    @Test("Gradients of loss and penalty with respect to W, b, log α and x", arguments: [false, true], [false, true])
-    func gradients(perExample: Bool, needsInputGradient: Bool) {
+    /// With shared gates, closed ones (here forced by log α = −20) leave their maps out of the matrix
+    /// products; the gradients must not change.
+    @Test(
+        "Gradients of loss and penalty with respect to W, b, log α and x",
+        arguments: [false, true], [(needsInputGradient: false, closed: [Int]()), (true, []), (true, [1, 3]), (false, [0, 1, 2, 3])])
+    func gradients(perExample: Bool, setting: (needsInputGradient: Bool, closed: [Int])) {
+        let needsInputGradient = setting.needsInputGradient
         let (shape, batch) = (Self.shape, 3)
         let (lambda, decay): (Float, Float) = (0.05, 0.3)
         let random = RandomGenerator(seed: 41)
         let layer = L0Conv2D(name: "conv", shape: shape, maxBatch: batch, lambda: lambda, decay: decay, perExampleGates: perExample)
         let w = Oracle.randomize(layer.weight.value, random)
         let b = Oracle.randomize(layer.bias.value, random)
-        let a = Oracle.randomize(layer.gates.logAlpha.value, random, scale: 1.5)
+        var a = Oracle.randomize(layer.gates.logAlpha.value, random, scale: 1.5)
+        for c in setting.closed {
+            a[c] = -20
+            layer.gates.logAlpha.value.pointer[c] = -20
+        }
         let x = Tensor(maxBatch: batch, featureShape: shape.inputShape)
         let xs = Oracle.randomize(x.buffer, random)
         let r = Tensor(maxBatch: batch, featureShape: shape.outputShape)
@@ -39,7 +48,11 @@ struct L0ConvolutionTests {
             }
             return total + 0.5 * Double(decay) * Oracle.dot(b, b)
         }
-        _ = layer.forward(x, mode: .training, random: random)
+        let y = layer.forward(x, mode: .training, random: random)
+        for c in setting.closed where !perExample {
+            #expect(layer.gates.values.pointer[c] == 0)
+            for n in 0..<batch { #expect((0..<shape.positions).allSatisfy { y.pointer[(n * 4 + c) * shape.positions + $0] == 0 }) }
+        }
         let dx = layer.backward(r, needsInputGradient: needsInputGradient)
         #expect((dx == nil) == !needsInputGradient)
         _ = layer.accumulatePenalty()

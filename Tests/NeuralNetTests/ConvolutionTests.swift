@@ -13,11 +13,13 @@ struct ConvolutionTests {
         ConvolutionShape(inChannels: 20, outChannels: 50, kernel: 5, inHeight: 12, inWidth: 12),
     ]
 
-    @Test("The unfolded convolution agrees with the direct one", arguments: shapes, [1, 2])
-    func forwardMatchesNaive(shape: ConvolutionShape, threads: Int) {
-        BLASRuntime.setThreads(threads)
+    /// Batch 21 cuts into chunks of 5 and 6 images, each worked in blocks of several images when a map
+    /// is small (the last shape: blocks of 2 and 3).
+    @Test("The unfolded convolution agrees with the direct one", arguments: shapes, [(1, 3), (2, 3), (2, 21)])
+    func forwardMatchesNaive(shape: ConvolutionShape, setting: (threads: Int, batch: Int)) {
+        BLASRuntime.setThreads(setting.threads)
         defer { BLASRuntime.setThreads(1) }
-        let batch = 3
+        let batch = setting.batch
         let random = RandomGenerator(seed: 31)
         let core = ConvolutionCore(shape: shape, maxBatch: batch)
         let x = FloatBuffer(count: batch * shape.inputShape.reduce(1, *))

@@ -15,4 +15,12 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
 /// avg = decay*avg + (1-decay)*x on [0, count): the moving average of weights.
 void l0_moving_average(float *restrict average, const float *restrict x, size_t count, float decay);
 
+/// The calling thread's SSE control and status word (MXCSR), and setting it. Flush-to-zero (bit 15)
+/// and denormals-are-zero (bit 6) make float arithmetic treat subnormal results and operands as 0.
+unsigned int l0_get_fp_control(void);
+void l0_set_fp_control(unsigned int control);
+
+/// The MXCSR bits for flush-to-zero and denormals-are-zero.
+#define L0_FLUSH_SUBNORMALS 0x8040u
+
 #endif
