@@ -4,7 +4,8 @@ import NeuralNet
 /// so a closed gate removes filter c (|g| = Cin·k² weights) and its bias, as in the paper's code.
 ///
 /// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k); bias (Cout); logAlpha (Cout);
-/// output (batch, Cout, Hout, Wout).
+/// output (batch, Cout, Hout, Wout), or with `pooling` > 1 the max-pooled and ReLU'd maps
+/// (batch, Cout, Hout/pooling, Wout/pooling) (`ConvolutionPooling`).
 ///
 /// Backward, with o the pre-gate output: dL/dz_c = Σ_{b,q} dy·o (per example: Σ_q), d(o) = dy ⊙ z, then
 /// the convolution's own backward from d(o).
@@ -19,16 +20,18 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
     public let lambda: Float
     public let decay: Float
     public var parameters: [Parameter] { [weight, bias, gates.logAlpha] }
-    public var outputShape: [Int] { core.shape.outputShape }
+    public var outputShape: [Int] { pool?.outputShape ?? core.shape.outputShape }
+    public let pool: PoolingBuffers?
 
-    let preGate: Tensor  // o = W ∗ x + b
+    let preGate: Tensor?  // o = W ∗ x + b (without pooling)
     let output: Tensor
     let products: FloatBuffer  // (batch, Cout): Σ_q dy·o
     let inputGradient: Tensor
     private var input: Tensor?
 
     public init(
-        name: String, shape: ConvolutionShape, maxBatch: Int, lambda: Float, decay: Float, perExampleGates: Bool = false
+        name: String, shape: ConvolutionShape, maxBatch: Int, lambda: Float, decay: Float, perExampleGates: Bool = false,
+        pooling: Int = 1
     ) {
         self.name = name
         self.lambda = lambda
@@ -37,8 +40,9 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         gates = HardConcreteGates(name: name, groups: shape.outChannels, perExample: perExampleGates, maxBatch: maxBatch)
-        preGate = Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
-        output = Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
+        pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, gated: true) : nil
+        preGate = pool == nil ? Tensor(maxBatch: maxBatch, featureShape: shape.outputShape) : nil
+        output = pool?.output ?? Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
         products = FloatBuffer(count: maxBatch * shape.outChannels)
         inputGradient = Tensor(maxBatch: maxBatch, featureShape: shape.inputShape)
     }
@@ -57,9 +61,9 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         let rows = input.batch
         gates.draw(mode: mode, batch: rows, random: random)
         core.forward(
-            input: input.pointer, batch: rows, weight: weight.value.pointer, bias: bias.value.pointer, output: preGate.pointer,
-            gating: ConvolutionGating(values: gates.values.pointer, perExample: gates.lastDrawPerExample, maps: output.pointer))
-        preGate.batch = rows
+            input: input.pointer, batch: rows, weight: weight.value.pointer, bias: bias.value.pointer, output: preGate?.pointer,
+            gating: ConvolutionGating(values: gates.values.pointer, perExample: gates.lastDrawPerExample, maps: output.pointer),
+            pooling: pool?.pooling)
         return output.resized(to: rows)
     }
 
@@ -71,7 +75,10 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
             input: input.pointer, outputGradient: outputGradient.pointer, batch: rows, weight: weight.value.pointer,
             weightGradient: weight.gradient.pointer, biasGradient: bias.gradient.pointer,
             inputGradient: needsInputGradient ? inputGradient.pointer : nil,
-            gating: ConvolutionGating(values: gates.values.pointer, perExample: perExample, maps: preGate.pointer, products: products.pointer))
+            gating: ConvolutionGating(
+                values: gates.values.pointer, perExample: perExample, maps: preGate?.pointer ?? output.pointer,
+                products: products.pointer),
+            pooling: pool?.pooling)
         // dL/d log α_c = Σ_b (Σ_q dy·o)·dz, summed in image order.
         let (channels, dz, dLogAlpha) = (core.shape.outChannels, gates.derivatives.pointer, gates.logAlpha.gradient.pointer)
         for c in 0..<channels {

@@ -1,27 +1,31 @@
 import Foundation
 
-/// 2-D convolution layer with optional L2 weight decay `(decay/2)·(‖W‖² + ‖b‖²)`.
+/// 2-D convolution layer with optional L2 weight decay `(decay/2)·(‖W‖² + ‖b‖²)`, and optionally a
+/// max-pool of `pooling × pooling` windows and a ReLU inside it (`ConvolutionPooling`).
 ///
-/// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k); bias (Cout); output (batch, Cout, Hout, Wout).
+/// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k); bias (Cout); output (batch, Cout, Hout, Wout),
+/// or (batch, Cout, Hout/pooling, Wout/pooling) when pooling.
 public final class Conv2D: Layer, Penalized {
     public let name: String
     public let core: ConvolutionCore
     public let weight: Parameter
     public let bias: Parameter
     public let decay: Float
+    public let pool: PoolingBuffers?
     public var parameters: [Parameter] { [weight, bias] }
-    public var outputShape: [Int] { core.shape.outputShape }
+    public var outputShape: [Int] { pool?.outputShape ?? core.shape.outputShape }
     let output: Tensor
     let inputGradient: Tensor
     private var input: Tensor?
 
-    public init(name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float) {
+    public init(name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float, pooling: Int = 1) {
         self.name = name
         self.decay = decay
         core = ConvolutionCore(shape: shape, maxBatch: maxBatch)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
-        output = Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
+        pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, gated: false) : nil
+        output = pool?.output ?? Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
         inputGradient = Tensor(maxBatch: maxBatch, featureShape: shape.inputShape)
     }
 
@@ -35,7 +39,9 @@ public final class Conv2D: Layer, Penalized {
     public func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor {
         precondition(input.featureCount == core.shape.inputShape.reduce(1, *), "\(name): input shape mismatch")
         self.input = input
-        core.forward(input: input.pointer, batch: input.batch, weight: weight.value.pointer, bias: bias.value.pointer, output: output.pointer)
+        core.forward(
+            input: input.pointer, batch: input.batch, weight: weight.value.pointer, bias: bias.value.pointer,
+            output: pool == nil ? output.pointer : nil, pooling: pool?.pooling)
         return output.resized(to: input.batch)
     }
 
@@ -44,7 +50,7 @@ public final class Conv2D: Layer, Penalized {
         core.backward(
             input: input.pointer, outputGradient: outputGradient.pointer, batch: input.batch, weight: weight.value.pointer,
             weightGradient: weight.gradient.pointer, biasGradient: bias.gradient.pointer,
-            inputGradient: needsInputGradient ? inputGradient.pointer : nil)
+            inputGradient: needsInputGradient ? inputGradient.pointer : nil, pooling: pool?.pooling)
         return needsInputGradient ? inputGradient.resized(to: input.batch) : nil
     }
 
@@ -56,4 +62,32 @@ public final class Conv2D: Layer, Penalized {
 
 extension Conv2D: MatrixProductCounting {
     public func forwardProductFlops(batch: Int) -> Double { 2 * Double(batch) * core.shape.forwardProductFlopsPerExample }
+}
+
+/// What a convolution with a max-pool and a ReLU inside it keeps between forward and backward.
+public final class PoolingBuffers {
+    public let size: Int
+    public let outputShape: [Int]
+    /// max(0, the window maxima): the layer's output.
+    public let output: Tensor
+    let argmax: UnsafeMutablePointer<Int32>
+    /// o before the gate at each maximum (gated layers only).
+    let preGate: FloatBuffer?
+
+    public init(size: Int, shape: ConvolutionShape, maxBatch: Int, gated: Bool) {
+        self.size = size
+        outputShape = [shape.outChannels, shape.outHeight / size, shape.outWidth / size]
+        precondition(outputShape[1] > 0 && outputShape[2] > 0, "pooling window larger than the maps")
+        output = Tensor(maxBatch: maxBatch, featureShape: outputShape)
+        let count = maxBatch * outputShape.reduce(1, *)
+        argmax = .allocate(capacity: count)
+        argmax.initialize(repeating: 0, count: count)
+        preGate = gated ? FloatBuffer(count: count) : nil
+    }
+
+    deinit { argmax.deallocate() }
+
+    public var pooling: ConvolutionPooling {
+        ConvolutionPooling(size: size, output: output.pointer, argmax: argmax, preGate: preGate?.pointer)
+    }
 }

@@ -46,6 +46,27 @@ public struct ConvolutionGating {
     }
 }
 
+/// Max-pooling over `size × size` windows (stride `size`; a trailing partial window is dropped), then
+/// a ReLU, applied inside the convolution to its maps (gated, with `ConvolutionGating`) while an
+/// image's maps are in cache: output = max(0, maxpool(z·o)). The same function and gradient as a
+/// `MaxPool2D` and a `ReLU` after the layer (pooling first: max commutes with max(0, ·)), without
+/// writing the full maps and reading them back, forward and backward.
+public struct ConvolutionPooling {
+    public let size: Int
+    /// (batch, Cout, Hout/size, Wout/size): max(0, each window's maximum).
+    public let output: UnsafeMutablePointer<Float>
+    /// The offset in its map of each window's first maximum, shaped like `output`.
+    public let argmax: UnsafeMutablePointer<Int32>
+    /// With gates: o (before the gate) at each window's maximum, shaped like `output`, for the gate's
+    /// gradient Σ_q dy·o (dy is 0 off the maxima).
+    public let preGate: UnsafeMutablePointer<Float>?
+
+    public init(size: Int, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>, preGate: UnsafeMutablePointer<Float>? = nil) {
+        precondition(size >= 1, "a pooling window needs a size")
+        (self.size, self.output, self.argmax, self.preGate) = (size, output, argmax, preGate)
+    }
+}
+
 /// The arithmetic of a convolution, shared by the plain and the gated layer.
 ///
 /// The batch is cut into at most `maxChunks` chunks of consecutive images, fixed by the batch size
@@ -81,7 +102,7 @@ public final class ConvolutionCore {
         self.maxBatch = maxBatch
         blockImages = max(1, Self.blockColumns / shape.positions)
         let (chunks, width, weights) = (Self.maxChunks, blockImages * shape.positions, shape.outChannels * shape.patch)
-        columns = FloatBuffer(count: chunks * shape.patch * width)
+        columns = FloatBuffer(count: max(maxBatch, chunks * blockImages) * shape.patch * shape.positions)
         columnGradients = FloatBuffer(count: chunks * shape.patch * width)
         blockMaps = FloatBuffer(count: chunks * shape.outChannels * width)
         weightGradients = FloatBuffer(count: chunks * weights)
@@ -120,39 +141,42 @@ public final class ConvolutionCore {
     }
 
     /// output = weight ∗ input + bias for `batch` examples, and with `gating`, gating.maps = z·output.
-    /// With shared gates, a closed gate's map is 0 in both (`openMaps`).
+    /// With shared gates, a closed gate's map is 0 in both (`openMaps`). With `pooling`, neither is
+    /// written: pooling.output = max(0, maxpool(z·output)) instead.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, gating: ConvolutionGating? = nil
+        output: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil, pooling: ConvolutionPooling? = nil
     ) {
+        precondition(output != nil || pooling != nil, "a convolution needs somewhere to write")
         let (filters, open) = openMaps(weight: weight, gating: gating)
         var job = Job(
             core: self, batch: batch, input: input, weight: filters, open: open, bias: bias, output: output,
-            outputGradient: nil, inputGradient: nil, gating: gating,
+            outputGradient: nil, inputGradient: nil, gating: gating, pooling: pooling, forward: true,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
-            for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.forward(chunk: chunk) }
+            for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.forwardChunk(chunk) }
         }
     }
 
     /// From d(output): dW = Σ_b d(output)_b·columns_bᵀ, db = Σ_b Σ_q d(output)_b, and when
     /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im). With `gating`, the
     /// gradient given is that of the gated maps: d(output) = z·dy, and gating.products gets Σ_q dy·o
-    /// (0 for a closed shared gate).
+    /// (0 for a closed shared gate). With `pooling` (as in `forward`), the gradient given is that of
+    /// pooling.output, and gating.maps is not read.
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
-        inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil
+        inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil, pooling: ConvolutionPooling? = nil
     ) {
         let (filters, open) = openMaps(weight: weight, gating: gating)
         var job = Job(
             core: self, batch: batch, input: input, weight: filters, open: open, bias: biasGradient, output: nil,
-            outputGradient: outputGradient, inputGradient: inputGradient, gating: gating,
+            outputGradient: outputGradient, inputGradient: inputGradient, gating: gating, pooling: pooling, forward: false,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
-            for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.backward(chunk: chunk) }
+            for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.backwardChunk(chunk) }
         }
         // Sum the chunks' partial gradients in chunk order.
         let (weights, chunks) = (shape.outChannels * shape.patch, job.chunks)
@@ -178,13 +202,17 @@ public final class ConvolutionCore {
         let weightGradients: UnsafeMutablePointer<Float>, openWeightGradients: UnsafeMutablePointer<Float>
         let biasGradients: UnsafeMutablePointer<Float>
         let gating: ConvolutionGating?
+        let pooling: ConvolutionPooling?
+        let forward: Bool
 
         init(
             core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, open: Int,
             bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>?,
-            inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating?, threads: Int
+            inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating?, pooling: ConvolutionPooling?,
+            forward: Bool, threads: Int
         ) {
             (blockMaps, self.gating, blockImages) = (core.blockMaps.pointer, gating, core.blockImages)
+            (self.pooling, self.forward) = (pooling, forward)
             (shape, self.batch, chunks, self.threads) = (core.shape, batch, ConvolutionCore.chunks(forBatch: batch), threads)
             (self.input, self.weight, self.open, rowOfMap) = (input, weight, open, UnsafePointer(core.rowOfMap))
             (self.bias, self.output) = (bias, output)
@@ -221,19 +249,23 @@ public final class ConvolutionCore {
             return width
         }
 
-        func forward(chunk: Int) {
-            guard let output else { return }
+        func forwardChunk(_ chunk: Int) {
             let (p, patch, outChannels) = (shape.positions, shape.patch, shape.outChannels)
-            let cols = columns + chunk * patch * blockWidth
             let maps = blockMaps + chunk * outChannels * blockWidth
             forEachBlock(of: chunk) { block in
                 let width = block.count * p
+                let cols = columns + block.lowerBound * patch * p
                 if open > 0 {
                     _ = unfold(block: block, into: cols)
                     Gemm.serial(
                         transposeA: false, transposeB: false, m: open, n: width, k: patch, alpha: 1, a: weight,
                         lda: patch, b: cols, ldb: width, beta: 0, c: maps, ldc: width)
                 }
+                if let pooling {
+                    for (i, b) in block.enumerated() { pool(maps + i * p, rowLength: width, image: b, into: pooling) }
+                    return
+                }
+                guard let output else { return }
                 // o = W·x + b into the output, and with gates z·o, image by image.
                 for (i, b) in block.enumerated() {
                     let z = gating.map { $0.values + ($0.perExample ? b * outChannels : 0) }
@@ -255,10 +287,9 @@ public final class ConvolutionCore {
             }
         }
 
-        func backward(chunk: Int) {
+        func backwardChunk(_ chunk: Int) {
             guard let outputGradient else { return }
             let (p, patch, outChannels) = (shape.positions, shape.patch, shape.outChannels)
-            let cols = columns + chunk * patch * blockWidth
             let dcols = columnGradients + chunk * patch * blockWidth
             let dmaps = blockMaps + chunk * outChannels * blockWidth
             let dw = weightGradients + chunk * outChannels * patch
@@ -273,7 +304,9 @@ public final class ConvolutionCore {
                 for (i, b) in block.enumerated() {
                     let dy = outputGradient + b * outputSize
                     let target = dmaps + i * p
-                    if let gating {
+                    if let pooling {
+                        unpool(outputGradient, image: b, from: pooling, into: target, rowLength: width, biasGradient: db)
+                    } else if let gating {
                         let (z, o) = (gating.values + (gating.perExample ? b * outChannels : 0), gating.maps + b * outputSize)
                         for c in 0..<outChannels {
                             let row = rowOfMap[c]
@@ -295,7 +328,7 @@ public final class ConvolutionCore {
                     for b in block { (inputGradient + b * imageSize).update(repeating: 0, count: imageSize) }
                     return
                 }
-                _ = unfold(block: block, into: cols)
+                let cols = columns + block.lowerBound * patch * p
                 Gemm.serial(
                     transposeA: false, transposeB: true, m: open, n: patch, k: width, alpha: 1, a: dmaps, lda: width,
                     b: cols, ldb: width, beta: 1, c: dwOpen, ldc: patch)
@@ -314,6 +347,165 @@ public final class ConvolutionCore {
                 } else {
                     (dw + c * patch).update(repeating: 0, count: patch)
                 }
+            }
+        }
+
+        /// Pooled maps: (Cout, Hp·Wp) per image.
+        var pooledPositions: Int {
+            guard let pooling else { return shape.positions }
+            return (shape.outHeight / pooling.size) * (shape.outWidth / pooling.size)
+        }
+
+        /// Image `b`'s maps o = W·x + b (open maps at their rows of `maps`, `rowLength` apart), gated,
+        /// max-pooled with their argmax and o there, and passed through the ReLU.
+        @inline(__always) func pool(_ maps: UnsafePointer<Float>, rowLength: Int, image b: Int, into pooling: ConvolutionPooling) {
+            let (size, outChannels, width) = (pooling.size, shape.outChannels, shape.outWidth)
+            let (pooledWidth, pooled) = (width / size, pooledPositions)
+            let z = gating.map { $0.values + ($0.perExample ? b * outChannels : 0) }
+            for c in 0..<outChannels {
+                let at = (b * outChannels + c) * pooled
+                let (output, argmax, preGate) = (pooling.output + at, pooling.argmax + at, pooling.preGate.map { $0 + at })
+                let row = rowOfMap[c]
+                guard row >= 0 else {
+                    // A closed shared gate: z·o = 0 everywhere, and the first of each window is its maximum.
+                    for k in 0..<pooled {
+                        output[k] = 0
+                        argmax[k] = Int32(truncatingIfNeeded: (k / pooledWidth) * size * width + (k % pooledWidth) * size)
+                        preGate?[k] = 0
+                    }
+                    continue
+                }
+                let (source, bias, gate) = (maps + row * rowLength, self.bias[c], z?[c] ?? 1)
+                if size == 2 {
+                    poolTwoByTwo(source, bias: bias, gate: z == nil ? nil : gate, output: output, argmax: argmax, preGate: preGate)
+                    continue
+                }
+                for k in 0..<pooled {
+                    let corner = (k / pooledWidth) * size * width + (k % pooledWidth) * size
+                    var (best, bestValue) = (corner, Float(0))
+                    var bestGated = -Float.infinity
+                    for i in 0..<size {
+                        for j in 0..<size {
+                            let q = corner + i * width + j
+                            let value = source[q] + bias
+                            let gated = z == nil ? value : value * gate
+                            if gated > bestGated || (i == 0 && j == 0) { (best, bestValue, bestGated) = (q, value, gated) }
+                        }
+                    }
+                    output[k] = bestGated > 0 ? bestGated : 0
+                    argmax[k] = Int32(truncatingIfNeeded: best)
+                    preGate?[k] = bestValue
+                }
+            }
+        }
+
+        /// `pool` for one map and 2×2 windows: eight windows at a time, then four, then one at a time.
+        @inline(__always) func poolTwoByTwo(
+            _ source: UnsafePointer<Float>, bias: Float, gate: Float?, output: UnsafeMutablePointer<Float>,
+            argmax: UnsafeMutablePointer<Int32>, preGate: UnsafeMutablePointer<Float>?
+        ) {
+            let width = shape.outWidth
+            let (pooledHeight, pooledWidth) = (shape.outHeight / 2, width / 2)
+            var k = 0
+            for ph in 0..<pooledHeight {
+                let top = 2 * ph * width
+                var pw = 0
+                while pw + 8 <= pooledWidth {
+                    let (best, value, offset) = Self.windows(
+                        upper: UnsafeRawPointer(source + top + 2 * pw).loadUnaligned(as: SIMD16<Float>.self),
+                        lower: UnsafeRawPointer(source + top + width + 2 * pw).loadUnaligned(as: SIMD16<Float>.self),
+                        bias: bias, gate: gate, corner: top + 2 * pw, width: width)
+                    UnsafeMutableRawPointer(output + k).storeBytes(of: best, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(argmax + k).storeBytes(of: offset, as: SIMD8<Int32>.self)
+                    if let preGate { UnsafeMutableRawPointer(preGate + k).storeBytes(of: value, as: SIMD8<Float>.self) }
+                    pw += 8
+                    k += 8
+                }
+                if pw + 4 <= pooledWidth {
+                    // Four windows: their eight columns, twice, in the sixteen lanes.
+                    let upper = UnsafeRawPointer(source + top + 2 * pw).loadUnaligned(as: SIMD8<Float>.self)
+                    let lower = UnsafeRawPointer(source + top + width + 2 * pw).loadUnaligned(as: SIMD8<Float>.self)
+                    let (best, value, offset) = Self.windows(
+                        upper: SIMD16(lowHalf: upper, highHalf: upper), lower: SIMD16(lowHalf: lower, highHalf: lower),
+                        bias: bias, gate: gate, corner: top + 2 * pw, width: width)
+                    UnsafeMutableRawPointer(output + k).storeBytes(of: best.lowHalf, as: SIMD4<Float>.self)
+                    UnsafeMutableRawPointer(argmax + k).storeBytes(of: offset.lowHalf, as: SIMD4<Int32>.self)
+                    if let preGate { UnsafeMutableRawPointer(preGate + k).storeBytes(of: value.lowHalf, as: SIMD4<Float>.self) }
+                    pw += 4
+                    k += 4
+                }
+                while pw < pooledWidth {
+                    let corner = top + 2 * pw
+                    var (q, value) = (corner, source[corner] + bias)
+                    var best = gate.map { value * $0 } ?? value
+                    @inline(__always) func consider(_ next: Int) {
+                        let candidate = source[next] + bias
+                        let gated = gate.map { candidate * $0 } ?? candidate
+                        if gated > best { (q, value, best) = (next, candidate, gated) }
+                    }
+                    consider(corner + 1)
+                    consider(corner + width)
+                    consider(corner + width + 1)
+                    output[k] = best > 0 ? best : 0
+                    argmax[k] = Int32(truncatingIfNeeded: q)
+                    preGate?[k] = value
+                    pw += 1
+                    k += 1
+                }
+            }
+        }
+
+        /// Eight 2×2 windows whose top rows are `upper` and bottom rows `lower` (sixteen columns from
+        /// `corner`, the first window's top-left offset in a map `width` wide): max(0, the maximum of
+        /// z·(x + bias)), x + bias there, and its offset (the first maximum, as `MaxPool2D`).
+        @inline(__always) static func windows(
+            upper: SIMD16<Float>, lower: SIMD16<Float>, bias: Float, gate: Float?, corner: Int, width: Int
+        ) -> (best: SIMD8<Float>, value: SIMD8<Float>, offset: SIMD8<Int32>) {
+            let (upper, lower) = (upper + bias, lower + bias)
+            let (gatedUpper, gatedLower) = gate.map { (upper * $0, lower * $0) } ?? (upper, lower)
+            let left = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: corner)) &+ SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+            let below = left &+ Int32(truncatingIfNeeded: width)
+            var (best, value, offset) = (gatedUpper.evenHalf, upper.evenHalf, left)
+            @inline(__always) func consider(_ gated: SIMD8<Float>, _ candidate: SIMD8<Float>, _ at: SIMD8<Int32>) {
+                let larger = gated .> best
+                best.replace(with: gated, where: larger)
+                value.replace(with: candidate, where: larger)
+                offset.replace(with: at, where: larger)
+            }
+            consider(gatedUpper.oddHalf, upper.oddHalf, left &+ 1)
+            consider(gatedLower.evenHalf, lower.evenHalf, below)
+            consider(gatedLower.oddHalf, lower.oddHalf, below &+ 1)
+            return (best.replacing(with: 0, where: .!(best .> 0)), value, offset)
+        }
+
+        /// Backward through `pool` for image `b`: d(o) = z·dy at each window's maximum where the ReLU
+        /// passed, 0 elsewhere, into `target` (the open maps' rows, `rowLength` apart); the bias
+        /// gradient's sums, and the gate's Σ dy·o.
+        @inline(__always) func unpool(
+            _ outputGradient: UnsafePointer<Float>, image b: Int, from pooling: ConvolutionPooling,
+            into target: UnsafeMutablePointer<Float>, rowLength: Int, biasGradient db: UnsafeMutablePointer<Float>
+        ) {
+            let (outChannels, p, pooled) = (shape.outChannels, shape.positions, pooledPositions)
+            let z = gating.map { $0.values + ($0.perExample ? b * outChannels : 0) }
+            for c in 0..<outChannels {
+                let row = rowOfMap[c]
+                guard row >= 0 else {
+                    gating?.products?[b * outChannels + c] = 0
+                    continue
+                }
+                let at = (b * outChannels + c) * pooled
+                let (dy, output, argmax) = (outputGradient + at, pooling.output + at, pooling.argmax + at)
+                let (d, gate) = (target + row * rowLength, z?[c] ?? 1)
+                d.update(repeating: 0, count: p)
+                var (sum, product): (Float, Float) = (0, 0)
+                for k in 0..<pooled where output[k] > 0 {
+                    let scaled = z == nil ? dy[k] : dy[k] * gate
+                    d[Int(argmax[k])] = scaled
+                    sum += scaled
+                    if let preGate = pooling.preGate { product += dy[k] * preGate[at + k] }
+                }
+                gating?.products?[b * outChannels + c] = product
+                db[c] += sum
             }
         }
 

@@ -34,25 +34,22 @@ public enum Models {
             ConvolutionShape(inChannels: 20, outChannels: 50, kernel: 5, inHeight: 12, inWidth: 12),
         ]
         var layers = [any Layer]()
+        // Each convolution is followed by a ReLU and a 2×2 max-pool, both done inside the layer
+        // (`ConvolutionPooling`), pooling first: the same function and the same gradient (max
+        // commutes with max(0, ·), and a window whose maximum is ≤ 0 passes no gradient either way).
         for (index, shape) in convolutions.enumerated() {
             let name = "conv\(index + 1)"
             if config.variant.isGated {
                 let layer = L0Conv2D(
                     name: name, shape: shape, maxBatch: maxBatch, lambda: Float(config.lambdas[index] / n), decay: decay,
-                    perExampleGates: perExample)
+                    perExampleGates: perExample, pooling: 2)
                 layer.initialize(dropRate: lenetDropRate, random: random)
                 layers.append(layer)
             } else {
-                let layer = Conv2D(name: name, shape: shape, maxBatch: maxBatch, decay: decay)
+                let layer = Conv2D(name: name, shape: shape, maxBatch: maxBatch, decay: decay, pooling: 2)
                 layer.initialize(random: random)
                 layers.append(layer)
             }
-            // Pooling before the ReLU is the same function and the same gradient (max commutes with
-            // max(0, ·), and a window whose maximum is ≤ 0 passes no gradient either way), on a quarter
-            // of the values.
-            let pool = MaxPool2D(name: "pool\(index + 1)", inputShape: shape.outputShape, maxBatch: maxBatch)
-            layers.append(pool)
-            layers.append(ReLU(name: "relu\(index + 1)", shape: pool.outputShape, maxBatch: maxBatch))
         }
         layers.append(Flatten(name: "flatten", inputShape: [50, 4, 4]))
         for (index, (inputs, outputs)) in [(800, 500), (500, 10)].enumerated() {
