@@ -30,3 +30,99 @@ void l0_set_fp_control(unsigned int control) { _mm_setcsr(control); }
 unsigned int l0_get_fp_control(void) { return 0; }
 void l0_set_fp_control(unsigned int control) { (void)control; }
 #endif
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+/// Eight windows from two rows of sixteen values each (or four from eight, given twice).
+static inline void pool_eight(__m256 t0, __m256 t1, __m256 b0, __m256 b1, __m256 bias, __m256 gate,
+                              __m256i left, __m256i right, __m256 *best_out, __m256 *value_out,
+                              __m256i *offset_out) {
+    // Even and odd columns, in order: shuffle within 128-bit lanes, then put the quarters in place.
+#define L0_QUARTERS 0xD8  // quarters 0, 2, 1, 3
+    __m256 te = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(t0, t1, 0x88)), L0_QUARTERS));
+    __m256 to = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(t0, t1, 0xDD)), L0_QUARTERS));
+    __m256 be = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(b0, b1, 0x88)), L0_QUARTERS));
+    __m256 bo = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(b0, b1, 0xDD)), L0_QUARTERS));
+    te = _mm256_add_ps(te, bias);
+    to = _mm256_add_ps(to, bias);
+    be = _mm256_add_ps(be, bias);
+    bo = _mm256_add_ps(bo, bias);
+    __m256 best = _mm256_mul_ps(te, gate), value = te;
+    __m256i offset = left;
+    __m256 candidate = _mm256_mul_ps(to, gate);
+    __m256 larger = _mm256_cmp_ps(candidate, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, candidate, larger);
+    value = _mm256_blendv_ps(value, to, larger);
+    offset = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(offset),
+        _mm256_castsi256_ps(_mm256_add_epi32(left, _mm256_set1_epi32(1))), larger));
+    candidate = _mm256_mul_ps(be, gate);
+    larger = _mm256_cmp_ps(candidate, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, candidate, larger);
+    value = _mm256_blendv_ps(value, be, larger);
+    offset = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(offset), _mm256_castsi256_ps(right), larger));
+    candidate = _mm256_mul_ps(bo, gate);
+    larger = _mm256_cmp_ps(candidate, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, candidate, larger);
+    value = _mm256_blendv_ps(value, bo, larger);
+    offset = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(offset),
+        _mm256_castsi256_ps(_mm256_add_epi32(right, _mm256_set1_epi32(1))), larger));
+    // v > 0 ? v : 0 (a NaN or −0 gives +0).
+    best = _mm256_and_ps(best, _mm256_cmp_ps(best, _mm256_setzero_ps(), _CMP_GT_OQ));
+    *best_out = best;
+    *value_out = value;
+    *offset_out = offset;
+}
+#endif
+
+void l0_pool_2x2(const float *restrict source, size_t height, size_t width, float bias, float gate,
+                 float *restrict output, int *restrict argmax, float *restrict pregate) {
+    size_t pooled_height = height / 2, pooled_width = width / 2, k = 0;
+    for (size_t ph = 0; ph < pooled_height; ph++) {
+        size_t top = 2 * ph * width, pw = 0;
+#if defined(__AVX2__)
+        const __m256 vbias = _mm256_set1_ps(bias), vgate = _mm256_set1_ps(gate);
+        const __m256i lanes = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+        for (; pw + 4 <= pooled_width;) {
+            const float *above = source + top + 2 * pw, *below = above + width;
+            __m256i left = _mm256_add_epi32(_mm256_set1_epi32((int)(top + 2 * pw)), lanes);
+            __m256i right = _mm256_add_epi32(left, _mm256_set1_epi32((int)width));
+            __m256 best, value;
+            __m256i offset;
+            if (pw + 8 <= pooled_width) {
+                pool_eight(_mm256_loadu_ps(above), _mm256_loadu_ps(above + 8), _mm256_loadu_ps(below),
+                           _mm256_loadu_ps(below + 8), vbias, vgate, left, right, &best, &value, &offset);
+                _mm256_storeu_ps(output + k, best);
+                _mm256_storeu_si256((__m256i *)(argmax + k), offset);
+                if (pregate) _mm256_storeu_ps(pregate + k, value);
+                pw += 8;
+                k += 8;
+            } else {
+                __m256 a = _mm256_loadu_ps(above), b = _mm256_loadu_ps(below);
+                pool_eight(a, a, b, b, vbias, vgate, left, right, &best, &value, &offset);
+                _mm_storeu_ps(output + k, _mm256_castps256_ps128(best));
+                _mm_storeu_si128((__m128i *)(argmax + k), _mm256_castsi256_si128(offset));
+                if (pregate) _mm_storeu_ps(pregate + k, _mm256_castps256_ps128(value));
+                pw += 4;
+                k += 4;
+            }
+        }
+#endif
+        for (; pw < pooled_width; pw++, k++) {
+            size_t corner = top + 2 * pw, q = corner;
+            float value = source[corner] + bias, best = value * gate;
+            const size_t next[3] = {corner + 1, corner + width, corner + width + 1};
+            for (int n = 0; n < 3; n++) {
+                float candidate = source[next[n]] + bias;
+                if (candidate * gate > best) {
+                    q = next[n];
+                    value = candidate;
+                    best = candidate * gate;
+                }
+            }
+            output[k] = best > 0 ? best : 0;
+            argmax[k] = (int)q;
+            if (pregate) pregate[k] = value;
+        }
+    }
+}

@@ -1,3 +1,5 @@
+import CKernels
+
 /// The geometry of a 2-D convolution over (channels, height, width) inputs.
 public struct ConvolutionShape: Equatable, Sendable {
     public let inChannels: Int, outChannels: Int
@@ -96,6 +98,9 @@ public final class ConvolutionCore {
     let biasGradients: FloatBuffer  // (chunks, Cout)
     let openWeights: FloatBuffer  // (Cout, patch): the open maps' filters, in order
     let rowOfMap: UnsafeMutablePointer<Int>  // (Cout): a map's row among the open ones, or −1
+    let inputChannels: UnsafeMutablePointer<Int>  // (Cin): the input channels that are not all 0, then all
+    var liveInputs = 0  // how many of `inputChannels` the last forward unfolded
+    let liveWeights: FloatBuffer  // (Cout, patch): the open filters' taps on the live inputs
 
     public init(shape: ConvolutionShape, maxBatch: Int) {
         self.shape = shape
@@ -111,9 +116,15 @@ public final class ConvolutionCore {
         openWeights = FloatBuffer(count: weights)
         rowOfMap = .allocate(capacity: shape.outChannels)
         rowOfMap.initialize(repeating: 0, count: shape.outChannels)
+        inputChannels = .allocate(capacity: 2 * shape.inChannels)
+        for c in 0..<shape.inChannels { (inputChannels[c], inputChannels[shape.inChannels + c]) = (c, c) }
+        liveWeights = FloatBuffer(count: weights)
     }
 
-    deinit { rowOfMap.deallocate() }
+    deinit {
+        rowOfMap.deallocate()
+        inputChannels.deallocate()
+    }
 
     /// The number of chunks a batch of `batch` images is cut into.
     public static func chunks(forBatch batch: Int) -> Int { max(1, min(maxChunks, batch)) }
@@ -140,6 +151,35 @@ public final class ConvolutionCore {
         return (UnsafePointer(openWeights.pointer), open)
     }
 
+    /// An input channel that is 0 in every image of the batch (behind a closed gate of the layer
+    /// before, or a ReLU that is off everywhere) adds nothing to the output or to the weight
+    /// gradient: its rows of the columns are left out of those products. (Its input gradient is still
+    /// computed.) Lists the live channels first in `inputChannels` and, when some are not, copies the
+    /// filters' taps on them to `liveWeights`; returns the filters to multiply by and their row length.
+    func liveInputs(input: UnsafePointer<Float>, batch: Int, filters: UnsafePointer<Float>, open: Int) -> (UnsafePointer<Float>, Int) {
+        let (channels, mapSize, taps) = (shape.inChannels, shape.inHeight * shape.inWidth, shape.kernel * shape.kernel)
+        let imageSize = channels * mapSize
+        liveInputs = 0
+        for c in 0..<channels {
+            let live = channels == 1 || (0..<batch).contains { b in
+                let map = input + b * imageSize + c * mapSize
+                return (0..<mapSize).contains { map[$0] != 0 }
+            }
+            if live {
+                inputChannels[liveInputs] = c
+                liveInputs += 1
+            }
+        }
+        let live = liveInputs * taps
+        guard liveInputs < channels else { return (filters, shape.patch) }
+        for row in 0..<open {
+            for n in 0..<liveInputs {
+                (liveWeights.pointer + row * live + n * taps).update(from: filters + row * shape.patch + inputChannels[n] * taps, count: taps)
+            }
+        }
+        return (UnsafePointer(liveWeights.pointer), live)
+    }
+
     /// output = weight ∗ input + bias for `batch` examples, and with `gating`, gating.maps = z·output.
     /// With shared gates, a closed gate's map is 0 in both (`openMaps`). With `pooling`, neither is
     /// written: pooling.output = max(0, maxpool(z·output)) instead.
@@ -149,8 +189,10 @@ public final class ConvolutionCore {
     ) {
         precondition(output != nil || pooling != nil, "a convolution needs somewhere to write")
         let (filters, open) = openMaps(weight: weight, gating: gating)
+        let (liveFilters, live) = liveInputs(input: input, batch: batch, filters: filters, open: open)
         var job = Job(
-            core: self, batch: batch, input: input, weight: filters, open: open, bias: bias, output: output,
+            core: self, batch: batch, input: input, weight: filters, open: open, liveWeight: liveFilters, live: live,
+            bias: bias, output: output,
             outputGradient: nil, inputGradient: nil, gating: gating, pooling: pooling, forward: true,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
@@ -170,8 +212,10 @@ public final class ConvolutionCore {
         inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil, pooling: ConvolutionPooling? = nil
     ) {
         let (filters, open) = openMaps(weight: weight, gating: gating)
+        // The columns are the forward's: the same live inputs.
         var job = Job(
-            core: self, batch: batch, input: input, weight: filters, open: open, bias: biasGradient, output: nil,
+            core: self, batch: batch, input: input, weight: filters, open: open, liveWeight: filters,
+            live: liveInputs * shape.kernel * shape.kernel, bias: biasGradient, output: nil,
             outputGradient: outputGradient, inputGradient: inputGradient, gating: gating, pooling: pooling, forward: false,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
@@ -195,6 +239,9 @@ public final class ConvolutionCore {
         let input: UnsafePointer<Float>, bias: UnsafePointer<Float>
         /// The open maps' filters (open, patch), and map c's row among them (−1 when closed).
         let weight: UnsafePointer<Float>, open: Int, rowOfMap: UnsafePointer<Int>
+        /// The open filters' taps on the live input channels (open, live), the live channels first
+        /// in `inputChannels`, then every channel.
+        let liveWeight: UnsafePointer<Float>, live: Int, inputChannels: UnsafePointer<Int>
         let output: UnsafeMutablePointer<Float>?
         let outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?
         let columns: UnsafeMutablePointer<Float>, columnGradients: UnsafeMutablePointer<Float>
@@ -207,12 +254,13 @@ public final class ConvolutionCore {
 
         init(
             core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, open: Int,
-            bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>?,
+            liveWeight: UnsafePointer<Float>, live: Int, bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>?,
             inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating?, pooling: ConvolutionPooling?,
             forward: Bool, threads: Int
         ) {
             (blockMaps, self.gating, blockImages) = (core.blockMaps.pointer, gating, core.blockImages)
             (self.pooling, self.forward) = (pooling, forward)
+            (self.liveWeight, self.live, inputChannels) = (liveWeight, live, UnsafePointer(core.inputChannels))
             (shape, self.batch, chunks, self.threads) = (core.shape, batch, ConvolutionCore.chunks(forBatch: batch), threads)
             (self.input, self.weight, self.open, rowOfMap) = (input, weight, open, UnsafePointer(core.rowOfMap))
             (self.bias, self.output) = (bias, output)
@@ -245,7 +293,10 @@ public final class ConvolutionCore {
         /// Unfolds the block's images side by side into the chunk's columns; returns the row length.
         @inline(__always) func unfold(block: Range<Int>, into cols: UnsafeMutablePointer<Float>) -> Int {
             let (p, width) = (shape.positions, block.count * shape.positions)
-            for (i, b) in block.enumerated() { unfold(input + b * imageSize, into: cols + i * p, rowLength: width) }
+            let channels = live / (shape.kernel * shape.kernel)
+            for (i, b) in block.enumerated() {
+                unfold(input + b * imageSize, channels: inputChannels, count: channels, into: cols + i * p, rowLength: width)
+            }
             return width
         }
 
@@ -255,11 +306,11 @@ public final class ConvolutionCore {
             forEachBlock(of: chunk) { block in
                 let width = block.count * p
                 let cols = columns + block.lowerBound * patch * p
-                if open > 0 {
+                if open > 0 && live > 0 {
                     _ = unfold(block: block, into: cols)
                     Gemm.serial(
-                        transposeA: false, transposeB: false, m: open, n: width, k: patch, alpha: 1, a: weight,
-                        lda: patch, b: cols, ldb: width, beta: 0, c: maps, ldc: width)
+                        transposeA: false, transposeB: false, m: open, n: width, k: live, alpha: 1, a: liveWeight,
+                        lda: live, b: cols, ldb: width, beta: 0, c: maps, ldc: width)
                 }
                 if let pooling {
                     for (i, b) in block.enumerated() { pool(maps + i * p, rowLength: width, image: b, into: pooling) }
@@ -293,9 +344,9 @@ public final class ConvolutionCore {
             let dcols = columnGradients + chunk * patch * blockWidth
             let dmaps = blockMaps + chunk * outChannels * blockWidth
             let dw = weightGradients + chunk * outChannels * patch
-            let dwOpen = open == outChannels ? dw : openWeightGradients + chunk * outChannels * patch
+            let dwOpen = open == outChannels && live == patch ? dw : openWeightGradients + chunk * outChannels * patch
             let db = biasGradients + chunk * outChannels
-            dwOpen.update(repeating: 0, count: open * patch)
+            dwOpen.update(repeating: 0, count: open * live)
             db.update(repeating: 0, count: outChannels)
             forEachBlock(of: chunk) { block in
                 let width = block.count * p
@@ -329,23 +380,31 @@ public final class ConvolutionCore {
                     return
                 }
                 let cols = columns + block.lowerBound * patch * p
-                Gemm.serial(
-                    transposeA: false, transposeB: true, m: open, n: patch, k: width, alpha: 1, a: dmaps, lda: width,
-                    b: cols, ldb: width, beta: 1, c: dwOpen, ldc: patch)
+                if live > 0 {
+                    Gemm.serial(
+                        transposeA: false, transposeB: true, m: open, n: live, k: width, alpha: 1, a: dmaps, lda: width,
+                        b: cols, ldb: width, beta: 1, c: dwOpen, ldc: live)
+                }
                 guard let inputGradient else { return }
                 Gemm.serial(
                     transposeA: true, transposeB: false, m: patch, n: width, k: open, alpha: 1, a: weight, lda: patch,
                     b: dmaps, ldb: width, beta: 0, c: dcols, ldc: width)
                 for (i, b) in block.enumerated() { fold(dcols + i * p, rowLength: width, into: inputGradient + b * imageSize) }
             }
-            // The open maps' rows of dW in place; a closed map's filter gets no gradient.
-            guard open < outChannels else { return }
+            // The open maps' rows of dW in place, their taps on the live inputs; a closed map's filter,
+            // and any filter's taps on an input that is 0 throughout, get no gradient.
+            guard open < outChannels || live < patch else { return }
+            let taps = shape.kernel * shape.kernel
             for c in 0..<outChannels {
-                let row = rowOfMap[c]
-                if row >= 0 {
-                    (dw + c * patch).update(from: dwOpen + row * patch, count: patch)
-                } else {
-                    (dw + c * patch).update(repeating: 0, count: patch)
+                let (row, target) = (rowOfMap[c], dw + c * patch)
+                if row >= 0 && live == patch {
+                    target.update(from: dwOpen + row * patch, count: patch)
+                    continue
+                }
+                target.update(repeating: 0, count: patch)
+                guard row >= 0 else { continue }
+                for n in 0..<(live / taps) {
+                    (target + inputChannels[n] * taps).update(from: dwOpen + row * live + n * taps, count: taps)
                 }
             }
         }
@@ -377,7 +436,8 @@ public final class ConvolutionCore {
                 }
                 let (source, bias, gate) = (maps + row * rowLength, self.bias[c], z?[c] ?? 1)
                 if size == 2 {
-                    poolTwoByTwo(source, bias: bias, gate: z == nil ? nil : gate, output: output, argmax: argmax, preGate: preGate)
+                    // With gate 1 when there are no gates (x·1 = x exactly).
+                    l0_pool_2x2(source, shape.outHeight, shape.outWidth, bias, gate, output, argmax, preGate)
                     continue
                 }
                 for k in 0..<pooled {
@@ -397,85 +457,6 @@ public final class ConvolutionCore {
                     preGate?[k] = bestValue
                 }
             }
-        }
-
-        /// `pool` for one map and 2×2 windows: eight windows at a time, then four, then one at a time.
-        @inline(__always) func poolTwoByTwo(
-            _ source: UnsafePointer<Float>, bias: Float, gate: Float?, output: UnsafeMutablePointer<Float>,
-            argmax: UnsafeMutablePointer<Int32>, preGate: UnsafeMutablePointer<Float>?
-        ) {
-            let width = shape.outWidth
-            let (pooledHeight, pooledWidth) = (shape.outHeight / 2, width / 2)
-            var k = 0
-            for ph in 0..<pooledHeight {
-                let top = 2 * ph * width
-                var pw = 0
-                while pw + 8 <= pooledWidth {
-                    let (best, value, offset) = Self.windows(
-                        upper: UnsafeRawPointer(source + top + 2 * pw).loadUnaligned(as: SIMD16<Float>.self),
-                        lower: UnsafeRawPointer(source + top + width + 2 * pw).loadUnaligned(as: SIMD16<Float>.self),
-                        bias: bias, gate: gate, corner: top + 2 * pw, width: width)
-                    UnsafeMutableRawPointer(output + k).storeBytes(of: best, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(argmax + k).storeBytes(of: offset, as: SIMD8<Int32>.self)
-                    if let preGate { UnsafeMutableRawPointer(preGate + k).storeBytes(of: value, as: SIMD8<Float>.self) }
-                    pw += 8
-                    k += 8
-                }
-                if pw + 4 <= pooledWidth {
-                    // Four windows: their eight columns, twice, in the sixteen lanes.
-                    let upper = UnsafeRawPointer(source + top + 2 * pw).loadUnaligned(as: SIMD8<Float>.self)
-                    let lower = UnsafeRawPointer(source + top + width + 2 * pw).loadUnaligned(as: SIMD8<Float>.self)
-                    let (best, value, offset) = Self.windows(
-                        upper: SIMD16(lowHalf: upper, highHalf: upper), lower: SIMD16(lowHalf: lower, highHalf: lower),
-                        bias: bias, gate: gate, corner: top + 2 * pw, width: width)
-                    UnsafeMutableRawPointer(output + k).storeBytes(of: best.lowHalf, as: SIMD4<Float>.self)
-                    UnsafeMutableRawPointer(argmax + k).storeBytes(of: offset.lowHalf, as: SIMD4<Int32>.self)
-                    if let preGate { UnsafeMutableRawPointer(preGate + k).storeBytes(of: value.lowHalf, as: SIMD4<Float>.self) }
-                    pw += 4
-                    k += 4
-                }
-                while pw < pooledWidth {
-                    let corner = top + 2 * pw
-                    var (q, value) = (corner, source[corner] + bias)
-                    var best = gate.map { value * $0 } ?? value
-                    @inline(__always) func consider(_ next: Int) {
-                        let candidate = source[next] + bias
-                        let gated = gate.map { candidate * $0 } ?? candidate
-                        if gated > best { (q, value, best) = (next, candidate, gated) }
-                    }
-                    consider(corner + 1)
-                    consider(corner + width)
-                    consider(corner + width + 1)
-                    output[k] = best > 0 ? best : 0
-                    argmax[k] = Int32(truncatingIfNeeded: q)
-                    preGate?[k] = value
-                    pw += 1
-                    k += 1
-                }
-            }
-        }
-
-        /// Eight 2×2 windows whose top rows are `upper` and bottom rows `lower` (sixteen columns from
-        /// `corner`, the first window's top-left offset in a map `width` wide): max(0, the maximum of
-        /// z·(x + bias)), x + bias there, and its offset (the first maximum, as `MaxPool2D`).
-        @inline(__always) static func windows(
-            upper: SIMD16<Float>, lower: SIMD16<Float>, bias: Float, gate: Float?, corner: Int, width: Int
-        ) -> (best: SIMD8<Float>, value: SIMD8<Float>, offset: SIMD8<Int32>) {
-            let (upper, lower) = (upper + bias, lower + bias)
-            let (gatedUpper, gatedLower) = gate.map { (upper * $0, lower * $0) } ?? (upper, lower)
-            let left = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: corner)) &+ SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
-            let below = left &+ Int32(truncatingIfNeeded: width)
-            var (best, value, offset) = (gatedUpper.evenHalf, upper.evenHalf, left)
-            @inline(__always) func consider(_ gated: SIMD8<Float>, _ candidate: SIMD8<Float>, _ at: SIMD8<Int32>) {
-                let larger = gated .> best
-                best.replace(with: gated, where: larger)
-                value.replace(with: candidate, where: larger)
-                offset.replace(with: at, where: larger)
-            }
-            consider(gatedUpper.oddHalf, upper.oddHalf, left &+ 1)
-            consider(gatedLower.evenHalf, lower.evenHalf, below)
-            consider(gatedLower.oddHalf, lower.oddHalf, below &+ 1)
-            return (best.replacing(with: 0, where: .!(best .> 0)), value, offset)
         }
 
         /// Backward through `pool` for image `b`: d(o) = z·dy at each window's maximum where the ReLU
@@ -516,12 +497,15 @@ public final class ConvolutionCore {
         }
 
         /// For an unpadded stride-1 convolution, where every receptive field lies inside the image: calls
-        /// `body(image offset, columns offset)` for each row of outWidth values, in (c, i, j, oh) order,
-        /// where the columns' rows are `rowLength` apart.
-        @inline(__always) func forEachInteriorRow(rowLength: Int, _ body: (Int, Int) -> Void) {
+        /// `body(image offset, columns offset)` for each row of outWidth values of the `count` channels
+        /// listed, in (n, i, j, oh) order, where the columns' rows are `rowLength` apart.
+        @inline(__always) func forEachInteriorRow(
+            channels: UnsafePointer<Int>, count: Int, rowLength: Int, _ body: (Int, Int) -> Void
+        ) {
             let s = shape
             var row = 0
-            for c in 0..<s.inChannels {
+            for n in 0..<count {
+                let c = channels[n]
                 for i in 0..<s.kernel {
                     for j in 0..<s.kernel {
                         var (at, column) = ((c * s.inHeight + i) * s.inWidth + j, row * rowLength)
@@ -536,18 +520,24 @@ public final class ConvolutionCore {
             }
         }
 
-        /// columns[(c, i, j), (oh, ow)] = x[c, oh·s − pad + i, ow·s − pad + j], 0 outside, with the
-        /// columns' rows `rowLength` apart.
-        func unfold(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, rowLength: Int) {
+        /// columns[(n, i, j), (oh, ow)] = x[c, oh·s − pad + i, ow·s − pad + j], 0 outside, for the
+        /// `count` channels c = channels[n], with the columns' rows `rowLength` apart.
+        func unfold(
+            _ x: UnsafePointer<Float>, channels: UnsafePointer<Int>, count: Int, into columns: UnsafeMutablePointer<Float>,
+            rowLength: Int
+        ) {
             let s = shape
             if s.stride == 1 && s.padding == 0 {
-                forEachInteriorRow(rowLength: rowLength) { copyRow(from: x + $0, to: columns + $1, count: s.outWidth) }
+                forEachInteriorRow(channels: channels, count: count, rowLength: rowLength) {
+                    copyRow(from: x + $0, to: columns + $1, count: s.outWidth)
+                }
                 return
             }
-            for c in 0..<s.inChannels {
+            for n in 0..<count {
+                let c = channels[n]
                 for i in 0..<s.kernel {
                     for j in 0..<s.kernel {
-                        let row = columns + ((c * s.kernel + i) * s.kernel + j) * rowLength
+                        let row = columns + ((n * s.kernel + i) * s.kernel + j) * rowLength
                         let (first, end) = validColumns(offset: j)
                         for oh in 0..<s.outHeight {
                             let ih = oh * s.stride - s.padding + i
@@ -596,7 +586,10 @@ public final class ConvolutionCore {
             dx.update(repeating: 0, count: imageSize)
             if s.stride == 1 && s.padding == 0 {
                 // The same sums in the same order as below, without the bounds checks.
-                forEachInteriorRow(rowLength: rowLength) { VectorMath.add(columns + $1, to: dx + $0, count: s.outWidth) }
+                let all = inputChannels + s.inChannels
+                forEachInteriorRow(channels: all, count: s.inChannels, rowLength: rowLength) {
+                    VectorMath.add(columns + $1, to: dx + $0, count: s.outWidth)
+                }
                 return
             }
             for c in 0..<s.inChannels {

@@ -26,6 +26,11 @@ struct ConvolutionTests {
         let w = FloatBuffer(count: shape.outChannels * shape.patch)
         let b = FloatBuffer(count: shape.outChannels)
         for buffer in [x, w, b] { _ = Oracle.randomize(buffer, random) }
+        if shape.inChannels > 1 {
+            // Input channel 1 is 0 in every image: left out of the product.
+            let mapSize = shape.inHeight * shape.inWidth
+            for n in 0..<batch { (x.pointer + (n * shape.inChannels + 1) * mapSize).update(repeating: 0, count: mapSize) }
+        }
         let fast = FloatBuffer(count: batch * shape.outChannels * shape.positions)
         let naive = FloatBuffer(count: fast.count)
         core.forward(input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: fast.pointer)
@@ -42,7 +47,18 @@ struct ConvolutionTests {
         let w = Oracle.randomize(layer.weight.value, random)
         let b = Oracle.randomize(layer.bias.value, random)
         let x = Tensor(maxBatch: batch, featureShape: shape.inputShape)
-        let xs = Oracle.randomize(x.buffer, random)
+        var xs = Oracle.randomize(x.buffer, random)
+        if shape.inChannels > 1 {
+            // Input channel 0 is 0 in every image: left out of the forward and weight-gradient products,
+            // but its input gradient is still computed.
+            let mapSize = shape.inHeight * shape.inWidth
+            for n in 0..<batch {
+                for q in 0..<mapSize {
+                    x.pointer[n * shape.inChannels * mapSize + q] = 0
+                    xs[n * shape.inChannels * mapSize + q] = 0
+                }
+            }
+        }
         let r = Tensor(maxBatch: batch, featureShape: shape.outputShape)
         let rs = Oracle.randomize(r.buffer, random)
         func loss(_ x: [Double], _ w: [Double], _ b: [Double]) -> Double {

@@ -2,6 +2,7 @@
 #define L0REPRO_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// One Adam step on elements [0, count) of a parameter, then projection into [low, high] when
 /// `bounded`, then the moving average avg = decay*avg + (1-decay)*theta when `average` is not NULL.
@@ -14,6 +15,14 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
 
 /// avg = decay*avg + (1-decay)*x on [0, count): the moving average of weights.
 void l0_moving_average(float *restrict average, const float *restrict x, size_t count, float decay);
+
+/// 2×2 max-pooling (stride 2; a trailing odd row or column dropped) of one map `height × width`
+/// after a bias and a gate, then a ReLU: for each window, v = (x + bias)·gate at its first maximum
+/// (top left, top right, bottom left, bottom right; a later value must be strictly larger),
+/// output = v > 0 ? v : 0, argmax = the offset of that value in the map, pregate (when not NULL) =
+/// x + bias there. Eight windows at a time with AVX2, then four, then one.
+void l0_pool_2x2(const float *restrict source, size_t height, size_t width, float bias, float gate,
+                 float *restrict output, int *restrict argmax, float *restrict pregate);
 
 /// The calling thread's SSE control and status word (MXCSR), and setting it. Flush-to-zero (bit 15)
 /// and denormals-are-zero (bit 6) make float arithmetic treat subnormal results and operands as 0.
