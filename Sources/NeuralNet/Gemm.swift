@@ -29,7 +29,9 @@ public enum Gemm {
         let pool = WorkerPool.shared
         let byRows = m >= n
         let split = byRows ? m : n
-        let pieces = m * n * k < parallelThreshold ? 1 : min(maximumPieces, max(1, split / 128))
+        // At least two pieces once a product is worth four thread hand-offs (the MLP's 300→100 layer).
+        let fewest = m * n * k >= 4 * parallelThreshold ? 2 : 1
+        let pieces = m * n * k < parallelThreshold ? 1 : min(maximumPieces, max(fewest, split / 128))
         guard pieces > 1 else {
             blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
