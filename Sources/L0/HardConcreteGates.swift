@@ -16,8 +16,11 @@ public final class HardConcreteGates {
     public let derivatives: FloatBuffer
     /// Whether the last draw was per example (training with `perExample`); otherwise one row.
     public private(set) var lastDrawPerExample = false
-    /// Scratch: each group's penalty if active, for `accumulateGroupPenalty`.
+    /// Scratch: each group's penalty if active and its P(z ≠ 0), for `accumulateGroupPenalty`.
     private let groupCosts: UnsafeMutablePointer<Double>
+    private let groupProbabilities: UnsafeMutablePointer<Double>
+    /// Scratch: the uniforms of a draw, (rows, groups).
+    private let uniforms: UnsafeMutablePointer<Double>
 
     public init(name: String, groups: Int, perExample: Bool, maxBatch: Int) {
         self.groups = groups
@@ -30,9 +33,17 @@ public final class HardConcreteGates {
         derivatives = FloatBuffer(count: rows * groups)
         groupCosts = .allocate(capacity: groups)
         groupCosts.initialize(repeating: 0, count: groups)
+        groupProbabilities = .allocate(capacity: groups)
+        groupProbabilities.initialize(repeating: 0, count: groups)
+        uniforms = .allocate(capacity: rows * groups)
+        uniforms.initialize(repeating: 0, count: rows * groups)
     }
 
-    deinit { groupCosts.deallocate() }
+    deinit {
+        groupCosts.deallocate()
+        groupProbabilities.deallocate()
+        uniforms.deallocate()
+    }
 
     /// Draws log α from N(log(1 − p) − log p, 0.01²).
     public func initialize(dropRate: Double, random: RandomGenerator) {
@@ -55,13 +66,28 @@ public final class HardConcreteGates {
             return
         }
         lastDrawPerExample = perExample
-        let rows = perExample ? batch : 1
-        for r in 0..<rows {
-            for g in 0..<groups {
-                let u = HardConcrete.noise(fromUniform: random.uniform())
-                let (gate, derivative) = HardConcrete.sample(logAlpha: Double(a[g]), uniform: u)
-                z[r * groups + g] = Float(gate)
-                dz[r * groups + g] = Float(derivative)
+        // The uniforms in order on this thread; the gates from them (logarithms and an exponential
+        // each) split over the pool.
+        let count = (perExample ? batch : 1) * groups
+        for i in 0..<count { uniforms[i] = random.uniform() }
+        var job = Sampling(logAlpha: a, uniforms: uniforms, values: z, derivatives: dz, groups: groups)
+        WorkerPool.shared.runRanges(count, minimum: 256, with: &job) { raw, from, to in
+            raw.assumingMemoryBound(to: Sampling.self).pointee.sample(from: from, to: to)
+        }
+    }
+
+    /// Gates from uniforms, over pointers only.
+    struct Sampling {
+        let logAlpha: UnsafePointer<Float>, uniforms: UnsafePointer<Double>
+        let values: UnsafeMutablePointer<Float>, derivatives: UnsafeMutablePointer<Float>
+        let groups: Int
+
+        func sample(from: Int, to: Int) {
+            for i in from..<to {
+                let u = HardConcrete.noise(fromUniform: uniforms[i])
+                let (gate, derivative) = HardConcrete.sample(logAlpha: Double(logAlpha[i % groups]), uniform: u)
+                values[i] = Float(gate)
+                derivatives[i] = Float(derivative)
             }
         }
     }
@@ -94,14 +120,14 @@ public final class HardConcreteGates {
     ) -> Double {
         var job = GroupPenalty(
             weights: weights, weightGradient: weightGradient, logAlpha: logAlpha.value.pointer, costs: groupCosts,
-            groupSize: groupSize, lambda: lambda, decay: decay)
+            probabilities: groupProbabilities, groupSize: groupSize, lambda: lambda, decay: decay)
         WorkerPool.shared.runRanges(groups, minimum: max(1, 16_384 / max(groupSize, 1)), with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: GroupPenalty.self).pointee.costs(groups: from..<to)
         }
         var total = 0.0
         let gradient = logAlpha.gradient.pointer
         for g in 0..<groups {
-            let p = probabilityNonZero(g)
+            let p = groupProbabilities[g]
             total += p * groupCosts[g]
             gradient[g] += Float(p * (1 - p) * groupCosts[g])
         }
@@ -112,12 +138,14 @@ public final class HardConcreteGates {
     struct GroupPenalty {
         let weights: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>
         let logAlpha: UnsafePointer<Float>, costs: UnsafeMutablePointer<Double>
+        let probabilities: UnsafeMutablePointer<Double>
         let groupSize: Int, lambda: Float, decay: Float
 
         func costs(groups: Range<Int>) {
             let groupCost = Double(lambda) * Double(groupSize)
             for g in groups {
-                let scale = Float(HardConcrete.probabilityNonZero(logAlpha: Double(logAlpha[g]))) * decay
+                probabilities[g] = HardConcrete.probabilityNonZero(logAlpha: Double(logAlpha[g]))
+                let scale = Float(probabilities[g]) * decay
                 let offset = g * groupSize
                 let squares = VectorMath.addScaledReturningSumOfSquares(
                     weights + offset, by: scale, to: weightGradient + offset, count: groupSize)

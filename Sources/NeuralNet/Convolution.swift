@@ -75,12 +75,13 @@ public struct ConvolutionPooling {
 /// alone; one thread takes a chunk, and the weight and bias gradients are summed per chunk and then
 /// over chunks in order, so results do not depend on the thread count. A chunk is worked in blocks of
 /// a few images (about `blockColumns` output positions, fixed by the shape and the batch size): the
-/// block's images are unfolded side by side (im2col) into a scratch that stays in cache, and each
-/// product covers the whole block, so that OpenBLAS packs the weights once per block, not per image.
+/// block's images are unfolded side by side (im2col), and each product covers the whole block, so
+/// that OpenBLAS packs the weights once per block, not per image. The forward's columns are kept for
+/// the backward's weight gradient.
 ///
 /// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k) = (Cout, patch); bias (Cout);
-/// output (batch, Cout, Hout, Wout); a block's columns (patch, images·positions), image i's positions
-/// at columns i·positions..<(i + 1)·positions.
+/// output (batch, Cout, Hout, Wout); a block's columns (live inputs·k², images·positions), image i's
+/// positions at columns i·positions..<(i + 1)·positions.
 public final class ConvolutionCore {
     public let shape: ConvolutionShape
     public let maxBatch: Int
@@ -90,7 +91,7 @@ public final class ConvolutionCore {
     public static let blockColumns = 256
     /// The most images in a block.
     public let blockImages: Int
-    let columns: FloatBuffer  // (chunks, patch, block columns)
+    let columns: FloatBuffer  // every block's columns, at its first image·patch·positions
     let columnGradients: FloatBuffer  // (chunks, patch, block columns)
     let blockMaps: FloatBuffer  // (chunks, Cout, block columns): a block's outputs, or z·dy in backward
     let weightGradients: FloatBuffer  // (chunks, Cout, patch)
@@ -98,7 +99,7 @@ public final class ConvolutionCore {
     let biasGradients: FloatBuffer  // (chunks, Cout)
     let openWeights: FloatBuffer  // (Cout, patch): the open maps' filters, in order
     let rowOfMap: UnsafeMutablePointer<Int>  // (Cout): a map's row among the open ones, or −1
-    let inputChannels: UnsafeMutablePointer<Int>  // (Cin): the input channels that are not all 0, then all
+    let inputChannels: UnsafeMutablePointer<Int>  // (2·Cin): the live input channels, then every channel
     var liveInputs = 0  // how many of `inputChannels` the last forward unfolded
     let liveWeights: FloatBuffer  // (Cout, patch): the open filters' taps on the live inputs
 

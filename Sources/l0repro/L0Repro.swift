@@ -23,6 +23,7 @@ struct L0Repro: ParsableCommand {
 
     /// Parses and runs; the tool's own errors print as one line `l0repro: <file or value>: <problem>`.
     static func main() {
+        unblockStopSignals()
         selectBLASKernels()
         // Every command runs OpenBLAS single-threaded under our own pool: a multi-threaded OpenBLAS
         // changes the numbers, so runs would depend on which command trained them. `train`, `bench`
@@ -44,6 +45,16 @@ struct L0Repro: ParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// A parent that blocks signals passes its mask on to the processes it starts (a test runner's
+    /// threads do): unblock the two that stop the tool, so that Ctrl-C and `kill` stop `serve`.
+    static func unblockStopSignals() {
+        var stops = sigset_t()
+        sigemptyset(&stops)
+        sigaddset(&stops, SIGINT)
+        sigaddset(&stops, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stops, nil)
     }
 
     /// Restarts the process once with OPENBLAS_CORETYPE set when OpenBLAS misdetected the CPU (see

@@ -22,6 +22,29 @@ struct WorkerPoolTests {
         }
     }
 
+    @Test("Subnormal results are flushed to zero inside SubnormalFlushing.apply, on every thread of a job, and only there")
+    func subnormalFlushing() {
+        struct Product {
+            var factors: (Float, Float) = (1e-30, 1e-10)  // 1e-40 is subnormal
+            var results: (Float, Float) = (-1, -1)
+        }
+        let pool = WorkerPool(width: 2)
+        func run() -> Product {
+            var product = Product()
+            pool.run(parts: 2, with: &product) { raw, part in
+                let product = raw.assumingMemoryBound(to: Product.self)
+                let value = product.pointee.factors.0 * product.pointee.factors.1
+                if part == 0 { product.pointee.results.0 = value } else { product.pointee.results.1 = value }
+            }
+            return product
+        }
+        let flushed = SubnormalFlushing.apply { run() }
+        #expect(flushed.results == (0, 0))
+        let kept = run()
+        #expect(kept.results.0 > 0 && kept.results.0 < Float.leastNormalMagnitude)
+        #expect(kept.results.1 == kept.results.0)
+    }
+
     @Test("Ranges cover 0..<count exactly once, in pieces of at least the minimum", arguments: [1, 2, 3])
     func ranges(width: Int) {
         let pool = WorkerPool(width: width)

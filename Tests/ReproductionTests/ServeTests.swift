@@ -52,7 +52,12 @@ struct ServeTests {
         server.standardOutput = output
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        defer {
+            // SIGKILL as well: the test runner's threads may block SIGTERM, and a child inherits the mask.
+            server.terminate()
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
         var line = ""
         while !line.contains("\n") {
             let chunk = output.fileHandleForReading.availableData
