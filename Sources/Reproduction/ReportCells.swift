@@ -89,7 +89,14 @@ public final class ReportCells: CellRegistry {
             let data = try trainingData().record
             inputs["profile"] = profile.rawValue
             inputs["data"] = "\(data.name) \(data.sha256)"
-            inputs["runs"] = try configs().map(runName).joined(separator: " ")
+            // Each run by name and the digest of its log, so that a retrained run (same configuration,
+            // other bytes: a changed engine) makes the cells that use it stale.
+            inputs["runs"] = try configs().map { config in
+                let name = try runName(config)
+                let log = runsDirectory.appendingPathComponent(name).appendingPathComponent("log.json")
+                guard let bytes = try? Data(contentsOf: log) else { return name + "@untrained" }
+                return name + "@" + Digest.sha256(bytes).prefix(16)
+            }.joined(separator: " ")
         }
         return inputs
     }

@@ -88,6 +88,15 @@ struct ReportTests {
         // The page's provenance gives each run's training time, which does change; the figures do not.
         #expect(try Data(contentsOf: curves) == curvesBefore, "retraining with the same seed changed a figure")
 
+        // A run retrained to other bytes (an engine that rounds differently) makes the cells that use
+        // the runs stale, and only those.
+        try (logBefore + Data("\n".utf8)).write(to: runLog)
+        let changed = try Fixtures.run(["report", "status"] + arguments.dropFirst(), environment: environment)
+        let lines = changed.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("stale  fig-flops: changed since last computed: runs") }, "\(changed.stdout)")
+        #expect(lines.contains { $0.hasPrefix("fresh  fig-gate") }, "\(changed.stdout)")
+        try logBefore.write(to: runLog)
+
         // `figure --retrain` retrains the runs of a figure drawn from runs, and none for one drawn from formulas.
         let formula = try Fixtures.run(["figure", "fig-penalty", "--retrain"] + arguments.dropFirst(), environment: environment)
         #expect(formula.status == 0 && !formula.stderr.contains("training "), "\(formula.stderr)")
