@@ -56,7 +56,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
     }
 
     public func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor {
-        precondition(input.featureCount == core.shape.inputShape.reduce(1, *), "\(name): input shape mismatch")
+        precondition(input.featureCount == core.shape.inputSize, "\(name): input shape mismatch")
         self.input = input
         let rows = input.batch
         gates.draw(mode: mode, batch: rows, random: random)
@@ -75,6 +75,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
             input: input.pointer, outputGradient: outputGradient.pointer, batch: rows, weight: weight.value.pointer,
             weightGradient: weight.gradient.pointer, biasGradient: bias.gradient.pointer,
             inputGradient: needsInputGradient ? inputGradient.pointer : nil,
+            // With pooling the core takes o at the maxima from `pool` and does not read `maps`.
             gating: ConvolutionGating(
                 values: gates.values.pointer, perExample: perExample, maps: preGate?.pointer ?? output.pointer,
                 products: products.pointer),

@@ -37,7 +37,7 @@ public final class Conv2D: Layer, Penalized {
     }
 
     public func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor {
-        precondition(input.featureCount == core.shape.inputShape.reduce(1, *), "\(name): input shape mismatch")
+        precondition(input.featureCount == core.shape.inputSize, "\(name): input shape mismatch")
         self.input = input
         core.forward(
             input: input.pointer, batch: input.batch, weight: weight.value.pointer, bias: bias.value.pointer,

@@ -26,6 +26,8 @@ public struct ConvolutionShape: Equatable, Sendable {
     /// Output positions per map: outHeight·outWidth.
     public var positions: Int { outHeight * outWidth }
     public var inputShape: [Int] { [inChannels, inHeight, inWidth] }
+    /// Values in one input image: Cin·H·W (without building `inputShape`, which allocates).
+    public var inputSize: Int { inChannels * inHeight * inWidth }
     /// Multiply-adds of one example's forward product: Cout·positions·patch.
     public var forwardProductFlopsPerExample: Double { Double(outChannels * positions * patch) }
     public var outputShape: [Int] { [outChannels, outHeight, outWidth] }
@@ -100,7 +102,7 @@ public final class ConvolutionCore {
     let openWeights: FloatBuffer  // (Cout, patch): the open maps' filters, in order
     let rowOfMap: UnsafeMutablePointer<Int>  // (Cout): a map's row among the open ones, or −1
     let inputChannels: UnsafeMutablePointer<Int>  // (2·Cin): the live input channels, then every channel
-    var liveInputs = 0  // how many of `inputChannels` the last forward unfolded
+    var liveInputCount = 0  // how many of `inputChannels` the last forward unfolded
     let liveWeights: FloatBuffer  // (Cout, patch): the open filters' taps on the live inputs
 
     public init(shape: ConvolutionShape, maxBatch: Int) {
@@ -160,21 +162,21 @@ public final class ConvolutionCore {
     func liveInputs(input: UnsafePointer<Float>, batch: Int, filters: UnsafePointer<Float>, open: Int) -> (UnsafePointer<Float>, Int) {
         let (channels, mapSize, taps) = (shape.inChannels, shape.inHeight * shape.inWidth, shape.kernel * shape.kernel)
         let imageSize = channels * mapSize
-        liveInputs = 0
+        liveInputCount = 0
         for c in 0..<channels {
             let live = channels == 1 || (0..<batch).contains { b in
                 let map = input + b * imageSize + c * mapSize
                 return (0..<mapSize).contains { map[$0] != 0 }
             }
             if live {
-                inputChannels[liveInputs] = c
-                liveInputs += 1
+                inputChannels[liveInputCount] = c
+                liveInputCount += 1
             }
         }
-        let live = liveInputs * taps
-        guard liveInputs < channels else { return (filters, shape.patch) }
+        let live = liveInputCount * taps
+        guard liveInputCount < channels else { return (filters, shape.patch) }
         for row in 0..<open {
-            for n in 0..<liveInputs {
+            for n in 0..<liveInputCount {
                 (liveWeights.pointer + row * live + n * taps).update(from: filters + row * shape.patch + inputChannels[n] * taps, count: taps)
             }
         }
@@ -194,7 +196,7 @@ public final class ConvolutionCore {
         var job = Job(
             core: self, batch: batch, input: input, weight: filters, open: open, liveWeight: liveFilters, live: live,
             bias: bias, output: output,
-            outputGradient: nil, inputGradient: nil, gating: gating, pooling: pooling, forward: true,
+            outputGradient: nil, inputGradient: nil, gating: gating, pooling: pooling,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
@@ -206,18 +208,20 @@ public final class ConvolutionCore {
     /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im). With `gating`, the
     /// gradient given is that of the gated maps: d(output) = z·dy, and gating.products gets Σ_q dy·o
     /// (0 for a closed shared gate). With `pooling` (as in `forward`), the gradient given is that of
-    /// pooling.output, and gating.maps is not read.
+    /// pooling.output, and gating.maps is not read. Uses the columns the last `forward` kept: call it
+    /// after the forward of the same batch.
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil, pooling: ConvolutionPooling? = nil
     ) {
         let (filters, open) = openMaps(weight: weight, gating: gating)
-        // The columns are the forward's: the same live inputs.
+        // The columns (and so the live inputs) are the last forward's; the backward multiplies by
+        // `filters` only, never by the live inputs' taps.
         var job = Job(
             core: self, batch: batch, input: input, weight: filters, open: open, liveWeight: filters,
-            live: liveInputs * shape.kernel * shape.kernel, bias: biasGradient, output: nil,
-            outputGradient: outputGradient, inputGradient: inputGradient, gating: gating, pooling: pooling, forward: false,
+            live: liveInputCount * shape.kernel * shape.kernel, bias: biasGradient, output: nil,
+            outputGradient: outputGradient, inputGradient: inputGradient, gating: gating, pooling: pooling,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
@@ -251,16 +255,15 @@ public final class ConvolutionCore {
         let biasGradients: UnsafeMutablePointer<Float>
         let gating: ConvolutionGating?
         let pooling: ConvolutionPooling?
-        let forward: Bool
 
         init(
             core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, open: Int,
             liveWeight: UnsafePointer<Float>, live: Int, bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>?,
             inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating?, pooling: ConvolutionPooling?,
-            forward: Bool, threads: Int
+            threads: Int
         ) {
             (blockMaps, self.gating, blockImages) = (core.blockMaps.pointer, gating, core.blockImages)
-            (self.pooling, self.forward) = (pooling, forward)
+            self.pooling = pooling
             (self.liveWeight, self.live, inputChannels) = (liveWeight, live, UnsafePointer(core.inputChannels))
             (shape, self.batch, chunks, self.threads) = (core.shape, batch, ConvolutionCore.chunks(forBatch: batch), threads)
             (self.input, self.weight, self.open, rowOfMap) = (input, weight, open, UnsafePointer(core.rowOfMap))
@@ -287,18 +290,17 @@ public final class ConvolutionCore {
             }
         }
 
-        var imageSize: Int { shape.inChannels * shape.inHeight * shape.inWidth }
+        var imageSize: Int { shape.inputSize }
         var outputSize: Int { shape.outChannels * shape.positions }
         var blockWidth: Int { blockImages * shape.positions }
 
-        /// Unfolds the block's images side by side into the chunk's columns; returns the row length.
-        @inline(__always) func unfold(block: Range<Int>, into cols: UnsafeMutablePointer<Float>) -> Int {
+        /// Unfolds the live channels of the block's images side by side into `cols`.
+        @inline(__always) func unfold(block: Range<Int>, into cols: UnsafeMutablePointer<Float>) {
             let (p, width) = (shape.positions, block.count * shape.positions)
             let channels = live / (shape.kernel * shape.kernel)
             for (i, b) in block.enumerated() {
                 unfold(input + b * imageSize, channels: inputChannels, count: channels, into: cols + i * p, rowLength: width)
             }
-            return width
         }
 
         func forwardChunk(_ chunk: Int) {
@@ -307,11 +309,15 @@ public final class ConvolutionCore {
             forEachBlock(of: chunk) { block in
                 let width = block.count * p
                 let cols = columns + block.lowerBound * patch * p
-                if open > 0 && live > 0 {
-                    _ = unfold(block: block, into: cols)
-                    Gemm.serial(
-                        transposeA: false, transposeB: false, m: open, n: width, k: live, alpha: 1, a: liveWeight,
-                        lda: live, b: cols, ldb: width, beta: 0, c: maps, ldc: width)
+                if live > 0 {
+                    unfold(block: block, into: cols)
+                    if open > 0 {
+                        Gemm.serial(
+                            transposeA: false, transposeB: false, m: open, n: width, k: live, alpha: 1, a: liveWeight,
+                            lda: live, b: cols, ldb: width, beta: 0, c: maps, ldc: width)
+                    }
+                } else {
+                    maps.update(repeating: 0, count: open * width)  // an input that is 0 throughout
                 }
                 if let pooling {
                     for (i, b) in block.enumerated() { pool(maps + i * p, rowLength: width, image: b, into: pooling) }

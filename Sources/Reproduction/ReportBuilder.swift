@@ -164,7 +164,7 @@ extension ReportCells {
         return all.compactMap { config in
             guard let name = try? runName(config) else { return nil }
             if let log = loadedLog(name) { return log }
-            let url = runsDirectory.appendingPathComponent(name).appendingPathComponent("log.json")
+            let url = Trainer.logURL(in: runsDirectory.appendingPathComponent(name))
             return (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(RunLog.self, from: $0) }
         }
     }

@@ -93,8 +93,7 @@ public final class ReportCells: CellRegistry {
             // other bytes: a changed engine) makes the cells that use it stale.
             inputs["runs"] = try configs().map { config in
                 let name = try runName(config)
-                let log = runsDirectory.appendingPathComponent(name).appendingPathComponent("log.json")
-                guard let bytes = try? Data(contentsOf: log) else { return name + "@untrained" }
+                guard let bytes = try? Data(contentsOf: Trainer.logURL(in: runsDirectory.appendingPathComponent(name))) else { return name + "@untrained" }
                 return name + "@" + Digest.sha256(bytes).prefix(16)
             }.joined(separator: " ")
         }

@@ -15,7 +15,7 @@ public struct RunCollection: Sendable {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         var runs: [RunLog] = []
         for entry in entries.sorted() {
-            let url = directory.appendingPathComponent(entry).appendingPathComponent("log.json")
+            let url = Trainer.logURL(in: directory.appendingPathComponent(entry))
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
             let log: RunLog
             do {

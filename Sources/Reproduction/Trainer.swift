@@ -47,7 +47,9 @@ public final class Trainer {
         directory = runsDirectory.appendingPathComponent("\(config.model.rawValue)-\(config.variant.rawValue)-\(id)")
     }
 
-    public var logURL: URL { directory.appendingPathComponent("log.json") }
+    public var logURL: URL { Self.logURL(in: directory) }
+    /// Where a run directory keeps its log.
+    public static func logURL(in runDirectory: URL) -> URL { runDirectory.appendingPathComponent("log.json") }
     public var timingURL: URL { directory.appendingPathComponent("timing.json") }
     var checkpointURL: URL { directory.appendingPathComponent("checkpoint.bin") }
 
@@ -151,19 +153,22 @@ public final class Trainer {
         let batch = config.batchSize
         let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)
         defer { indices.deallocate() }
-        var errors = 0
-        var start = 0
-        while start < test.count {
-            let rows = min(batch, test.count - start)
-            for r in 0..<rows { indices[r] = Int32(start + r) }
-            network.input.batch = rows
-            test.fillBatch(
-                indices: UnsafeBufferPointer(rebasing: indices[0..<rows]), images: network.input.pointer,
-                labels: network.labels)
-            errors += SubnormalFlushing.apply { network.countErrors(random: random) }
-            start += rows
+        // As in training (`TrainingLoop.runEpoch`), subnormals are flushed to zero.
+        return SubnormalFlushing.apply {
+            var errors = 0
+            var start = 0
+            while start < test.count {
+                let rows = min(batch, test.count - start)
+                for r in 0..<rows { indices[r] = Int32(start + r) }
+                network.input.batch = rows
+                test.fillBatch(
+                    indices: UnsafeBufferPointer(rebasing: indices[0..<rows]), images: network.input.pointer,
+                    labels: network.labels)
+                errors += network.countErrors(random: random)
+                start += rows
+            }
+            return errors
         }
-        return errors
     }
 
     private func seconds(_ duration: Duration) -> Double {

@@ -110,7 +110,7 @@ enum Summary {
         let keptPercent = 100 * Double(result.keptWeights) / Double(result.weights)
         return [
             "run \(directory.lastPathComponent) (\(reused ? "reused: already finished" : "trained"))",
-            "log: \(directory.appendingPathComponent("log.json").path)",
+            "log: \(Trainer.logURL(in: directory).path)",
             "dataset: \(log.data.name), \(log.config.trainingLimit.map { "first \(min($0, log.data.trainingExamples)) of " } ?? "")\(log.data.trainingExamples) training / \(log.data.testExamples) test examples",
             "test error after epoch \(log.epochs.count): \(format(result.finalTestError, 2)) %   best: \(format(result.bestTestError, 2)) % (epoch \(result.bestEpoch))",
             "architecture (groups kept): \(result.architecture) of \(full)",

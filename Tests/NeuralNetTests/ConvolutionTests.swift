@@ -39,6 +39,32 @@ struct ConvolutionTests {
         #expect(worst < 1e-4)
     }
 
+    /// Every input channel 0 in the whole batch (all gates of the layer before closed): no channel is
+    /// unfolded, and the maps must be the bias, not what the previous batch left in the scratch.
+    @Test("A batch that is 0 throughout gives the bias and no weight gradient", arguments: [1, 2])
+    func zeroBatch(pooling: Int) {
+        let shape = ConvolutionShape(inChannels: 20, outChannels: 50, kernel: 5, inHeight: 12, inWidth: 12)
+        let batch = 6
+        let random = RandomGenerator(seed: 35)
+        let layer = Conv2D(name: "conv", shape: shape, maxBatch: batch, decay: 0, pooling: pooling)
+        _ = Oracle.randomize(layer.weight.value, random)
+        let bias = Oracle.randomize(layer.bias.value, random)
+        let x = Tensor(maxBatch: batch, featureShape: shape.inputShape)
+        _ = Oracle.randomize(x.buffer, random)
+        _ = layer.forward(x, mode: .training, random: random)  // leaves this batch's maps behind
+        x.buffer.fill(0)
+        let y = layer.forward(x, mode: .training, random: random)
+        let perMap = y.featureCount / shape.outChannels
+        for i in 0..<y.count {
+            let b = Float(bias[i / perMap % shape.outChannels])
+            #expect(y.pointer[i] == (pooling > 1 ? max(b, 0) : b))
+        }
+        let dy = Tensor(maxBatch: batch, featureShape: layer.outputShape)
+        _ = Oracle.randomize(dy.buffer, random)
+        _ = layer.backward(dy, needsInputGradient: true)
+        #expect((0..<layer.weight.count).allSatisfy { layer.weight.gradient.pointer[$0] == 0 })
+    }
+
     @Test("Conv2D: weight, bias, input and L2 gradients", arguments: Array(shapes.prefix(4)))
     func convolutionGradients(shape: ConvolutionShape) {
         let batch = 2

@@ -2,7 +2,6 @@
 #define L0REPRO_KERNELS_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 /// One Adam step on elements [0, count) of a parameter, then projection into [low, high] when
 /// `bounded`, then the moving average avg = decay*avg + (1-decay)*theta when `average` is not NULL.
