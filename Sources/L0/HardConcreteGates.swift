@@ -71,7 +71,7 @@ public final class HardConcreteGates {
         let count = (perExample ? batch : 1) * groups
         for i in 0..<count { uniforms[i] = random.uniform() }
         var job = Sampling(logAlpha: a, uniforms: uniforms, values: z, derivatives: dz, groups: groups)
-        WorkerPool.shared.runRanges(count, minimum: 256, with: &job) { raw, from, to in
+        WorkerPool.shared.runRanges(count, minimum: 128, with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: Sampling.self).pointee.sample(from: from, to: to)
         }
     }

@@ -148,19 +148,20 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
             }
         }
 
-        /// dL/d log α_i = Σ_b dx̃_bi·x_bi·dz_bi (shared gates: (Σ_b dx̃_bi·x_bi)·dz_i), each sum taken by
-        /// one thread in row order.
+        /// dL/d log α_i = Σ_b dx̃_bi·x_bi·dz_bi (shared gates: (Σ_b dx̃_bi·x_bi)·dz_i), each sum in row
+        /// order: rows are walked in order, adding a row's terms to a range of the inputs' sums at once.
         func logAlphaGradientFromInputs(inputs range: Range<Int>) {
-            for i in range {
-                var sum: Float = 0
+            let (sums, count) = (dLogAlpha + range.lowerBound, range.count)
+            sums.update(repeating: 0, count: count)
+            for r in 0..<rows {
+                let at = r * inputs + range.lowerBound
                 if perExample {
-                    for r in 0..<rows { sum += inputGradient[r * inputs + i] * x[r * inputs + i] * dz[r * inputs + i] }
+                    VectorMath.addProduct(inputGradient + at, x + at, times: dz + at, to: sums, count: count)
                 } else {
-                    for r in 0..<rows { sum += inputGradient[r * inputs + i] * x[r * inputs + i] }
-                    sum *= dz[i]
+                    VectorMath.addProduct(inputGradient + at, x + at, to: sums, count: count)
                 }
-                dLogAlpha[i] = sum
             }
+            if !perExample { VectorMath.multiply(sums, dz + range.lowerBound, into: sums, count: count) }
         }
 
         /// dx = dx̃ ⊙ z for the given rows.

@@ -14,7 +14,9 @@ public enum Gemm {
     /// OpenBLAS `cblas_sgemm`, single-threaded, with C cut into pieces that `WorkerPool.shared` runs
     /// together: by rows when m ≥ n, else by columns, so that each thread packs only its share of
     /// the larger operand. OpenBLAS's own threading costs more than it gains on the products of a
-    /// training step (a few tens of MFLOP each).
+    /// training step (a few tens of MFLOP each). The pieces are an even number, as equal as multiples
+    /// of four allow, and each thread takes a run of consecutive ones: uneven shares (64 and 36 rows,
+    /// or two pieces of three) left a thread waiting for the other.
     ///
     /// The pieces depend on the shape only, never on the thread count: OpenBLAS may pick different
     /// kernels (and roundings) for different sub-shapes, and a run must give the same bytes on any
@@ -31,7 +33,9 @@ public enum Gemm {
         let split = byRows ? m : n
         // At least two pieces once a product is worth four thread hand-offs (the MLP's 300→100 layer).
         let fewest = m * n * k >= 4 * parallelThreshold ? 2 : 1
-        let pieces = m * n * k < parallelThreshold ? 1 : min(maximumPieces, max(fewest, split / 128))
+        // An even count (3 → 4), so that two threads get the same share.
+        let wanted = m * n * k < parallelThreshold ? 1 : min(maximumPieces, max(fewest, split / 128))
+        let pieces = wanted > 1 ? (wanted + 1) / 2 * 2 : 1
         guard pieces > 1 else {
             blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
@@ -39,10 +43,10 @@ public enum Gemm {
         var job = Pieces(
             transposeA: transposeA, transposeB: transposeB, byRows: byRows, m: m, n: n, k: k, alpha: alpha, a: a,
             lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pieces: pieces,
-            perPiece: ((split + pieces - 1) / pieces + 15) / 16 * 16, threads: min(pieces, pool.width))
+            perPiece: ((split + pieces - 1) / pieces + 3) / 4 * 4, threads: min(pieces, pool.width))
         pool.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Pieces.self).pointee
-            for piece in stride(from: part, to: job.pieces, by: job.threads) { job.multiply(piece: piece) }
+            for piece in (part * job.pieces / job.threads)..<((part + 1) * job.pieces / job.threads) { job.multiply(piece: piece) }
         }
     }
 

@@ -29,15 +29,20 @@ public final class SoftmaxCrossEntropy {
             var best = 0
             for c in 1..<classes where row[c] > row[best] { best = c }
             let maximum = row[best]
+            // Each exponential once: kept in the gradient's row, scaled there below.
+            let g = gradient.pointer + r * classes
             var sum: Float = 0
-            for c in 0..<classes { sum += exp(row[c] - maximum) }
+            for c in 0..<classes {
+                let e = exp(row[c] - maximum)
+                if computeGradient { g[c] = e }
+                sum += e
+            }
             let label = Int(labels[r])
             total += Double(log(sum) - (row[label] - maximum))
             if best != label { errors += 1 }
             if computeGradient {
-                let g = gradient.pointer + r * classes
                 let scale = 1 / (sum * Float(rows))
-                for c in 0..<classes { g[c] = exp(row[c] - maximum) * scale }
+                for c in 0..<classes { g[c] *= scale }
                 g[label] -= 1 / Float(rows)
             }
         }

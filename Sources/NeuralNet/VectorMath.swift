@@ -56,6 +56,39 @@ public enum VectorMath {
         }
     }
 
+    /// s += x ⊙ y.
+    @inline(__always)
+    public static func addProduct(
+        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, to s: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var i = 0
+        while i + width <= count {
+            store(load(s, i) + load(x, i) * load(y, i), s, i)
+            i += width
+        }
+        while i < count {
+            s[i] += x[i] * y[i]
+            i += 1
+        }
+    }
+
+    /// s += (x ⊙ y) ⊙ w.
+    @inline(__always)
+    public static func addProduct(
+        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, times w: UnsafePointer<Float>,
+        to s: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var i = 0
+        while i + width <= count {
+            store(load(s, i) + load(x, i) * load(y, i) * load(w, i), s, i)
+            i += width
+        }
+        while i < count {
+            s[i] += x[i] * y[i] * w[i]
+            i += 1
+        }
+    }
+
     /// y += a·x, returning Σ x² (one pass for an L2 penalty's gradient and value).
     @inline(__always)
     public static func addScaledReturningSumOfSquares(

@@ -8,7 +8,8 @@ struct GemmTests {
         arguments: [
             (1, 1, 1, false, false), (3, 5, 7, false, false), (17, 9, 33, true, false), (64, 31, 5, false, true),
             (100, 300, 784, false, false), (784, 300, 100, true, false), (100, 784, 300, false, true),
-            (13, 29, 11, true, true),
+            (13, 29, 11, true, true), (100, 500, 800, false, false), (300, 100, 100, true, false),
+            (100, 100, 300, false, false),
         ])
     func fastMatchesNaive(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) {
         let random = RandomGenerator(seed: 3)
