@@ -118,12 +118,27 @@ public final class HardConcreteGates {
         weights: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>, groupSize: Int, lambda: Float,
         decay: Float
     ) -> Double {
-        var job = GroupPenalty(
-            weights: weights, weightGradient: weightGradient, logAlpha: logAlpha.value.pointer, costs: groupCosts,
-            probabilities: groupProbabilities, groupSize: groupSize, lambda: lambda, decay: decay)
+        var job = groupPenalty(weights: weights, weightGradient: weightGradient, groupSize: groupSize, lambda: lambda, decay: decay)
         WorkerPool.shared.runRanges(groups, minimum: max(1, 16_384 / max(groupSize, 1)), with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: GroupPenalty.self).pointee.costs(groups: from..<to)
         }
+        return finishGroupPenalty()
+    }
+
+    /// The per-group part of `accumulateGroupPenalty`, to run on any thread over ranges of groups
+    /// (`GroupPenalty.costs`); `finishGroupPenalty` then does the rest.
+    func groupPenalty(
+        weights: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>, groupSize: Int, lambda: Float,
+        decay: Float
+    ) -> GroupPenalty {
+        GroupPenalty(
+            weights: weights, weightGradient: weightGradient, logAlpha: logAlpha.value.pointer, costs: groupCosts,
+            probabilities: groupProbabilities, groupSize: groupSize, lambda: lambda, decay: decay)
+    }
+
+    /// The end of `accumulateGroupPenalty` once `GroupPenalty.costs` has covered every group: the
+    /// penalty, summed in group order, and its gradient for log α.
+    func finishGroupPenalty() -> Double {
         var total = 0.0
         let gradient = logAlpha.gradient.pointer
         for g in 0..<groups {

@@ -15,7 +15,7 @@ import NeuralNet
 ///
 /// Penalty (λ and the decay already divided by N): Σ_i π_i·(λ·outputs + (decay/2)·Σ_j W_ij²)
 /// + (decay/2)·Σ_j b_j², with π_i = P(z_i ≠ 0).
-public final class L0Dense: Layer, Penalized, GatedLayer {
+public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackward {
     public let name: String
     public let inputs: Int
     public let outputs: Int
@@ -31,6 +31,10 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
     let inputGradient: Tensor  // (batch, inputs)
     let gatedInput: Tensor  // (batch, inputs): x ⊙ z
     private var input: Tensor?
+    /// The optimiser's step for the weights, to apply in the next backward (`scheduleUpdate`).
+    private var scheduledUpdate: (step: Adam.Step, slot: Int)?
+    /// Whether the last backward already did the per-group part of the penalty.
+    private var penaltyPrepared = false
 
     public init(
         name: String, inputs: Int, outputs: Int, maxBatch: Int, lambda: Float, decay: Float,
@@ -82,10 +86,29 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
         let dy = outputGradient.pointer
         let (w, dw) = (weight.value.pointer, weight.gradient.pointer)
         Dense.sumRows(dy, rows: rows, columns: outputs, into: bias.gradient.pointer)
+        var job = Job(layer: self, input: input)
+        if let (step, slot) = scheduledUpdate {
+            precondition(!needsInputGradient && !perExample, "\(name): an update scheduled for a layer that is not first")
+            scheduledUpdate = nil
+            // Each row of dW as it is final, on the thread that computed it: the log α gradient from
+            // it, then the penalty's part for that group, then the optimiser's step for the row.
+            var rowsJob = FinalRows(
+                job: job, penalty: gates.groupPenalty(weights: w, weightGradient: dw, groupSize: outputs, lambda: lambda, decay: decay),
+                step: step, slot: slot)
+            withUnsafeMutablePointer(to: &rowsJob) { arguments in
+                Gemm.fast(
+                    transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
+                    lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs,
+                    rowsDone: Gemm.RowsDone(arguments: UnsafeMutableRawPointer(arguments)) { raw, from, to in
+                        raw.assumingMemoryBound(to: FinalRows.self).pointee.finish(rows: from..<to)
+                    })
+            }
+            penaltyPrepared = true
+            return nil
+        }
         Gemm.fast(
             transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
             lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs)
-        var job = Job(layer: self, input: input)
         guard needsInputGradient || perExample else {
             WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
                 raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromWeights(inputs: from..<to)
@@ -108,10 +131,39 @@ public final class L0Dense: Layer, Penalized, GatedLayer {
     }
 
     public func accumulatePenalty() -> Double {
-        let total = gates.accumulateGroupPenalty(
-            weights: weight.value.pointer, weightGradient: weight.gradient.pointer, groupSize: outputs, lambda: lambda,
-            decay: decay)
+        let total = penaltyPrepared
+            ? gates.finishGroupPenalty()
+            : gates.accumulateGroupPenalty(
+                weights: weight.value.pointer, weightGradient: weight.gradient.pointer, groupSize: outputs,
+                lambda: lambda, decay: decay)
+        penaltyPrepared = false
         return decay == 0 ? total : total + Dense.addL2(bias, decay: decay)
+    }
+
+    /// As the first layer with gates shared by the batch, the weight gradient's rows are final right
+    /// after their product (nothing else adds to them but the penalty), so the backward can finish
+    /// each row: log α's gradient, the penalty, then the optimiser's step, with the same arithmetic
+    /// as when they run one after the other. Not with per-example gates.
+    public func scheduleUpdate(_ step: Adam.Step, slot: (Parameter) -> Int) -> Parameter? {
+        guard !gates.perExample else { return nil }
+        scheduledUpdate = (step, slot(weight))
+        return weight
+    }
+
+    /// Rows of dW finished in turn (`scheduleUpdate`), over pointers only.
+    struct FinalRows {
+        let job: Job
+        let penalty: HardConcreteGates.GroupPenalty
+        let step: Adam.Step
+        let slot: Int
+
+        func finish(rows: Range<Int>) {
+            for i in rows {
+                job.logAlphaGradientFromWeights(inputs: i..<(i + 1))
+                penalty.costs(groups: i..<(i + 1))
+                step.update(slot: slot, range: (i * job.outputs)..<((i + 1) * job.outputs))
+            }
+        }
     }
 
     /// The loops of `forward` and `backward` that run split over the worker pool,

@@ -49,23 +49,40 @@ public final class Adam {
     deinit { slots.deallocate() }
 
     /// Applies one update from the current gradients, projects onto the bounds, updates the average.
-    public func update() {
+    public func update() { finishStep(beginStep()) }
+
+    /// Starts a step: counts it and returns its constants, with which a layer may update a parameter
+    /// itself while its gradient is in cache (`Step.update(slot:range:)`); `finishStep` then updates
+    /// the others. Each value gets the same update either way.
+    public func beginStep() -> Step {
         step += 1
         average?.countUpdate()
         let correction1 = 1 - pow(Double(beta1), Double(step))
         let correction2 = 1 - pow(Double(beta2), Double(step))
-        let stepSize = Float(Double(learningRate) / correction1)
-        let inverseRoot2 = Float(1 / correction2.squareRoot())
-        let (beta1, beta2, epsilon, decay) = (self.beta1, self.beta2, self.epsilon, average?.decay ?? 0)
+        return Step(
+            slots: UnsafePointer(slots), count: parameters.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            stepSize: Float(Double(learningRate) / correction1), inverseRoot2: Float(1 / correction2.squareRoot()),
+            decay: average?.decay ?? 0, parts: WorkerPool.shared.width, skipped: -1)
+    }
+
+    /// Updates every parameter of the step but `skipping` (one a layer updated itself).
+    public func finishStep(_ step: Step, skipping: Parameter? = nil) {
         // Memory-bound: each thread takes the same slice of every parameter (small ones go to part 0);
         // slices start on 64-byte boundaries. The job holds only pointers and numbers, so the threads
         // never touch a shared reference count.
-        var job = Step(
-            slots: UnsafePointer(slots), count: parameters.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
-            stepSize: stepSize, inverseRoot2: inverseRoot2, decay: decay, parts: WorkerPool.shared.width)
+        var job = step
+        if let skipping { job.skipped = slot(of: skipping) }
         WorkerPool.shared.run(parts: job.parts, with: &job) { raw, part in
             raw.assumingMemoryBound(to: Step.self).pointee.update(part: part)
         }
+    }
+
+    /// The index of `parameter` among `parameters`, for `Step.update(slot:range:)`.
+    public func slot(of parameter: Parameter) -> Int {
+        guard let index = parameters.firstIndex(where: { $0 === parameter }) else {
+            preconditionFailure("\(parameter.name) is not optimised here")
+        }
+        return index
     }
 
     /// The buffers of one parameter, for the update kernel.
@@ -77,14 +94,17 @@ public final class Adam {
         var bounded: Int32, low: Float, high: Float
     }
 
-    /// One step's constants, and the slice of the update that part `part` of `parts` does.
-    struct Step {
+    /// One step's constants over pointers only, so any thread may apply them: the slice of the
+    /// update that part `part` of `parts` does, or a given range of one parameter.
+    public struct Step {
         var slots: UnsafePointer<Slot>, count: Int
         var beta1: Float, beta2: Float, epsilon: Float, stepSize: Float, inverseRoot2: Float, decay: Float
         var parts: Int
+        /// A parameter `update(part:)` leaves out (−1 for none).
+        var skipped: Int
 
         func update(part: Int) {
-            for index in 0..<count {
+            for index in 0..<count where index != skipped {
                 let slot = slots[index]
                 let (start, length): (Int, Int)
                 if slot.count < 4096 {
@@ -94,12 +114,18 @@ public final class Adam {
                     start = min(slot.count, part * chunk)
                     length = min(chunk, slot.count - start)
                 }
-                guard length > 0 else { continue }
-                l0_adam_step(
-                    slot.value + start, slot.gradient + start, slot.first + start, slot.second + start,
-                    slot.average.map { $0 + start }, length, beta1, beta2, epsilon, stepSize, inverseRoot2, decay,
-                    slot.bounded, slot.low, slot.high)
+                update(slot: index, range: start..<(start + length))
             }
+        }
+
+        /// Updates elements `range` of parameter `slot` (its index in `Adam.parameters`).
+        public func update(slot index: Int, range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            let (slot, start) = (slots[index], range.lowerBound)
+            l0_adam_step(
+                slot.value + start, slot.gradient + start, slot.first + start, slot.second + start,
+                slot.average.map { $0 + start }, range.count, beta1, beta2, epsilon, stepSize, inverseRoot2, decay,
+                slot.bounded, slot.low, slot.high)
         }
     }
 

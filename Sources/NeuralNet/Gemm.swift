@@ -21,11 +21,15 @@ public enum Gemm {
     /// The pieces depend on the shape only, never on the thread count: OpenBLAS may pick different
     /// kernels (and roundings) for different sub-shapes, and a run must give the same bytes on any
     /// number of cores.
+    ///
+    /// `rowsDone`, when given, is called with ranges of C's rows that are final, together covering
+    /// 0..<m once: when the product is cut by rows, right after each piece on the thread that
+    /// computed it (its rows still in that core's cache); otherwise over the pool after the product.
     @inline(__always)
     public static func fast(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowsDone: RowsDone? = nil
     ) {
         guard m > 0, n > 0 else { return }
         let pool = WorkerPool.shared
@@ -38,15 +42,37 @@ public enum Gemm {
         let pieces = wanted > 1 ? (wanted + 1) / 2 * 2 : 1
         guard pieces > 1 else {
             blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            rowsDone?.run(rows: m)
             return
         }
         var job = Pieces(
             transposeA: transposeA, transposeB: transposeB, byRows: byRows, m: m, n: n, k: k, alpha: alpha, a: a,
             lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pieces: pieces,
-            perPiece: ((split + pieces - 1) / pieces + 3) / 4 * 4, threads: min(pieces, pool.width))
+            perPiece: ((split + pieces - 1) / pieces + 3) / 4 * 4, threads: min(pieces, pool.width),
+            rowsDone: byRows ? rowsDone : nil)
         pool.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Pieces.self).pointee
             for piece in (part * job.pieces / job.threads)..<((part + 1) * job.pieces / job.threads) { job.multiply(piece: piece) }
+        }
+        if !byRows { rowsDone?.run(rows: m) }
+    }
+
+    /// Work on rows of a product's result once they are final (`fast`'s `rowsDone`): a C-convention
+    /// function of its arguments (a struct the caller keeps alive) and a range of rows.
+    public struct RowsDone {
+        let kernel: RangeKernel
+        let arguments: UnsafeMutableRawPointer
+
+        public init(arguments: UnsafeMutableRawPointer, _ kernel: RangeKernel) {
+            (self.kernel, self.arguments) = (kernel, arguments)
+        }
+
+        func run(rows: Int) {
+            var job = self
+            WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
+                let job = raw.assumingMemoryBound(to: RowsDone.self).pointee
+                job.kernel(job.arguments, from, to)
+            }
         }
     }
 
@@ -60,6 +86,7 @@ public enum Gemm {
         var beta: Float
         var c: UnsafeMutablePointer<Float>, ldc: Int
         var pieces: Int, perPiece: Int, threads: Int
+        var rowsDone: RowsDone?
 
         func multiply(piece: Int) {
             let start = piece * perPiece
@@ -69,6 +96,7 @@ public enum Gemm {
                 blas(
                     transposeA, transposeB, size, n, k, alpha, transposeA ? a + start : a + start * lda, lda, b, ldb,
                     beta, c + start * ldc, ldc)
+                if let rowsDone { rowsDone.kernel(rowsDone.arguments, start, start + size) }
             } else {
                 blas(
                     transposeA, transposeB, m, size, k, alpha, a, lda, transposeB ? b + start * ldb : b + start, ldb,

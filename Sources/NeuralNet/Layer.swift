@@ -26,6 +26,16 @@ public protocol Penalized: AnyObject {
     func accumulatePenalty() -> Double
 }
 
+/// A first layer that can apply the optimiser's step to its weights during its own backward, as
+/// their gradient rows become final, while they are in cache (and then its penalty's gradient too,
+/// which must come before the step).
+public protocol UpdatesWeightsInBackward: AnyObject {
+    /// Arranges for the next `backward` to apply `step` to the layer's weights (parameter `slot` of
+    /// the optimiser) and returns them, or returns nil when this training step cannot (then nothing
+    /// changes). `accumulatePenalty` must follow that backward, before the next forward.
+    func scheduleUpdate(_ step: Adam.Step, slot: (Parameter) -> Int) -> Parameter?
+}
+
 /// A layer whose cost is matrix products: the FLOPs of its forward product (its weight-gradient and
 /// input-gradient products cost the same), for GFLOP/s figures.
 public protocol MatrixProductCounting {

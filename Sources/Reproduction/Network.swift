@@ -34,8 +34,18 @@ public final class Network {
 
     /// Forward and backward on the batch in `input`: fills every parameter gradient with the gradient
     /// of mean cross-entropy + penalties, and returns (cross-entropy, penalty, misclassified rows).
-    public func computeGradients(random: RandomGenerator) -> (crossEntropy: Double, penalty: Double, errors: Int) {
+    ///
+    /// With `step` (begun by `optimizer`), a first layer that `UpdatesWeightsInBackward` may apply it
+    /// to its weights as their gradients are final; they are returned in `updated`, for
+    /// `Adam.finishStep` to leave out.
+    public func computeGradients(random: RandomGenerator, optimizer: Adam? = nil, step: Adam.Step? = nil)
+        -> (crossEntropy: Double, penalty: Double, errors: Int, updated: Parameter?)
+    {
         let logits = forward(mode: .training, random: random)
+        var updated: Parameter?
+        if let optimizer, let step, let first = layers.first as? any UpdatesWeightsInBackward {
+            updated = first.scheduleUpdate(step, slot: optimizer.slot(of:))
+        }
         let (crossEntropy, errors) = loss.evaluate(logits: logits, labels: labels, computeGradient: true)
         var gradient: Tensor? = loss.gradient
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
@@ -44,7 +54,7 @@ public final class Network {
         }
         var penalty = 0.0
         for layer in penalized { penalty += layer.accumulatePenalty() }
-        return (crossEntropy, penalty, errors)
+        return (crossEntropy, penalty, errors, updated)
     }
 
     /// The number of misclassified rows of the batch in `input`, with deterministic gates.

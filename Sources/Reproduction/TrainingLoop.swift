@@ -57,8 +57,10 @@ public final class TrainingLoop {
                         WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
                             raw.assumingMemoryBound(to: BatchFill.self).pointee.fill(from: from, to: to)
                         }
-                        let (crossEntropy, penalty, errors) = network.computeGradients(random: random)
-                        optimizer.update()
+                        let update = optimizer.beginStep()
+                        let (crossEntropy, penalty, errors, updated) = network.computeGradients(
+                            random: random, optimizer: optimizer, step: update)
+                        optimizer.finishStep(update, skipping: updated)
                         sums.crossEntropy += crossEntropy
                         sums.penalty += penalty
                         sums.errors += errors

@@ -75,6 +75,58 @@ struct L0DenseTests {
         }
     }
 
+    @Test(
+        "A step scheduled into the first layer's backward gives the bytes of backward, penalty, then the step",
+        arguments: [(3, 7, 5, 1), (100, 784, 300, 1), (100, 784, 300, 2)])
+    func scheduledUpdate(rows: Int, inputs: Int, outputs: Int, threads: Int) {
+        BLASRuntime.setThreads(threads)
+        defer { BLASRuntime.setThreads(1) }
+        func setUp() -> (L0Dense, Adam, Tensor, Tensor) {
+            let random = RandomGenerator(seed: 8)
+            let layer = L0Dense(
+                name: "fc", inputs: inputs, outputs: outputs, maxBatch: rows, lambda: Self.lambda, decay: Self.decay)
+            _ = Oracle.randomize(layer.weight.value, random, scale: 0.1)
+            _ = Oracle.randomize(layer.bias.value, random)
+            _ = Oracle.randomize(layer.gates.logAlpha.value, random, scale: 1.5)
+            let x = Tensor(maxBatch: rows, featureShape: [inputs])
+            _ = Oracle.randomize(x.buffer, random)
+            let r = Tensor(maxBatch: rows, featureShape: [outputs])
+            _ = Oracle.randomize(r.buffer, random)
+            let average = WeightAverage(parameters: layer.parameters, decay: 0.9)
+            return (layer, Adam(parameters: layer.parameters, learningRate: 0.01, average: average), x, r)
+        }
+        let (plain, plainAdam, x, r) = setUp()
+        let (fused, fusedAdam, _, _) = setUp()
+        for step in 0..<2 {
+            _ = plain.forward(x, mode: .training, random: RandomGenerator(seed: UInt64(step)))
+            _ = plain.backward(r, needsInputGradient: false)
+            let plainPenalty = plain.accumulatePenalty()
+            plainAdam.update()
+
+            _ = fused.forward(x, mode: .training, random: RandomGenerator(seed: UInt64(step)))
+            let update = fusedAdam.beginStep()
+            let updated = fused.scheduleUpdate(update, slot: fusedAdam.slot(of:))
+            #expect(updated === fused.weight)
+            _ = fused.backward(r, needsInputGradient: false)
+            let fusedPenalty = fused.accumulatePenalty()
+            fusedAdam.finishStep(update, skipping: updated)
+
+            #expect(plainPenalty == fusedPenalty)
+            for (a, b) in zip(plain.parameters, fused.parameters) {
+                #expect(a.value.array == b.value.array, "\(a.name) after step \(step + 1)")
+                #expect(a.gradient.array == b.gradient.array, "\(a.name)'s gradient after step \(step + 1)")
+            }
+            for (a, b) in zip(plainAdam.firstMoments + plainAdam.secondMoments, fusedAdam.firstMoments + fusedAdam.secondMoments) {
+                #expect(a.array == b.array)
+            }
+            for (a, b) in zip(plainAdam.average!.averages, fusedAdam.average!.averages) { #expect(a.array == b.array) }
+        }
+        // Per-example gates take another path: the layer declines.
+        let perExample = L0Dense(name: "fc", inputs: 3, outputs: 2, maxBatch: 2, lambda: 0, decay: 0, perExampleGates: true)
+        let adam = Adam(parameters: perExample.parameters, learningRate: 0.01)
+        #expect(perExample.scheduleUpdate(adam.beginStep(), slot: adam.slot(of:)) == nil)
+    }
+
     @Test("Evaluation uses the deterministic gates ẑ")
     func evaluation() {
         let layer = L0Dense(name: "fc", inputs: 3, outputs: 1, maxBatch: 1, lambda: 0, decay: 0)
