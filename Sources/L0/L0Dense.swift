@@ -36,11 +36,18 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     /// Whether the last backward already did the per-group part of the penalty.
     private var penaltyPrepared = false
 
+    /// Whether the input is a pre-activation that the layer passes through a ReLU first: the layer
+    /// then computes max(h, 0) ⊙ z in the pass that gates the input, and takes the ReLU's gradient
+    /// in the pass that gates the input gradient, instead of a separate `ReLU` layer before it (the
+    /// same function and gradients).
+    public let rectifiesInput: Bool
+
     public init(
         name: String, inputs: Int, outputs: Int, maxBatch: Int, lambda: Float, decay: Float,
-        perExampleGates: Bool = false
+        perExampleGates: Bool = false, rectifiesInput: Bool = false
     ) {
         self.name = name
+        self.rectifiesInput = rectifiesInput
         self.inputs = inputs
         self.outputs = outputs
         self.lambda = lambda
@@ -176,9 +183,12 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         let w: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>
         let z: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>
         let dLogAlpha: UnsafeMutablePointer<Float>
+        /// Whether x is a pre-activation h, to be read as max(h, 0) (`rectifiesInput`).
+        let rectified: Bool
 
         init(layer: L0Dense, input: Tensor) {
             (rows, inputs, outputs) = (input.batch, layer.inputs, layer.outputs)
+            rectified = layer.rectifiesInput
             perExample = layer.gates.lastDrawPerExample
             (x, gatedInput, inputGradient) = (input.pointer, layer.gatedInput.pointer, layer.inputGradient.pointer)
             (w, dw) = (layer.weight.value.pointer, layer.weight.gradient.pointer)
@@ -186,10 +196,15 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
             dLogAlpha = layer.gates.logAlpha.gradient.pointer
         }
 
-        /// x̃ = x ⊙ z for the given rows.
+        /// x̃ = x ⊙ z (or max(h, 0) ⊙ z) for the given rows.
         func gateInputs(rows range: Range<Int>) {
             for r in range {
-                VectorMath.multiply(x + r * inputs, z + (perExample ? r * inputs : 0), into: gatedInput + r * inputs, count: inputs)
+                let (row, gates, target) = (x + r * inputs, z + (perExample ? r * inputs : 0), gatedInput + r * inputs)
+                if rectified {
+                    VectorMath.rectifyAndMultiply(row, gates, into: target, count: inputs)
+                } else {
+                    VectorMath.multiply(row, gates, into: target, count: inputs)
+                }
             }
         }
 
@@ -200,14 +215,17 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
             }
         }
 
-        /// dL/d log α_i = Σ_b dx̃_bi·x_bi·dz_bi (shared gates: (Σ_b dx̃_bi·x_bi)·dz_i), each sum in row
+        /// dL/d log α_i = Σ_b dx̃_bi·x_bi·dz_bi (shared gates: (Σ_b dx̃_bi·x_bi)·dz_i; x = max(h, 0) with a
+        /// rectified input), each sum in row
         /// order: rows are walked in order, adding a row's terms to a range of the inputs' sums at once.
         func logAlphaGradientFromInputs(inputs range: Range<Int>) {
             let (sums, count) = (dLogAlpha + range.lowerBound, range.count)
             sums.update(repeating: 0, count: count)
             for r in 0..<rows {
                 let at = r * inputs + range.lowerBound
-                if perExample {
+                if rectified {
+                    VectorMath.addRectifiedProduct(inputGradient + at, x + at, times: perExample ? dz + at : nil, to: sums, count: count)
+                } else if perExample {
                     VectorMath.addProduct(inputGradient + at, x + at, times: dz + at, to: sums, count: count)
                 } else {
                     VectorMath.addProduct(inputGradient + at, x + at, to: sums, count: count)
@@ -216,11 +234,15 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
             if !perExample { VectorMath.multiply(sums, dz + range.lowerBound, into: sums, count: count) }
         }
 
-        /// dx = dx̃ ⊙ z for the given rows.
+        /// dx = dx̃ ⊙ z (and 0 where h ≤ 0, with a rectified input) for the given rows.
         func gateInputGradient(rows range: Range<Int>) {
             for r in range {
-                let row = inputGradient + r * inputs
-                VectorMath.multiply(row, z + (perExample ? r * inputs : 0), into: row, count: inputs)
+                let (row, gates) = (inputGradient + r * inputs, z + (perExample ? r * inputs : 0))
+                if rectified {
+                    VectorMath.multiplyWherePositive(row, gates, where: x + r * inputs, into: row, count: inputs)
+                } else {
+                    VectorMath.multiply(row, gates, into: row, count: inputs)
+                }
             }
         }
     }

@@ -89,6 +89,63 @@ public enum VectorMath {
         }
     }
 
+    /// y = max(x, 0)·z: a ReLU and a gate in one pass (0 where x ≤ 0).
+    @inline(__always)
+    public static func rectifyAndMultiply(
+        _ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var i = 0
+        let zero = Chunk()
+        while i + width <= count {
+            let v = load(x, i)
+            store(v.replacing(with: 0, where: v .<= zero) * load(z, i), y, i)
+            i += width
+        }
+        while i < count {
+            y[i] = (x[i] > 0 ? x[i] : 0) * z[i]
+            i += 1
+        }
+    }
+
+    /// d = g·z where h > 0, else 0: a gate's and a ReLU's backward in one pass (h before the ReLU).
+    @inline(__always)
+    public static func multiplyWherePositive(
+        _ g: UnsafePointer<Float>, _ z: UnsafePointer<Float>, where h: UnsafePointer<Float>,
+        into d: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var i = 0
+        let zero = Chunk()
+        while i + width <= count {
+            store((load(g, i) * load(z, i)).replacing(with: 0, where: load(h, i) .<= zero), d, i)
+            i += width
+        }
+        while i < count {
+            d[i] = h[i] > 0 ? g[i] * z[i] : 0
+            i += 1
+        }
+    }
+
+    /// s += x ⊙ max(h, 0), and with `w`, s += (x ⊙ max(h, 0)) ⊙ w.
+    @inline(__always)
+    public static func addRectifiedProduct(
+        _ x: UnsafePointer<Float>, _ h: UnsafePointer<Float>, times w: UnsafePointer<Float>?,
+        to s: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var i = 0
+        let zero = Chunk()
+        while i + width <= count {
+            let v = load(h, i)
+            let product = load(x, i) * v.replacing(with: 0, where: v .<= zero)
+            store(load(s, i) + (w.map { product * load($0, i) } ?? product), s, i)
+            i += width
+        }
+        while i < count {
+            let product = x[i] * (h[i] > 0 ? h[i] : 0)
+            s[i] += w.map { product * $0[i] } ?? product
+            i += 1
+        }
+    }
+
     /// y += a·x, returning Σ x² (one pass for an L2 penalty's gradient and value).
     @inline(__always)
     public static func addScaledReturningSumOfSquares(

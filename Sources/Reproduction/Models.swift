@@ -54,11 +54,15 @@ public enum Models {
         layers.append(Flatten(name: "flatten", inputShape: [50, 4, 4]))
         for (index, (inputs, outputs)) in [(800, 500), (500, 10)].enumerated() {
             let name = "fc\(index + 1)"
-            if index > 0 { layers.append(ReLU(name: "relu\(index + 3)", shape: [inputs], maxBatch: maxBatch)) }
+            // A gated layer applies the ReLU before it itself (`L0Dense.rectifiesInput`).
+            if index > 0 && !config.variant.isGated {
+                layers.append(ReLU(name: "relu\(index + 3)", shape: [inputs], maxBatch: maxBatch))
+            }
             if config.variant.isGated {
                 let layer = L0Dense(
                     name: name, inputs: inputs, outputs: outputs, maxBatch: maxBatch,
-                    lambda: Float(config.lambdas[index + 2] / n), decay: decay, perExampleGates: perExample)
+                    lambda: Float(config.lambdas[index + 2] / n), decay: decay, perExampleGates: perExample,
+                    rectifiesInput: index > 0)
                 layer.initialize(dropRate: lenetDropRate, random: random)
                 layers.append(layer)
             } else {
@@ -80,13 +84,16 @@ public enum Models {
         for index in 0..<3 {
             let (inputs, outputs) = (mlpWidths[index], mlpWidths[index + 1])
             let name = "fc\(index + 1)"
-            if index > 0 { layers.append(ReLU(name: "relu\(index)", shape: [inputs], maxBatch: maxBatch)) }
+            // A gated layer applies the ReLU before it itself (`L0Dense.rectifiesInput`).
+            if index > 0 && !config.variant.isGated {
+                layers.append(ReLU(name: "relu\(index)", shape: [inputs], maxBatch: maxBatch))
+            }
             switch config.variant {
             case .l0, .l0Sep:
                 let layer = L0Dense(
                     name: name, inputs: inputs, outputs: outputs, maxBatch: maxBatch,
                     lambda: Float(config.lambdas[index] / n), decay: decay,
-                    perExampleGates: config.gateSampling == .example)
+                    perExampleGates: config.gateSampling == .example, rectifiesInput: index > 0)
                 layer.initialize(dropRate: mlpDropRates[index], random: random)
                 layers.append(layer)
             case .dropout, .dense:

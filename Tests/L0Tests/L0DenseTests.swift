@@ -12,14 +12,14 @@ struct L0DenseTests {
     static let (lambda, decay): (Float, Float) = (0.2, 0.3)
 
     @Test(
-        "Gradients of the loss and penalty with respect to W, b, log α and x",
-        arguments: [false, true], [false, true])
-    func gradients(perExample: Bool, needsInputGradient: Bool) {
+        "Gradients of the loss and penalty with respect to W, b, log α and x (or h, with the ReLU before it)",
+        arguments: [false, true].flatMap { a in [false, true].flatMap { b in [false, true].map { (a, b, $0) } } })
+    func gradients(perExample: Bool, needsInputGradient: Bool, rectified: Bool) {
         let (rows, inputs, outputs) = (Self.rows, Self.inputs, Self.outputs)
         let random = RandomGenerator(seed: 21)
         let layer = L0Dense(
             name: "fc", inputs: inputs, outputs: outputs, maxBatch: rows, lambda: Self.lambda, decay: Self.decay,
-            perExampleGates: perExample)
+            perExampleGates: perExample, rectifiesInput: rectified)
         let w = Oracle.randomize(layer.weight.value, random)
         let b = Oracle.randomize(layer.bias.value, random)
         let a = Oracle.randomize(layer.gates.logAlpha.value, random, scale: 1.5)
@@ -35,7 +35,7 @@ struct L0DenseTests {
             HardConcrete.sample(logAlpha: a[input], uniform: noise[perExample ? row * inputs + input : input]).gate
         }
         func loss(_ x: [Double], _ w: [Double], _ b: [Double], _ a: [Double]) -> Double {
-            var gated = x
+            var gated = rectified ? x.map { max($0, 0) } : x
             for row in 0..<rows { for i in 0..<inputs { gated[row * inputs + i] *= gate(a, row: row, input: i) } }
             var total = Oracle.dot(Oracle.dense(gated, w, b, rows: rows, inputs: inputs, outputs: outputs), rs)
             for i in 0..<inputs {
@@ -47,7 +47,7 @@ struct L0DenseTests {
         }
 
         let y = layer.forward(x, mode: .training, random: random)
-        var gated = xs
+        var gated = rectified ? xs.map { max($0, 0) } : xs
         for row in 0..<rows { for i in 0..<inputs { gated[row * inputs + i] *= gate(a, row: row, input: i) } }
         let expected = Oracle.dense(gated, w, b, rows: rows, inputs: inputs, outputs: outputs)
         for i in 0..<y.count { #expect(Oracle.close(Double(y.pointer[i]), expected[i])) }
