@@ -1,5 +1,6 @@
 #include "kernels.h"
 #include <math.h>
+#include <string.h>
 
 void l0_adam_step(float *restrict theta, const float *restrict gradient, float *restrict first,
                   float *restrict second, float *restrict average, size_t count, float beta1, float beta2,
@@ -124,5 +125,45 @@ void l0_pool_2x2(const float *restrict source, size_t height, size_t width, floa
             argmax[k] = (int)q;
             if (pregate) pregate[k] = value;
         }
+    }
+}
+
+void l0_unpool(size_t maps, size_t pooled, size_t positions, const float *restrict dy, const float *restrict output,
+               const int *restrict argmax, const float *restrict pregate, const float *restrict gates,
+               const long *restrict row_of_map, float *restrict target, size_t row_length,
+               float *restrict bias_gradient, float *restrict products) {
+#pragma clang fp contract(off)
+    for (size_t c = 0; c < maps; c++) {
+        if (row_of_map[c] < 0) {
+            if (products) products[c] = 0;
+            continue;
+        }
+        size_t at = c * pooled;
+        float *d = target + (size_t)row_of_map[c] * row_length;
+        memset(d, 0, positions * sizeof(float));
+        float gate = gates ? gates[c] : 1.0f, sum = 0, product = 0;
+        const float *o = output + at, *g = dy + at;
+        const int *a = argmax + at;
+        if (pregate) {
+            const float *p = pregate + at;
+            for (size_t k = 0; k < pooled; k++) {
+                if (o[k] > 0) {
+                    float scaled = g[k] * gate;
+                    d[a[k]] = scaled;
+                    sum += scaled;
+                    product += g[k] * p[k];
+                }
+            }
+        } else {
+            for (size_t k = 0; k < pooled; k++) {
+                if (o[k] > 0) {
+                    float scaled = g[k] * gate;
+                    d[a[k]] = scaled;
+                    sum += scaled;
+                }
+            }
+        }
+        if (products) products[c] = product;
+        bias_gradient[c] += sum;
     }
 }

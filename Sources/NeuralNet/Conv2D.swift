@@ -18,10 +18,13 @@ public final class Conv2D: Layer, Penalized {
     let inputGradient: Tensor
     private var input: Tensor?
 
-    public init(name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float, pooling: Int = 1) {
+    /// `rectifiedInput`: the input is a ReLU's output (`ConvolutionCore.rectifiedInput`).
+    public init(
+        name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float, pooling: Int = 1, rectifiedInput: Bool = false
+    ) {
         self.name = name
         self.decay = decay
-        core = ConvolutionCore(shape: shape, maxBatch: maxBatch)
+        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, gated: false) : nil

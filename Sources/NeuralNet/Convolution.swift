@@ -104,10 +104,15 @@ public final class ConvolutionCore {
     let inputChannels: UnsafeMutablePointer<Int>  // (2·Cin): the live input channels, then every channel
     var liveInputCount = 0  // how many of `inputChannels` the last forward unfolded
     let liveWeights: FloatBuffer  // (Cout, patch): the open filters' taps on the live inputs
+    /// Whether the input is a ReLU's output (as after a convolution with `ConvolutionPooling`): then an
+    /// input channel that is 0 in the whole batch gets input gradient 0 without computing it, since
+    /// the ReLU passes no gradient back where its output is 0.
+    public let rectifiedInput: Bool
 
-    public init(shape: ConvolutionShape, maxBatch: Int) {
+    public init(shape: ConvolutionShape, maxBatch: Int, rectifiedInput: Bool = false) {
         self.shape = shape
         self.maxBatch = maxBatch
+        self.rectifiedInput = rectifiedInput
         blockImages = max(1, Self.blockColumns / shape.positions)
         let (chunks, width, weights) = (Self.maxChunks, blockImages * shape.positions, shape.outChannels * shape.patch)
         columns = FloatBuffer(count: max(maxBatch, chunks * blockImages) * shape.patch * shape.positions)
@@ -200,7 +205,7 @@ public final class ConvolutionCore {
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
-            for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.forwardChunk(chunk) }
+            for chunk in job.chunks(of: part) { job.forwardChunk(chunk) }
         }
     }
 
@@ -209,23 +214,28 @@ public final class ConvolutionCore {
     /// gradient given is that of the gated maps: d(output) = z·dy, and gating.products gets Σ_q dy·o
     /// (0 for a closed shared gate). With `pooling` (as in `forward`), the gradient given is that of
     /// pooling.output, and gating.maps is not read. Uses the columns the last `forward` kept: call it
-    /// after the forward of the same batch.
+    /// after the forward of the same batch. With `rectifiedInput`, the input gradient of a channel
+    /// that was 0 throughout is 0 (`rectifiedInput`), and only the live channels' is computed.
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
         inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil, pooling: ConvolutionPooling? = nil
     ) {
         let (filters, open) = openMaps(weight: weight, gating: gating)
-        // The columns (and so the live inputs) are the last forward's; the backward multiplies by
-        // `filters` only, never by the live inputs' taps.
+        // The columns (and so the live inputs, and their taps in `liveWeights` when some channel is
+        // not live) are the last forward's. The input gradient takes every channel's taps, or with a
+        // rectified input only the live channels' (`Job.liveInputGradient`).
+        let live = liveInputCount * shape.kernel * shape.kernel
+        let liveInputGradient = rectifiedInput && live < shape.patch
         var job = Job(
-            core: self, batch: batch, input: input, weight: filters, open: open, liveWeight: filters,
-            live: liveInputCount * shape.kernel * shape.kernel, bias: biasGradient, output: nil,
+            core: self, batch: batch, input: input, weight: filters, open: open,
+            liveWeight: liveInputGradient ? UnsafePointer(liveWeights.pointer) : filters,
+            live: live, bias: biasGradient, output: nil,
             outputGradient: outputGradient, inputGradient: inputGradient, gating: gating, pooling: pooling,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
-            for chunk in stride(from: part, to: job.chunks, by: job.threads) { job.backwardChunk(chunk) }
+            for chunk in job.chunks(of: part) { job.backwardChunk(chunk) }
         }
         // Sum the chunks' partial gradients in chunk order.
         let (weights, chunks) = (shape.outChannels * shape.patch, job.chunks)
@@ -255,6 +265,8 @@ public final class ConvolutionCore {
         let biasGradients: UnsafeMutablePointer<Float>
         let gating: ConvolutionGating?
         let pooling: ConvolutionPooling?
+        /// Backward: the input gradient of the live channels only (by `liveWeight`), 0 for the others.
+        let liveInputGradient: Bool
 
         init(
             core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, open: Int,
@@ -272,6 +284,13 @@ public final class ConvolutionCore {
             (columns, columnGradients) = (core.columns.pointer, core.columnGradients.pointer)
             (weightGradients, openWeightGradients) = (core.weightGradients.pointer, core.openWeightGradients.pointer)
             biasGradients = core.biasGradients.pointer
+            liveInputGradient = outputGradient != nil && core.rectifiedInput && live < core.shape.patch
+        }
+
+        /// The chunks thread `part` takes: consecutive ones, so that a thread's images are one run of
+        /// the batch, as the layers before and after split it by rows (their data stays in its cache).
+        func chunks(of part: Int) -> Range<Int> {
+            (part * chunks / threads)..<((part + 1) * chunks / threads)
         }
 
         /// The images of chunk `chunk`: consecutive, as even as possible.
@@ -393,10 +412,25 @@ public final class ConvolutionCore {
                         b: cols, ldb: width, beta: 1, c: dwOpen, ldc: live)
                 }
                 guard let inputGradient else { return }
+                if liveInputGradient {
+                    // Only the live channels' rows of the columns' gradient, folded into their maps.
+                    if live > 0 {
+                        Gemm.serial(
+                            transposeA: true, transposeB: false, m: live, n: width, k: open, alpha: 1, a: liveWeight,
+                            lda: live, b: dmaps, ldb: width, beta: 0, c: dcols, ldc: width)
+                    }
+                    let channels = live / (shape.kernel * shape.kernel)
+                    for (i, b) in block.enumerated() {
+                        fold(dcols + i * p, channels: inputChannels, count: channels, rowLength: width, into: inputGradient + b * imageSize)
+                    }
+                    return
+                }
                 Gemm.serial(
                     transposeA: true, transposeB: false, m: patch, n: width, k: open, alpha: 1, a: weight, lda: patch,
                     b: dmaps, ldb: width, beta: 0, c: dcols, ldc: width)
-                for (i, b) in block.enumerated() { fold(dcols + i * p, rowLength: width, into: inputGradient + b * imageSize) }
+                for (i, b) in block.enumerated() {
+                    fold(dcols + i * p, channels: inputChannels + shape.inChannels, count: shape.inChannels, rowLength: width, into: inputGradient + b * imageSize)
+                }
             }
             // The open maps' rows of dW in place, their taps on the live inputs; a closed map's filter,
             // and any filter's taps on an input that is 0 throughout, get no gradient.
@@ -473,28 +507,12 @@ public final class ConvolutionCore {
             _ outputGradient: UnsafePointer<Float>, image b: Int, from pooling: ConvolutionPooling,
             into target: UnsafeMutablePointer<Float>, rowLength: Int, biasGradient db: UnsafeMutablePointer<Float>
         ) {
-            let (outChannels, p, pooled) = (shape.outChannels, shape.positions, pooledPositions)
-            let z = gating.map { $0.values + ($0.perExample ? b * outChannels : 0) }
-            for c in 0..<outChannels {
-                let row = rowOfMap[c]
-                guard row >= 0 else {
-                    gating?.products?[b * outChannels + c] = 0
-                    continue
-                }
-                let at = (b * outChannels + c) * pooled
-                let (dy, output, argmax) = (outputGradient + at, pooling.output + at, pooling.argmax + at)
-                let (d, gate) = (target + row * rowLength, z?[c] ?? 1)
-                d.update(repeating: 0, count: p)
-                var (sum, product): (Float, Float) = (0, 0)
-                for k in 0..<pooled where output[k] > 0 {
-                    let scaled = z == nil ? dy[k] : dy[k] * gate
-                    d[Int(argmax[k])] = scaled
-                    sum += scaled
-                    if let preGate = pooling.preGate { product += dy[k] * preGate[at + k] }
-                }
-                gating?.products?[b * outChannels + c] = product
-                db[c] += sum
-            }
+            let (outChannels, pooled) = (shape.outChannels, pooledPositions)
+            let at = b * outChannels * pooled
+            l0_unpool(
+                outChannels, pooled, shape.positions, outputGradient + at, pooling.output + at, pooling.argmax + at,
+                pooling.preGate.map { UnsafePointer($0 + at) }, gating.map { $0.values + ($0.perExample ? b * outChannels : 0) },
+                rowOfMap, target, rowLength, db, gating?.products.map { $0 + b * outChannels })
         }
 
         /// For stride 1 and kernel column j: the output columns ow in first..<end whose input column
@@ -587,22 +605,26 @@ public final class ConvolutionCore {
             }
         }
 
-        /// dx = Σ over receptive fields of d(columns) (col2im), the columns' rows `rowLength` apart.
-        func fold(_ columns: UnsafePointer<Float>, rowLength: Int, into dx: UnsafeMutablePointer<Float>) {
+        /// dx = Σ over receptive fields of d(columns) (col2im), the columns' rows `rowLength` apart, for
+        /// the `count` channels listed (row block n for channel channels[n]); other channels get 0.
+        func fold(
+            _ columns: UnsafePointer<Float>, channels: UnsafePointer<Int>, count: Int, rowLength: Int,
+            into dx: UnsafeMutablePointer<Float>
+        ) {
             let s = shape
             dx.update(repeating: 0, count: imageSize)
             if s.stride == 1 && s.padding == 0 {
                 // The same sums in the same order as below, without the bounds checks.
-                let all = inputChannels + s.inChannels
-                forEachInteriorRow(channels: all, count: s.inChannels, rowLength: rowLength) {
+                forEachInteriorRow(channels: channels, count: count, rowLength: rowLength) {
                     VectorMath.add(columns + $1, to: dx + $0, count: s.outWidth)
                 }
                 return
             }
-            for c in 0..<s.inChannels {
+            for n in 0..<count {
+                let c = channels[n]
                 for i in 0..<s.kernel {
                     for j in 0..<s.kernel {
-                        let row = columns + ((c * s.kernel + i) * s.kernel + j) * rowLength
+                        let row = columns + ((n * s.kernel + i) * s.kernel + j) * rowLength
                         let (first, end) = validColumns(offset: j)
                         for oh in 0..<s.outHeight {
                             let ih = oh * s.stride - s.padding + i

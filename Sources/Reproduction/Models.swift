@@ -37,16 +37,18 @@ public enum Models {
         // Each convolution is followed by a ReLU and a 2×2 max-pool, both done inside the layer
         // (`ConvolutionPooling`), pooling first: the same function and the same gradient (max
         // commutes with max(0, ·), and a window whose maximum is ≤ 0 passes no gradient either way).
+        // So conv2's input is a ReLU's output, and a channel that is 0 in the whole batch needs no
+        // input gradient (`ConvolutionCore.rectifiedInput`).
         for (index, shape) in convolutions.enumerated() {
             let name = "conv\(index + 1)"
             if config.variant.isGated {
                 let layer = L0Conv2D(
                     name: name, shape: shape, maxBatch: maxBatch, lambda: Float(config.lambdas[index] / n), decay: decay,
-                    perExampleGates: perExample, pooling: 2)
+                    perExampleGates: perExample, pooling: 2, rectifiedInput: index > 0)
                 layer.initialize(dropRate: lenetDropRate, random: random)
                 layers.append(layer)
             } else {
-                let layer = Conv2D(name: name, shape: shape, maxBatch: maxBatch, decay: decay, pooling: 2)
+                let layer = Conv2D(name: name, shape: shape, maxBatch: maxBatch, decay: decay, pooling: 2, rectifiedInput: index > 0)
                 layer.initialize(random: random)
                 layers.append(layer)
             }

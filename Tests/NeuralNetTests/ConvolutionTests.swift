@@ -65,6 +65,41 @@ struct ConvolutionTests {
         #expect((0..<layer.weight.count).allSatisfy { layer.weight.gradient.pointer[$0] == 0 })
     }
 
+    @Test(
+        "With a rectified input, a channel 0 throughout gets input gradient 0, the others the same bytes",
+        arguments: shapes.filter { $0.inChannels > 1 }, [1, 2])
+    func rectifiedInput(shape: ConvolutionShape, threads: Int) {
+        BLASRuntime.setThreads(threads)
+        defer { BLASRuntime.setThreads(1) }
+        let batch = 9
+        let random = RandomGenerator(seed: 41)
+        let plain = Conv2D(name: "conv", shape: shape, maxBatch: batch, decay: 0)
+        let rectified = Conv2D(name: "conv", shape: shape, maxBatch: batch, decay: 0, rectifiedInput: true)
+        _ = Oracle.randomize(plain.weight.value, random)
+        _ = Oracle.randomize(plain.bias.value, random)
+        rectified.weight.value.copy(from: plain.weight.value)
+        rectified.bias.value.copy(from: plain.bias.value)
+        let x = Tensor(maxBatch: batch, featureShape: shape.inputShape)
+        _ = Oracle.randomize(x.buffer, random)
+        let mapSize = shape.inHeight * shape.inWidth
+        let dead: Set<Int> = [0, shape.inChannels - 1]
+        for n in 0..<batch {
+            for c in dead { for q in 0..<mapSize { x.pointer[(n * shape.inChannels + c) * mapSize + q] = 0 } }
+        }
+        let dy = Tensor(maxBatch: batch, featureShape: shape.outputShape)
+        _ = Oracle.randomize(dy.buffer, random)
+        _ = plain.forward(x, mode: .training, random: random)
+        let full = plain.backward(dy, needsInputGradient: true)!.buffer.array
+        _ = rectified.forward(x, mode: .training, random: random)
+        let live = rectified.backward(dy, needsInputGradient: true)!.buffer.array
+        for i in 0..<(batch * shape.inputSize) {
+            let channel = i / mapSize % shape.inChannels
+            #expect(live[i] == (dead.contains(channel) ? 0 : full[i]), "value \(i), channel \(channel)")
+        }
+        #expect(plain.weight.gradient.array == rectified.weight.gradient.array)
+        #expect(plain.bias.gradient.array == rectified.bias.gradient.array)
+    }
+
     @Test("Conv2D: weight, bias, input and L2 gradients", arguments: Array(shapes.prefix(4)))
     func convolutionGradients(shape: ConvolutionShape) {
         let batch = 2

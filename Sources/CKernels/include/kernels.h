@@ -23,6 +23,17 @@ void l0_moving_average(float *restrict average, const float *restrict x, size_t 
 void l0_pool_2x2(const float *restrict source, size_t height, size_t width, float bias, float gate,
                  float *restrict output, int *restrict argmax, float *restrict pregate);
 
+/// Backward through max-pooling and the ReLU for one image's `maps` maps of `pooled` windows: for
+/// map c with row_of_map[c] ≥ 0, its row of `target` (`positions` values at row_of_map[c]·row_length)
+/// is zeroed and gets dy·gate at the argmax of each window whose output is > 0; bias_gradient[c] +=
+/// the sum of those values, and products[c] (when not NULL) = Σ dy·pregate over the same windows
+/// (0 when pregate is NULL), each sum in window order. A closed map (row_of_map[c] < 0) gets
+/// products[c] = 0 and nothing else. `gates` NULL means gate 1.
+void l0_unpool(size_t maps, size_t pooled, size_t positions, const float *restrict dy, const float *restrict output,
+               const int *restrict argmax, const float *restrict pregate, const float *restrict gates,
+               const long *restrict row_of_map, float *restrict target, size_t row_length,
+               float *restrict bias_gradient, float *restrict products);
+
 /// The calling thread's SSE control and status word (MXCSR), and setting it. Flush-to-zero (bit 15)
 /// and denormals-are-zero (bit 6) make float arithmetic treat subnormal results and operands as 0.
 unsigned int l0_get_fp_control(void);
