@@ -74,7 +74,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         let (rows, inputs, outputs) = (input.batch, self.inputs, self.outputs)
         gates.draw(mode: mode, batch: rows, random: random)
         var job = Job(layer: self, input: input)
-        WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
+        WorkerPool.shared.runRanges(rows, minimum: rowsPerPart, with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: Job.self).pointee.gateInputs(rows: from..<to)
         }
         let xz = gatedInput.pointer
@@ -127,15 +127,23 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         Gemm.fast(
             transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
             b: w, ldb: outputs, beta: 0, c: dx, ldc: inputs)
-        WorkerPool.shared.runRanges(inputs, minimum: 32, with: &job) { raw, from, to in
+        WorkerPool.shared.runRanges(inputs, minimum: max(32, Self.valuesPerPart / rows), with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromInputs(inputs: from..<to)
         }
         guard needsInputGradient else { return nil }
-        WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
+        WorkerPool.shared.runRanges(rows, minimum: rowsPerPart, with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: Job.self).pointee.gateInputGradient(rows: from..<to)
         }
         return inputGradient.resized(to: rows)
     }
+
+    /// The fewest values an elementwise pass gives a thread. A smaller pass (the MLP's 100→10 layer)
+    /// stays on the calling thread, where the small products before it left its data: handing half
+    /// to another core costs more than it saves.
+    static let valuesPerPart = 12_288
+
+    /// The fewest rows of the batch per thread in an elementwise pass over (batch, inputs).
+    var rowsPerPart: Int { max(16, Self.valuesPerPart / inputs) }
 
     public func accumulatePenalty() -> Double {
         let total = penaltyPrepared
