@@ -94,14 +94,31 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         let (w, dw) = (weight.value.pointer, weight.gradient.pointer)
         Dense.sumRows(dy, rows: rows, columns: outputs, into: bias.gradient.pointer)
         var job = Job(layer: self, input: input)
+        // log α's gradient comes from the weight gradient when the gates are shared and nothing needs
+        // the input gradient (the first layer); otherwise from the input gradient.
+        let fromWeights = !needsInputGradient && !perExample
+        if !fromWeights {
+            // dx̃ = dy·Wᵀ, before any update of W; then dx = dx̃ ⊙ z.
+            Gemm.fast(
+                transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
+                b: w, ldb: outputs, beta: 0, c: inputGradient.pointer, ldc: inputs)
+            WorkerPool.shared.runRanges(inputs, minimum: max(32, Self.valuesPerPart / rows), with: &job) { raw, from, to in
+                raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromInputs(inputs: from..<to)
+            }
+            if needsInputGradient {
+                WorkerPool.shared.runRanges(rows, minimum: rowsPerPart, with: &job) { raw, from, to in
+                    raw.assumingMemoryBound(to: Job.self).pointee.gateInputGradient(rows: from..<to)
+                }
+            }
+        }
         if let (step, slot) = scheduledUpdate {
-            precondition(!needsInputGradient && !perExample, "\(name): an update scheduled for a layer that is not first")
+            precondition(!perExample, "\(name): an update scheduled with per-example gates")
             scheduledUpdate = nil
             // Each row of dW as it is final, on the thread that computed it: the log α gradient from
-            // it, then the penalty's part for that group, then the optimiser's step for the row.
+            // it (first layer), then the penalty's part for that group, then the optimiser's step.
             var rowsJob = FinalRows(
                 job: job, penalty: gates.groupPenalty(weights: w, weightGradient: dw, groupSize: outputs, lambda: lambda, decay: decay),
-                step: step, slot: slot)
+                step: step, slot: slot, logAlphaFromWeights: fromWeights)
             withUnsafeMutablePointer(to: &rowsJob) { arguments in
                 Gemm.fast(
                     transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
@@ -111,30 +128,17 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
                     })
             }
             penaltyPrepared = true
-            return nil
-        }
-        Gemm.fast(
-            transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
-            lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs)
-        guard needsInputGradient || perExample else {
-            WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
-                raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromWeights(inputs: from..<to)
+        } else {
+            Gemm.fast(
+                transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
+                lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs)
+            if fromWeights {
+                WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
+                    raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromWeights(inputs: from..<to)
+                }
             }
-            return nil
         }
-        // dx̃ = dy·Wᵀ; then dx = dx̃ ⊙ z.
-        let dx = inputGradient.pointer
-        Gemm.fast(
-            transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
-            b: w, ldb: outputs, beta: 0, c: dx, ldc: inputs)
-        WorkerPool.shared.runRanges(inputs, minimum: max(32, Self.valuesPerPart / rows), with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromInputs(inputs: from..<to)
-        }
-        guard needsInputGradient else { return nil }
-        WorkerPool.shared.runRanges(rows, minimum: rowsPerPart, with: &job) { raw, from, to in
-            raw.assumingMemoryBound(to: Job.self).pointee.gateInputGradient(rows: from..<to)
-        }
-        return inputGradient.resized(to: rows)
+        return needsInputGradient ? inputGradient.resized(to: rows) : nil
     }
 
     /// The fewest values an elementwise pass gives a thread. A smaller pass (the MLP's 100→10 layer)
@@ -155,10 +159,11 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         return decay == 0 ? total : total + Dense.addL2(bias, decay: decay)
     }
 
-    /// As the first layer with gates shared by the batch, the weight gradient's rows are final right
-    /// after their product (nothing else adds to them but the penalty), so the backward can finish
-    /// each row: log α's gradient, the penalty, then the optimiser's step, with the same arithmetic
-    /// as when they run one after the other. Not with per-example gates.
+    /// With gates shared by the batch, the weight gradient's rows are final right after their
+    /// product (nothing else adds to them but the penalty), so the backward can finish each row: log
+    /// α's gradient (first layer), the penalty, then the optimiser's step, with the same arithmetic
+    /// as when they run one after the other. The input gradient, which reads W, comes first. Not with
+    /// per-example gates.
     public func scheduleUpdate(_ step: Adam.Step, slot: (Parameter) -> Int) -> Parameter? {
         guard !gates.perExample else { return nil }
         scheduledUpdate = (step, slot(weight))
@@ -171,10 +176,11 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         let penalty: HardConcreteGates.GroupPenalty
         let step: Adam.Step
         let slot: Int
+        let logAlphaFromWeights: Bool
 
         func finish(rows: Range<Int>) {
             for i in rows {
-                job.logAlphaGradientFromWeights(inputs: i..<(i + 1))
+                if logAlphaFromWeights { job.logAlphaGradientFromWeights(inputs: i..<(i + 1)) }
                 penalty.costs(groups: i..<(i + 1))
                 step.update(slot: slot, range: (i * job.outputs)..<((i + 1) * job.outputs))
             }

@@ -62,16 +62,21 @@ public final class Adam {
         return Step(
             slots: UnsafePointer(slots), count: parameters.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
             stepSize: Float(Double(learningRate) / correction1), inverseRoot2: Float(1 / correction2.squareRoot()),
-            decay: average?.decay ?? 0, parts: WorkerPool.shared.width, skipped: -1)
+            decay: average?.decay ?? 0, parts: WorkerPool.shared.width)
     }
 
-    /// Updates every parameter of the step but `skipping` (one a layer updated itself).
-    public func finishStep(_ step: Step, skipping: Parameter? = nil) {
+    /// Updates every parameter of the step but those in `skipping` (ones layers updated themselves).
+    public func finishStep(_ step: Step, skipping: [Parameter] = []) {
         // Memory-bound: each thread takes the same slice of every parameter (small ones go to part 0);
         // slices start on 64-byte boundaries. The job holds only pointers and numbers, so the threads
         // never touch a shared reference count.
         var job = step
-        if let skipping { job.skipped = slot(of: skipping) }
+        for parameter in skipping where job.skippedCount < Step.maximumSkipped {
+            let (index, at) = (slot(of: parameter), job.skippedCount)
+            withUnsafeMutableBytes(of: &job.skipped) { $0.storeBytes(of: index, toByteOffset: at * MemoryLayout<Int>.stride, as: Int.self) }
+            job.skippedCount += 1
+        }
+        precondition(skipping.count <= Step.maximumSkipped, "at most \(Step.maximumSkipped) parameters can be skipped")
         WorkerPool.shared.run(parts: job.parts, with: &job) { raw, part in
             raw.assumingMemoryBound(to: Step.self).pointee.update(part: part)
         }
@@ -100,11 +105,20 @@ public final class Adam {
         var slots: UnsafePointer<Slot>, count: Int
         var beta1: Float, beta2: Float, epsilon: Float, stepSize: Float, inverseRoot2: Float, decay: Float
         var parts: Int
-        /// A parameter `update(part:)` leaves out (−1 for none).
-        var skipped: Int
+        /// Parameters `update(part:)` leaves out: the first `skippedCount` (a fixed array, so that the
+        /// step allocates nothing).
+        var skipped = (-1, -1, -1, -1, -1, -1, -1, -1)
+        var skippedCount = 0
+        static let maximumSkipped = 8
+
+        func isSkipped(_ index: Int) -> Bool {
+            withUnsafeBytes(of: skipped) { raw in
+                raw.bindMemory(to: Int.self).prefix(skippedCount).contains(index)
+            }
+        }
 
         func update(part: Int) {
-            for index in 0..<count where index != skipped {
+            for index in 0..<count where !isSkipped(index) {
                 let slot = slots[index]
                 let (start, length): (Int, Int)
                 if slot.count < 4096 {

@@ -26,9 +26,9 @@ public protocol Penalized: AnyObject {
     func accumulatePenalty() -> Double
 }
 
-/// A first layer that can apply the optimiser's step to its weights during its own backward, as
-/// their gradient rows become final, while they are in cache (and then its penalty's gradient too,
-/// which must come before the step).
+/// A layer that can apply the optimiser's step to its weights during its own backward, as their
+/// gradient rows become final, while they are in cache (and then its penalty's gradient too, which
+/// must come before the step). Nothing after the layer's backward may read its weights in the step.
 public protocol UpdatesWeightsInBackward: AnyObject {
     /// Arranges for the next `backward` to apply `step` to the layer's weights (parameter `slot` of
     /// the optimiser) and returns them, or returns nil when this training step cannot (then nothing

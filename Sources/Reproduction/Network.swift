@@ -12,11 +12,15 @@ public final class Network {
     public let input: Tensor
     public let labels: UnsafeMutablePointer<Int32>
     private let penalized: [any Penalized]
+    /// The weights the last `computeGradients` updated in backward.
+    private var updated: [Parameter]
 
     public init(layers: [any Layer], inputShape: [Int], classes: Int, maxBatch: Int) {
         self.layers = layers
         parameters = layers.flatMap(\.parameters)
         penalized = layers.compactMap { $0 as? any Penalized }
+        updated = []
+        updated.reserveCapacity(layers.count)
         loss = SoftmaxCrossEntropy(classes: classes, maxBatch: maxBatch)
         input = Tensor(maxBatch: maxBatch, featureShape: inputShape)
         labels = .allocate(capacity: maxBatch)
@@ -35,16 +39,19 @@ public final class Network {
     /// Forward and backward on the batch in `input`: fills every parameter gradient with the gradient
     /// of mean cross-entropy + penalties, and returns (cross-entropy, penalty, misclassified rows).
     ///
-    /// With `step` (begun by `optimizer`), a first layer that `UpdatesWeightsInBackward` may apply it
-    /// to its weights as their gradients are final; they are returned in `updated`, for
+    /// With `step` (begun by `optimizer`), layers that `UpdatesWeightsInBackward` may apply it to
+    /// their weights as their gradients are final; those are returned in `updated`, for
     /// `Adam.finishStep` to leave out.
     public func computeGradients(random: RandomGenerator, optimizer: Adam? = nil, step: Adam.Step? = nil)
-        -> (crossEntropy: Double, penalty: Double, errors: Int, updated: Parameter?)
+        -> (crossEntropy: Double, penalty: Double, errors: Int, updated: [Parameter])
     {
         let logits = forward(mode: .training, random: random)
-        var updated: Parameter?
-        if let optimizer, let step, let first = layers.first as? any UpdatesWeightsInBackward {
-            updated = first.scheduleUpdate(step, slot: optimizer.slot(of:))
+        // Kept between steps with its capacity, so that the step allocates nothing.
+        updated.removeAll(keepingCapacity: true)
+        if let optimizer, let step {
+            for case let layer as any UpdatesWeightsInBackward in layers {
+                if let weights = layer.scheduleUpdate(step, slot: optimizer.slot(of:)) { updated.append(weights) }
+            }
         }
         let (crossEntropy, errors) = loss.evaluate(logits: logits, labels: labels, computeGradient: true)
         var gradient: Tensor? = loss.gradient

@@ -76,9 +76,10 @@ struct L0DenseTests {
     }
 
     @Test(
-        "A step scheduled into the first layer's backward gives the bytes of backward, penalty, then the step",
-        arguments: [(3, 7, 5, 1), (100, 784, 300, 1), (100, 784, 300, 2)])
-    func scheduledUpdate(rows: Int, inputs: Int, outputs: Int, threads: Int) {
+        "A step scheduled into the backward gives the bytes of backward, penalty, then the step",
+        arguments: [(3, 7, 5, 1, false), (100, 784, 300, 1, false), (100, 784, 300, 2, false), (3, 7, 5, 1, true),
+            (100, 300, 100, 2, true)])
+    func scheduledUpdate(rows: Int, inputs: Int, outputs: Int, threads: Int, needsInputGradient: Bool) {
         BLASRuntime.setThreads(threads)
         defer { BLASRuntime.setThreads(1) }
         func setUp() -> (L0Dense, Adam, Tensor, Tensor) {
@@ -99,7 +100,7 @@ struct L0DenseTests {
         let (fused, fusedAdam, _, _) = setUp()
         for step in 0..<2 {
             _ = plain.forward(x, mode: .training, random: RandomGenerator(seed: UInt64(step)))
-            _ = plain.backward(r, needsInputGradient: false)
+            let plainInputGradient = plain.backward(r, needsInputGradient: needsInputGradient)?.buffer.array
             let plainPenalty = plain.accumulatePenalty()
             plainAdam.update()
 
@@ -107,11 +108,12 @@ struct L0DenseTests {
             let update = fusedAdam.beginStep()
             let updated = fused.scheduleUpdate(update, slot: fusedAdam.slot(of:))
             #expect(updated === fused.weight)
-            _ = fused.backward(r, needsInputGradient: false)
+            let fusedInputGradient = fused.backward(r, needsInputGradient: needsInputGradient)?.buffer.array
             let fusedPenalty = fused.accumulatePenalty()
-            fusedAdam.finishStep(update, skipping: updated)
+            fusedAdam.finishStep(update, skipping: updated.map { [$0] } ?? [])
 
             #expect(plainPenalty == fusedPenalty)
+            #expect(plainInputGradient == fusedInputGradient)
             for (a, b) in zip(plain.parameters, fused.parameters) {
                 #expect(a.value.array == b.value.array, "\(a.name) after step \(step + 1)")
                 #expect(a.gradient.array == b.gradient.array, "\(a.name)'s gradient after step \(step + 1)")
