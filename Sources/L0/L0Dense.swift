@@ -237,12 +237,11 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
             sums.update(repeating: 0, count: count)
             for r in 0..<rows {
                 let at = r * inputs + range.lowerBound
+                let perExampleDerivatives = perExample ? dz + at : nil
                 if rectified {
-                    VectorMath.addRectifiedProduct(inputGradient + at, x + at, times: perExample ? dz + at : nil, to: sums, count: count)
-                } else if perExample {
-                    VectorMath.addProduct(inputGradient + at, x + at, times: dz + at, to: sums, count: count)
+                    VectorMath.addRectifiedProduct(inputGradient + at, x + at, times: perExampleDerivatives, to: sums, count: count)
                 } else {
-                    VectorMath.addProduct(inputGradient + at, x + at, to: sums, count: count)
+                    VectorMath.addProduct(inputGradient + at, x + at, times: perExampleDerivatives, to: sums, count: count)
                 }
             }
             if !perExample { VectorMath.multiply(sums, dz + range.lowerBound, into: sums, count: count) }

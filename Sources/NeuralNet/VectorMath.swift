@@ -56,35 +56,21 @@ public enum VectorMath {
         }
     }
 
-    /// s += x ⊙ y.
+    /// s += x ⊙ y, and with `w`, s += (x ⊙ y) ⊙ w.
     @inline(__always)
     public static func addProduct(
-        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, to s: UnsafeMutablePointer<Float>, count: Int
-    ) {
-        var i = 0
-        while i + width <= count {
-            store(load(s, i) + load(x, i) * load(y, i), s, i)
-            i += width
-        }
-        while i < count {
-            s[i] += x[i] * y[i]
-            i += 1
-        }
-    }
-
-    /// s += (x ⊙ y) ⊙ w.
-    @inline(__always)
-    public static func addProduct(
-        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, times w: UnsafePointer<Float>,
+        _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, times w: UnsafePointer<Float>? = nil,
         to s: UnsafeMutablePointer<Float>, count: Int
     ) {
         var i = 0
         while i + width <= count {
-            store(load(s, i) + load(x, i) * load(y, i) * load(w, i), s, i)
+            let product = load(x, i) * load(y, i)
+            store(load(s, i) + (w.map { product * load($0, i) } ?? product), s, i)
             i += width
         }
         while i < count {
-            s[i] += x[i] * y[i] * w[i]
+            let product = x[i] * y[i]
+            s[i] += w.map { product * $0[i] } ?? product
             i += 1
         }
     }
