@@ -67,16 +67,16 @@ public final class Adam {
 
     /// Updates every parameter of the step but those in `skipping` (ones layers updated themselves).
     public func finishStep(_ step: Step, skipping: [Parameter] = []) {
-        // Memory-bound: each thread takes the same slice of every parameter (small ones go to part 0);
-        // slices start on 64-byte boundaries. The job holds only pointers and numbers, so the threads
-        // never touch a shared reference count.
+        // Each thread takes the same slice of every parameter (small ones go to part 0); slices start
+        // on 64-byte boundaries. The job holds only pointers and numbers, so the threads never touch
+        // a shared reference count.
+        precondition(skipping.count <= Step.maximumSkipped, "at most \(Step.maximumSkipped) parameters can be skipped")
         var job = step
-        for parameter in skipping where job.skippedCount < Step.maximumSkipped {
+        for parameter in skipping {
             let (index, at) = (slot(of: parameter), job.skippedCount)
             withUnsafeMutableBytes(of: &job.skipped) { $0.storeBytes(of: index, toByteOffset: at * MemoryLayout<Int>.stride, as: Int.self) }
             job.skippedCount += 1
         }
-        precondition(skipping.count <= Step.maximumSkipped, "at most \(Step.maximumSkipped) parameters can be skipped")
         WorkerPool.shared.run(parts: job.parts, with: &job) { raw, part in
             raw.assumingMemoryBound(to: Step.self).pointee.update(part: part)
         }
@@ -109,7 +109,8 @@ public final class Adam {
         /// step allocates nothing).
         var skipped = (-1, -1, -1, -1, -1, -1, -1, -1)
         var skippedCount = 0
-        static let maximumSkipped = 8
+        /// The most parameters `Adam.finishStep` can leave out.
+        public static let maximumSkipped = 8
 
         func isSkipped(_ index: Int) -> Bool {
             withUnsafeBytes(of: skipped) { raw in

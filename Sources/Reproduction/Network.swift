@@ -49,7 +49,7 @@ public final class Network {
         // Kept between steps with its capacity, so that the step allocates nothing.
         updated.removeAll(keepingCapacity: true)
         if let optimizer, let step {
-            for case let layer as any UpdatesWeightsInBackward in layers {
+            for case let layer as any UpdatesWeightsInBackward in layers where updated.count < Adam.Step.maximumSkipped {
                 if let weights = layer.scheduleUpdate(step, slot: optimizer.slot(of:)) { updated.append(weights) }
             }
         }
