@@ -167,3 +167,10 @@ void l0_unpool(size_t maps, size_t pooled, size_t positions, const float *restri
         bias_gradient[c] += sum;
     }
 }
+
+void l0_flag_raise(int *flag) { __atomic_store_n(flag, 1, __ATOMIC_RELEASE); }
+
+void l0_flag_wait(const int *flag) {
+    while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
+    }
+}

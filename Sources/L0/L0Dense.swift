@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import NeuralNet
 
@@ -35,6 +36,8 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     private var scheduledUpdate: (step: Adam.Step, slot: Int)?
     /// Whether the last backward already did the per-group part of the penalty.
     private var penaltyPrepared = false
+    /// Raised in a two-task backward once the input gradient's product has read W (`TwoTasks`).
+    private let weightsRead: UnsafeMutablePointer<Int32>
 
     /// Whether the input is a pre-activation that the layer passes through a ReLU first: the layer
     /// then computes max(h, 0) ⊙ z in the pass that gates the input, and takes the ReLU's gradient
@@ -58,7 +61,11 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         output = Tensor(maxBatch: maxBatch, featureShape: [outputs])
         inputGradient = Tensor(maxBatch: maxBatch, featureShape: [inputs])
         gatedInput = Tensor(maxBatch: maxBatch, featureShape: [inputs])
+        weightsRead = .allocate(capacity: 1)
+        weightsRead.initialize(to: 0)
     }
+
+    deinit { weightsRead.deallocate() }
 
     /// He-normal weights (std √(2 / inputs)), zero bias, log α for the given drop rate.
     public func initialize(dropRate: Double, random: RandomGenerator) {
@@ -94,6 +101,28 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         let (w, dw) = (weight.value.pointer, weight.gradient.pointer)
         Dense.sumRows(dy, rows: rows, columns: outputs, into: bias.gradient.pointer)
         var job = Job(layer: self, input: input)
+        if let (step, slot) = scheduledUpdate, needsInputGradient, rows * inputs * outputs <= Self.twoTaskProducts {
+            precondition(!perExample, "\(name): an update scheduled with per-example gates")
+            scheduledUpdate = nil
+            weightsRead.pointee = 0
+            var tasks = TwoTasks(
+                job: job,
+                rows: FinalRows(
+                    job: job, penalty: gates.groupPenalty(weights: w, weightGradient: dw, groupSize: outputs, lambda: lambda, decay: decay),
+                    step: step, slot: slot, logAlphaFromWeights: false),
+                dy: dy, gatedInput: gatedInput.pointer, weightsRead: weightsRead)
+            if WorkerPool.shared.width >= 2 {
+                WorkerPool.shared.run(parts: 2, with: &tasks) { raw, part in
+                    let tasks = raw.assumingMemoryBound(to: TwoTasks.self).pointee
+                    if part == 0 { tasks.inputGradient() } else { tasks.weightGradient() }
+                }
+            } else {
+                tasks.inputGradient()
+                tasks.weightGradient()
+            }
+            penaltyPrepared = true
+            return inputGradient.resized(to: rows)
+        }
         // log α's gradient comes from the weight gradient when the gates are shared and nothing needs
         // the input gradient (the first layer); otherwise from the input gradient.
         let fromWeights = !needsInputGradient && !perExample
@@ -168,6 +197,40 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         guard !gates.perExample else { return nil }
         scheduledUpdate = (step, slot(weight))
         return weight
+    }
+
+    /// Products up to this many multiply-adds (batch·inputs·outputs: the MLP's 300→100 and 100→10
+    /// layers, LeNet-5's 500→10) are too small to split well over threads; a backward with an update
+    /// scheduled then runs as two tasks side by side instead (`TwoTasks`).
+    static let twoTaskProducts = 4 << 20
+
+    /// A small layer's backward as two tasks on two threads, each product whole and its data staying
+    /// on one core: (0) dx̃ = dy·Wᵀ, log α's gradient from it and the input gradient; (1) dW = x̃ᵀ·dy,
+    /// the penalty's part, and, once task 0's product has read W, the optimiser's step. Each sum is
+    /// the same as when they run one after the other; run in order on one thread, task 0 comes first.
+    struct TwoTasks {
+        let job: Job
+        let rows: FinalRows
+        let dy: UnsafePointer<Float>, gatedInput: UnsafePointer<Float>
+        let weightsRead: UnsafeMutablePointer<Int32>
+
+        func inputGradient() {
+            Gemm.serial(
+                transposeA: false, transposeB: true, m: job.rows, n: job.inputs, k: job.outputs, alpha: 1, a: dy,
+                lda: job.outputs, b: job.w, ldb: job.outputs, beta: 0, c: job.inputGradient, ldc: job.inputs)
+            l0_flag_raise(weightsRead)
+            job.logAlphaGradientFromInputs(inputs: 0..<job.inputs)
+            job.gateInputGradient(rows: 0..<job.rows)
+        }
+
+        func weightGradient() {
+            Gemm.serial(
+                transposeA: true, transposeB: false, m: job.inputs, n: job.outputs, k: job.rows, alpha: 1,
+                a: gatedInput, lda: job.inputs, b: dy, ldb: job.outputs, beta: 0, c: job.dw, ldc: job.outputs)
+            rows.penalty.costs(groups: 0..<job.inputs)
+            l0_flag_wait(weightsRead)
+            rows.step.update(slot: rows.slot, range: 0..<(job.inputs * job.outputs))
+        }
     }
 
     /// Rows of dW finished in turn (`scheduleUpdate`), over pointers only.

@@ -75,10 +75,12 @@ struct L0DenseTests {
         }
     }
 
+    /// The first layer (no input gradient) finishes rows after each product piece; a later layer runs
+    /// as two tasks when its products are small (300→100, 7→5) and splits them otherwise (800→500).
     @Test(
         "A step scheduled into the backward gives the bytes of backward, penalty, then the step",
         arguments: [(3, 7, 5, 1, false), (100, 784, 300, 1, false), (100, 784, 300, 2, false), (3, 7, 5, 1, true),
-            (100, 300, 100, 2, true)])
+            (100, 300, 100, 2, true), (100, 800, 500, 2, true)])
     func scheduledUpdate(rows: Int, inputs: Int, outputs: Int, threads: Int, needsInputGradient: Bool) {
         BLASRuntime.setThreads(threads)
         defer { BLASRuntime.setThreads(1) }

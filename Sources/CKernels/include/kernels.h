@@ -34,6 +34,11 @@ void l0_unpool(size_t maps, size_t pooled, size_t positions, const float *restri
                const long *restrict row_of_map, float *restrict target, size_t row_length,
                float *restrict bias_gradient, float *restrict products);
 
+/// A flag one thread raises and another waits for: `l0_flag_raise` stores 1 with release order,
+/// `l0_flag_wait` spins until it reads 1 with acquire order (so what the raiser wrote before is seen).
+void l0_flag_raise(int *flag);
+void l0_flag_wait(const int *flag);
+
 /// The calling thread's SSE control and status word (MXCSR), and setting it. Flush-to-zero (bit 15)
 /// and denormals-are-zero (bit 6) make float arithmetic treat subnormal results and operands as 0.
 unsigned int l0_get_fp_control(void);
