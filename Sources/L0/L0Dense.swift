@@ -107,7 +107,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
             weightsRead.pointee = 0
             var tasks = TwoTasks(
                 job: job,
-                rows: FinalRows(
+                weightRows: FinalRows(
                     job: job, penalty: gates.groupPenalty(weights: w, weightGradient: dw, groupSize: outputs, lambda: lambda, decay: decay),
                     step: step, slot: slot, logAlphaFromWeights: false),
                 dy: dy, gatedInput: gatedInput.pointer, weightsRead: weightsRead)
@@ -210,7 +210,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     /// the same as when they run one after the other; run in order on one thread, task 0 comes first.
     struct TwoTasks {
         let job: Job
-        let rows: FinalRows
+        let weightRows: FinalRows
         let dy: UnsafePointer<Float>, gatedInput: UnsafePointer<Float>
         let weightsRead: UnsafeMutablePointer<Int32>
 
@@ -227,9 +227,9 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
             Gemm.serial(
                 transposeA: true, transposeB: false, m: job.inputs, n: job.outputs, k: job.rows, alpha: 1,
                 a: gatedInput, lda: job.inputs, b: dy, ldb: job.outputs, beta: 0, c: job.dw, ldc: job.outputs)
-            rows.penalty.costs(groups: 0..<job.inputs)
+            weightRows.penalty.costs(groups: 0..<job.inputs)
             l0_flag_wait(weightsRead)
-            rows.step.update(slot: rows.slot, range: 0..<(job.inputs * job.outputs))
+            weightRows.step.update(slot: weightRows.slot, range: 0..<(job.inputs * job.outputs))
         }
     }
 
