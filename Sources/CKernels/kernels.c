@@ -144,23 +144,13 @@ void l0_unpool(size_t maps, size_t pooled, size_t positions, const float *restri
         float gate = gates ? gates[c] : 1.0f, sum = 0, product = 0;
         const float *o = output + at, *g = dy + at;
         const int *a = argmax + at;
-        if (pregate) {
-            const float *p = pregate + at;
-            for (size_t k = 0; k < pooled; k++) {
-                if (o[k] > 0) {
-                    float scaled = g[k] * gate;
-                    d[a[k]] = scaled;
-                    sum += scaled;
-                    product += g[k] * p[k];
-                }
-            }
-        } else {
-            for (size_t k = 0; k < pooled; k++) {
-                if (o[k] > 0) {
-                    float scaled = g[k] * gate;
-                    d[a[k]] = scaled;
-                    sum += scaled;
-                }
+        const float *p = pregate ? pregate + at : NULL;
+        for (size_t k = 0; k < pooled; k++) {
+            if (o[k] > 0) {
+                float scaled = g[k] * gate;
+                d[a[k]] = scaled;
+                sum += scaled;
+                if (p) product += g[k] * p[k];
             }
         }
         if (products) products[c] = product;

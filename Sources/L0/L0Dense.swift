@@ -97,20 +97,23 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         guard let input else { preconditionFailure("\(name): backward before forward") }
         let (rows, inputs, outputs) = (input.batch, self.inputs, self.outputs)
         let perExample = gates.lastDrawPerExample
-        let dy = outputGradient.pointer
         let (w, dw) = (weight.value.pointer, weight.gradient.pointer)
-        Dense.sumRows(dy, rows: rows, columns: outputs, into: bias.gradient.pointer)
-        var job = Job(layer: self, input: input)
-        if let (step, slot) = scheduledUpdate, needsInputGradient, rows * inputs * outputs <= Self.twoTaskProducts {
+        Dense.sumRows(outputGradient.pointer, rows: rows, columns: outputs, into: bias.gradient.pointer)
+        var job = Job(layer: self, input: input, outputGradient: outputGradient)
+        // log α's gradient comes from the weight gradient when the gates are shared and nothing needs
+        // the input gradient (the first layer); otherwise from the input gradient.
+        let fromWeights = !needsInputGradient && !perExample
+        let scheduled = scheduledUpdate.map { step, slot in
             precondition(!perExample, "\(name): an update scheduled with per-example gates")
-            scheduledUpdate = nil
+            return FinalRows(
+                job: job, penalty: gates.groupPenalty(weights: w, weightGradient: dw, groupSize: outputs, lambda: lambda, decay: decay),
+                step: step, slot: slot, logAlphaFromWeights: fromWeights)
+        }
+        scheduledUpdate = nil
+        penaltyPrepared = scheduled != nil
+        if let scheduled, needsInputGradient, rows * inputs * outputs <= Self.twoTaskProducts {
             weightsRead.pointee = 0
-            var tasks = TwoTasks(
-                job: job,
-                weightRows: FinalRows(
-                    job: job, penalty: gates.groupPenalty(weights: w, weightGradient: dw, groupSize: outputs, lambda: lambda, decay: decay),
-                    step: step, slot: slot, logAlphaFromWeights: false),
-                dy: dy, gatedInput: gatedInput.pointer, weightsRead: weightsRead)
+            var tasks = TwoTasks(weightRows: scheduled, weightsRead: weightsRead)
             if WorkerPool.shared.width >= 2 {
                 WorkerPool.shared.run(parts: 2, with: &tasks) { raw, part in
                     let tasks = raw.assumingMemoryBound(to: TwoTasks.self).pointee
@@ -120,17 +123,11 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
                 tasks.inputGradient()
                 tasks.weightGradient()
             }
-            penaltyPrepared = true
             return inputGradient.resized(to: rows)
         }
-        // log α's gradient comes from the weight gradient when the gates are shared and nothing needs
-        // the input gradient (the first layer); otherwise from the input gradient.
-        let fromWeights = !needsInputGradient && !perExample
         if !fromWeights {
             // dx̃ = dy·Wᵀ, before any update of W; then dx = dx̃ ⊙ z.
-            Gemm.fast(
-                transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
-                b: w, ldb: outputs, beta: 0, c: inputGradient.pointer, ldc: inputs)
+            job.multiplyForInputGradient(split: true)
             WorkerPool.shared.runRanges(inputs, minimum: max(32, Self.valuesPerPart / rows), with: &job) { raw, from, to in
                 raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromInputs(inputs: from..<to)
             }
@@ -140,27 +137,18 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
                 }
             }
         }
-        if let (step, slot) = scheduledUpdate {
-            precondition(!perExample, "\(name): an update scheduled with per-example gates")
-            scheduledUpdate = nil
+        if var scheduled {
             // Each row of dW as it is final, on the thread that computed it: the log α gradient from
             // it (first layer), then the penalty's part for that group, then the optimiser's step.
-            var rowsJob = FinalRows(
-                job: job, penalty: gates.groupPenalty(weights: w, weightGradient: dw, groupSize: outputs, lambda: lambda, decay: decay),
-                step: step, slot: slot, logAlphaFromWeights: fromWeights)
-            withUnsafeMutablePointer(to: &rowsJob) { arguments in
-                Gemm.fast(
-                    transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
-                    lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs,
+            withUnsafeMutablePointer(to: &scheduled) { arguments in
+                job.multiplyForWeightGradient(
+                    split: true,
                     rowsDone: Gemm.RowsDone(arguments: UnsafeMutableRawPointer(arguments)) { raw, from, to in
                         raw.assumingMemoryBound(to: FinalRows.self).pointee.finish(rows: from..<to)
                     })
             }
-            penaltyPrepared = true
         } else {
-            Gemm.fast(
-                transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput.pointer,
-                lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs)
+            job.multiplyForWeightGradient(split: true)
             if fromWeights {
                 WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
                     raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromWeights(inputs: from..<to)
@@ -209,24 +197,20 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     /// the penalty's part, and, once task 0's product has read W, the optimiser's step. Each sum is
     /// the same as when they run one after the other; run in order on one thread, task 0 comes first.
     struct TwoTasks {
-        let job: Job
         let weightRows: FinalRows
-        let dy: UnsafePointer<Float>, gatedInput: UnsafePointer<Float>
         let weightsRead: UnsafeMutablePointer<Int32>
 
         func inputGradient() {
-            Gemm.serial(
-                transposeA: false, transposeB: true, m: job.rows, n: job.inputs, k: job.outputs, alpha: 1, a: dy,
-                lda: job.outputs, b: job.w, ldb: job.outputs, beta: 0, c: job.inputGradient, ldc: job.inputs)
+            let job = weightRows.job
+            job.multiplyForInputGradient(split: false)
             l0_flag_raise(weightsRead)
             job.logAlphaGradientFromInputs(inputs: 0..<job.inputs)
             job.gateInputGradient(rows: 0..<job.rows)
         }
 
         func weightGradient() {
-            Gemm.serial(
-                transposeA: true, transposeB: false, m: job.inputs, n: job.outputs, k: job.rows, alpha: 1,
-                a: gatedInput, lda: job.inputs, b: dy, ldb: job.outputs, beta: 0, c: job.dw, ldc: job.outputs)
+            let job = weightRows.job
+            job.multiplyForWeightGradient(split: false)
             weightRows.penalty.costs(groups: 0..<job.inputs)
             l0_flag_wait(weightsRead)
             weightRows.step.update(slot: weightRows.slot, range: 0..<(job.inputs * job.outputs))
@@ -260,17 +244,37 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         let w: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>
         let z: UnsafeMutablePointer<Float>, dz: UnsafeMutablePointer<Float>
         let dLogAlpha: UnsafeMutablePointer<Float>
+        /// Backward: the gradient of the output, dy.
+        let dy: UnsafePointer<Float>?
         /// Whether x is a pre-activation h, to be read as max(h, 0) (`rectifiesInput`).
         let rectified: Bool
 
-        init(layer: L0Dense, input: Tensor) {
+        init(layer: L0Dense, input: Tensor, outputGradient: Tensor? = nil) {
             (rows, inputs, outputs) = (input.batch, layer.inputs, layer.outputs)
+            dy = outputGradient.map { UnsafePointer($0.pointer) }
             rectified = layer.rectifiesInput
             perExample = layer.gates.lastDrawPerExample
             (x, gatedInput, inputGradient) = (input.pointer, layer.gatedInput.pointer, layer.inputGradient.pointer)
             (w, dw) = (layer.weight.value.pointer, layer.weight.gradient.pointer)
             (z, dz) = (layer.gates.values.pointer, layer.gates.derivatives.pointer)
             dLogAlpha = layer.gates.logAlpha.gradient.pointer
+        }
+
+        /// dx̃ = dy·Wᵀ into the input gradient: cut into pieces over the pool (`split`), or whole on the
+        /// calling thread.
+        func multiplyForInputGradient(split: Bool) {
+            guard let dy else { preconditionFailure("a product of the backward without dy") }
+            Gemm.fast(
+                transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
+                b: w, ldb: outputs, beta: 0, c: inputGradient, ldc: inputs, split: split)
+        }
+
+        /// dW = x̃ᵀ·dy, cut into pieces over the pool (`split`, with `rowsDone` after each) or whole.
+        func multiplyForWeightGradient(split: Bool, rowsDone: Gemm.RowsDone? = nil) {
+            guard let dy else { preconditionFailure("a product of the backward without dy") }
+            Gemm.fast(
+                transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput,
+                lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs, split: split, rowsDone: rowsDone)
         }
 
         /// x̃ = x ⊙ z (or max(h, 0) ⊙ z) for the given rows.

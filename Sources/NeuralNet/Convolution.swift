@@ -162,7 +162,7 @@ public final class ConvolutionCore {
     /// An input channel that is 0 in every image of the batch (behind a closed gate of the layer
     /// before, or a ReLU that is off everywhere) adds nothing to the output or to the weight
     /// gradient: its rows of the columns are left out of those products. (Its input gradient is still
-    /// computed.) Lists the live channels first in `inputChannels` and, when some are not, copies the
+    /// computed, unless `rectifiedInput`.) Lists the live channels first in `inputChannels` and, when some are not, copies the
     /// filters' taps on them to `liveWeights`; returns the filters to multiply by and their row length.
     func liveInputs(input: UnsafePointer<Float>, batch: Int, filters: UnsafePointer<Float>, open: Int) -> (UnsafePointer<Float>, Int) {
         let (channels, mapSize, taps) = (shape.inChannels, shape.inHeight * shape.inWidth, shape.kernel * shape.kernel)
@@ -214,8 +214,8 @@ public final class ConvolutionCore {
     /// gradient given is that of the gated maps: d(output) = z·dy, and gating.products gets Σ_q dy·o
     /// (0 for a closed shared gate). With `pooling` (as in `forward`), the gradient given is that of
     /// pooling.output, and gating.maps is not read. Uses the columns the last `forward` kept: call it
-    /// after the forward of the same batch. With `rectifiedInput`, the input gradient of a channel
-    /// that was 0 throughout is 0 (`rectifiedInput`), and only the live channels' is computed.
+    /// after the forward of the same batch. With `rectifiedInput`, only the live channels' input
+    /// gradient is computed; a channel that was 0 throughout gets 0.
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
@@ -223,13 +223,12 @@ public final class ConvolutionCore {
     ) {
         let (filters, open) = openMaps(weight: weight, gating: gating)
         // The columns (and so the live inputs, and their taps in `liveWeights` when some channel is
-        // not live) are the last forward's. The input gradient takes every channel's taps, or with a
-        // rectified input only the live channels' (`Job.liveInputGradient`).
+        // not live) are the last forward's; the input gradient takes every channel's taps, or with a
+        // rectified input the live channels' (`Job.liveInputGradient`).
         let live = liveInputCount * shape.kernel * shape.kernel
-        let liveInputGradient = rectifiedInput && live < shape.patch
         var job = Job(
             core: self, batch: batch, input: input, weight: filters, open: open,
-            liveWeight: liveInputGradient ? UnsafePointer(liveWeights.pointer) : filters,
+            liveWeight: live < shape.patch ? UnsafePointer(liveWeights.pointer) : filters,
             live: live, bias: biasGradient, output: nil,
             outputGradient: outputGradient, inputGradient: inputGradient, gating: gating, pooling: pooling,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))

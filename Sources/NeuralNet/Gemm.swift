@@ -22,6 +22,9 @@ public enum Gemm {
     /// kernels (and roundings) for different sub-shapes, and a run must give the same bytes on any
     /// number of cores.
     ///
+    /// With `split` false the product runs whole on the calling thread (as `serial`), for callers
+    /// that run several products side by side.
+    ///
     /// `rowsDone`, when given, is called with ranges of C's rows that are final, together covering
     /// 0..<m once: when the product is cut by rows, right after each piece on the thread that
     /// computed it (its rows still in that core's cache); otherwise over the pool after the product.
@@ -29,26 +32,26 @@ public enum Gemm {
     public static func fast(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowsDone: RowsDone? = nil
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, split: Bool = true, rowsDone: RowsDone? = nil
     ) {
         guard m > 0, n > 0 else { return }
         let pool = WorkerPool.shared
         let byRows = m >= n
-        let split = byRows ? m : n
+        let length = byRows ? m : n
         // At least two pieces once a product is worth four thread hand-offs (the MLP's 300→100 layer).
         let fewest = m * n * k >= 4 * parallelThreshold ? 2 : 1
         // An even count (3 → 4), so that two threads get the same share.
-        let wanted = m * n * k < parallelThreshold ? 1 : min(maximumPieces, max(fewest, split / 128))
+        let wanted = !split || m * n * k < parallelThreshold ? 1 : min(maximumPieces, max(fewest, length / 128))
         let pieces = wanted > 1 ? (wanted + 1) / 2 * 2 : 1
         guard pieces > 1 else {
             blas(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-            rowsDone?.run(rows: m)
+            if let rowsDone { split ? rowsDone.run(rows: m) : rowsDone.kernel(rowsDone.arguments, 0, m) }
             return
         }
         var job = Pieces(
             transposeA: transposeA, transposeB: transposeB, byRows: byRows, m: m, n: n, k: k, alpha: alpha, a: a,
             lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, pieces: pieces,
-            perPiece: ((split + pieces - 1) / pieces + 3) / 4 * 4, threads: min(pieces, pool.width),
+            perPiece: ((length + pieces - 1) / pieces + 3) / 4 * 4, threads: min(pieces, pool.width),
             rowsDone: byRows ? rowsDone : nil)
         pool.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Pieces.self).pointee

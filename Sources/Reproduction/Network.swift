@@ -2,7 +2,7 @@ import L0
 import NeuralNet
 
 /// A feed-forward classifier: a stack of layers, a softmax cross-entropy loss and the buffers for one
-/// minibatch. Built once; `computeGradients` and `countErrors` allocate nothing.
+/// minibatch. Built once; `computeGradients`, `trainingStep` and `countErrors` allocate nothing.
 public final class Network {
     public let layers: [any Layer]
     /// Every learned array, in layer order.
@@ -12,7 +12,7 @@ public final class Network {
     public let input: Tensor
     public let labels: UnsafeMutablePointer<Int32>
     private let penalized: [any Penalized]
-    /// The weights the last `computeGradients` updated in backward.
+    /// The weights the last `trainingStep` updated in backward.
     private var updated: [Parameter]
 
     public init(layers: [any Layer], inputShape: [Int], classes: Int, maxBatch: Int) {
@@ -38,14 +38,20 @@ public final class Network {
 
     /// Forward and backward on the batch in `input`: fills every parameter gradient with the gradient
     /// of mean cross-entropy + penalties, and returns (cross-entropy, penalty, misclassified rows).
-    ///
-    /// With `step` (begun by `optimizer`), layers that `UpdatesWeightsInBackward` may apply it to
-    /// their weights as their gradients are final; those are returned in `updated`, for
-    /// `Adam.finishStep` to leave out.
-    public func computeGradients(random: RandomGenerator, optimizer: Adam? = nil, step: Adam.Step? = nil)
-        -> (crossEntropy: Double, penalty: Double, errors: Int, updated: [Parameter])
-    {
+    public func computeGradients(random: RandomGenerator) -> (crossEntropy: Double, penalty: Double, errors: Int) {
+        backpropagate(random: random, optimizer: nil)
+    }
+
+    /// One training step on the batch in `input`: `computeGradients`, then one step of `optimizer`.
+    /// Layers that `UpdatesWeightsInBackward` apply the step to their weights while their gradients
+    /// are in cache; the optimiser then updates the other parameters.
+    public func trainingStep(random: RandomGenerator, optimizer: Adam) -> (crossEntropy: Double, penalty: Double, errors: Int) {
+        backpropagate(random: random, optimizer: optimizer)
+    }
+
+    private func backpropagate(random: RandomGenerator, optimizer: Adam?) -> (crossEntropy: Double, penalty: Double, errors: Int) {
         let logits = forward(mode: .training, random: random)
+        let step = optimizer?.beginStep()
         // Kept between steps with its capacity, so that the step allocates nothing.
         updated.removeAll(keepingCapacity: true)
         if let optimizer, let step {
@@ -61,7 +67,8 @@ public final class Network {
         }
         var penalty = 0.0
         for layer in penalized { penalty += layer.accumulatePenalty() }
-        return (crossEntropy, penalty, errors, updated)
+        if let optimizer, let step { optimizer.finishStep(step, skipping: updated) }
+        return (crossEntropy, penalty, errors)
     }
 
     /// The number of misclassified rows of the batch in `input`, with deterministic gates.

@@ -57,10 +57,7 @@ public final class TrainingLoop {
                         WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
                             raw.assumingMemoryBound(to: BatchFill.self).pointee.fill(from: from, to: to)
                         }
-                        let update = optimizer.beginStep()
-                        let (crossEntropy, penalty, errors, updated) = network.computeGradients(
-                            random: random, optimizer: optimizer, step: update)
-                        optimizer.finishStep(update, skipping: updated)
+                        let (crossEntropy, penalty, errors) = network.trainingStep(random: random, optimizer: optimizer)
                         sums.crossEntropy += crossEntropy
                         sums.penalty += penalty
                         sums.errors += errors
