@@ -9,6 +9,16 @@ public enum DatasetName: String, CaseIterable, Codable, Sendable {
     /// The binary version (train.bin, test.bin).
     case cifar100 = "cifar-100"
 
+    /// The name as it is written in prose: "MNIST", "Fashion-MNIST", "CIFAR-10", "CIFAR-100".
+    public var displayName: String {
+        switch self {
+        case .mnist: "MNIST"
+        case .fashionMNIST: "Fashion-MNIST"
+        case .cifar10: "CIFAR-10"
+        case .cifar100: "CIFAR-100"
+        }
+    }
+
     /// Whether the dataset is in the MNIST IDX format (the others are CIFAR binaries).
     public var isIDX: Bool { self == .mnist || self == .fashionMNIST }
 

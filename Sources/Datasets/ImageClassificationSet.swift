@@ -94,13 +94,24 @@ public struct MNISTFormat {
 
     /// The path of `stem` in `directory`: the gzip version if present, else the plain one.
     public static func locate(_ stem: String, in directory: URL) throws -> URL {
-        for name in [stem + ".gz", stem] {
+        for name in candidateNames(stem) {
             let url = directory.appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: url.path) { return url }
         }
         throw DatasetError(
             path: directory.appendingPathComponent(stem + ".gz").path,
-            problem: "missing (also looked for \(stem) uncompressed); put the dataset's four IDX files in this directory")
+            problem: "missing (also looked for \(candidateNames(stem).dropFirst().joined(separator: ", "))); put the dataset's four IDX files in this directory")
+    }
+
+    /// The names a file goes by, in the order they are looked for: the official gzip name, the
+    /// uncompressed one, and the dotted spelling some distributions use (`train-images.idx3-ubyte`).
+    static func candidateNames(_ stem: String) -> [String] {
+        var names = [stem + ".gz", stem]
+        if let dash = stem.range(of: "-idx") {
+            let dotted = stem.replacingCharacters(in: dash, with: ".idx")
+            names += [dotted + ".gz", dotted]
+        }
+        return names
     }
 
     static func loadSplit(directory: URL, images: String, labels: String) throws -> ImageClassificationSet {

@@ -23,7 +23,9 @@ extension DatasetName {
             return []
         case .mnist:
             return [
-                DatasetFile(stem: "train-images-idx3-ubyte", gzipMD5: "f68b3c2dcbeaaa9fbdd348bbdeb94873", rawSHA256: nil, rawSize: 47_040_016),
+                DatasetFile(
+                    stem: "train-images-idx3-ubyte", gzipMD5: "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                    rawSHA256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", rawSize: 47_040_016),
                 DatasetFile(
                     stem: "train-labels-idx1-ubyte", gzipMD5: "d53e105ee54ea40749a09fcbcd1e9432",
                     rawSHA256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", rawSize: 60_008),

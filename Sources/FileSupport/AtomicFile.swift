@@ -13,6 +13,23 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String { "\(path): \(problem)" }
+
+    /// A system error in words ("is a directory", "permission denied", "no such file or directory")
+    /// rather than Foundation's "NSCocoaErrorDomain error 256".
+    public static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        switch ns.code {
+        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file or directory"
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device"
+        case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+        default: return ns.localizedFailureReason ?? ns.localizedDescription
+        }
+    }
 }
 
 /// Writes files so that readers never see a half-written one: the bytes go to a temporary file in the
@@ -43,7 +60,5 @@ public enum AtomicFile {
         try write(Data(text.utf8), to: url)
     }
 
-    static func reason(_ error: Error) -> String {
-        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
-    }
+    static func reason(_ error: Error) -> String { FileError.describe(error) }
 }

@@ -111,7 +111,10 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         }
         scheduledUpdate = nil
         penaltyPrepared = scheduled != nil
-        if let scheduled, needsInputGradient, rows * inputs * outputs <= Self.twoTaskProducts {
+        // A small layer computes each product whole, with or without a scheduled update, so that both
+        // give the same bytes whatever the BLAS kernel (some round a product cut into pieces otherwise).
+        let small = needsInputGradient && rows * inputs * outputs <= Self.twoTaskProducts
+        if let scheduled, small {
             weightsRead.pointee = 0
             var tasks = TwoTasks(weightRows: scheduled, weightsRead: weightsRead)
             if WorkerPool.shared.width >= 2 {
@@ -127,7 +130,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         }
         if !fromWeights {
             // dx̃ = dy·Wᵀ, before any update of W; then dx = dx̃ ⊙ z.
-            job.multiplyForInputGradient(split: true)
+            job.multiplyForInputGradient(split: !small)
             WorkerPool.shared.runRanges(inputs, minimum: max(32, Self.valuesPerPart / rows), with: &job) { raw, from, to in
                 raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromInputs(inputs: from..<to)
             }
@@ -148,7 +151,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
                     })
             }
         } else {
-            job.multiplyForWeightGradient(split: true)
+            job.multiplyForWeightGradient(split: !small)
             if fromWeights {
                 WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
                     raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromWeights(inputs: from..<to)

@@ -66,7 +66,11 @@ public struct CellCache {
     /// The cache key of `cell` with `inputs`: SHA-256 of its kind, attributes and inputs (not its id
     /// or caption, which do not change the result).
     public static func key(_ cell: Cell, inputs: [String: String]) -> String {
-        let entry = Entry(id: "", kind: cell.kind, attributes: cell.attributes, inputs: inputs, result: nil)
+        key(kind: cell.kind, attributes: cell.attributes, inputs: inputs)
+    }
+
+    static func key(kind: String, attributes: [String: String], inputs: [String: String]) -> String {
+        let entry = Entry(id: "", kind: kind, attributes: attributes, inputs: inputs, result: nil)
         return String(Digest.sha256(Self.encode(entry)).prefix(24))
     }
 
@@ -91,6 +95,19 @@ public struct CellCache {
         for (key, value) in inputs where last.inputs[key] != nil && last.inputs[key] != value { changed.insert(key) }
         if last.attributes != cell.attributes { changed.insert("attributes") }
         return .stale(changed.isEmpty ? "stored result missing" : "changed since last computed: \(changed.sorted().joined(separator: ", "))")
+    }
+
+    /// Deletes stored results that are not the latest of one of the cells `ids` (results of older
+    /// inputs, of cells no longer in the template) and forgets those cells, so a committed cache holds
+    /// only what the report uses.
+    public func prune(keeping ids: Set<String>) throws {
+        let index = self.index().filter { ids.contains($0.key) }
+        let keep = Set(index.values.map { Self.key(kind: $0.kind, attributes: $0.attributes, inputs: $0.inputs) + ".json" })
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for file in files where file.hasSuffix(".json") && file != "index.json" && !keep.contains(file) {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
+        }
+        try AtomicFile.write(Self.encode(index), to: directory.appendingPathComponent("index.json"))
     }
 
     private func index() -> [String: Entry] {

@@ -1,4 +1,5 @@
 import CCmark
+import FileSupport
 import Foundation
 
 /// Reads a markdown template (CommonMark + GFM tables and footnotes, through cmark-gfm) into a
@@ -8,29 +9,43 @@ import Foundation
 /// - `{{ key }}`: a value computed by the cell registry;
 /// - `@fig-id`, `@tab-id`, `@sec-id`: cross-references, rendered as "Figure 3" and linked;
 /// - `{#id}` at the end of a heading: the heading's anchor;
-/// - `[TOC]` alone in a paragraph: the table of contents.
+/// - `[TOC]` alone in a paragraph: the table of contents;
+/// - a fenced block headed `{.when key=value}`: markdown kept only when the condition `key` has that
+///   value (for example `{.when dataset=mnist}`: discussion written for one dataset); fence it with
+///   four backticks when it holds cells of its own.
 /// Raw HTML and images are refused: the PDF could not show them, and figures come from cells.
 public enum TemplateReader {
     public static let cellKinds = ["figure", "table"]
 
-    /// Reads the template at `url`; errors name `path:line`.
-    public static func read(contentsOf url: URL) throws -> Document {
+    /// Reads the template at `url`; errors name `path:line`. `conditions` are the values that
+    /// `{.when key=value}` blocks are held against.
+    public static func read(contentsOf url: URL, conditions: [String: String] = [:]) throws -> Document {
+        try read(try text(contentsOf: url), file: url.path, conditions: conditions)
+    }
+
+    /// The front matter of the template at `url` alone.
+    public static func frontMatter(contentsOf url: URL) throws -> FrontMatter {
+        try FrontMatterReader.read(try text(contentsOf: url), file: url.path).metadata
+    }
+
+    static func text(contentsOf url: URL) throws -> String {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw TemplateError(file: url.path, line: 1, problem: "cannot read the template (\((error as NSError).localizedDescription))")
+            throw TemplateError(file: url.path, line: 1, problem: "cannot read the template (\(FileError.describe(error)))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TemplateError(file: url.path, line: 1, problem: "the template is not UTF-8 text")
         }
-        return try read(text, file: url.path)
+        return text
     }
 
     /// Reads template `text`; `file` names it in errors.
-    public static func read(_ text: String, file: String) throws -> Document {
+    public static func read(_ text: String, file: String, conditions: [String: String] = [:]) throws -> Document {
         let (metadata, body, bodyLine) = try FrontMatterReader.read(text, file: file)
         var converter = Converter(file: file, lineOffset: bodyLine - 1)
+        converter.conditions = conditions
         let blocks = try converter.parse(body)
         return Document(metadata: metadata, blocks: blocks, footnotes: try converter.footnotes())
     }
@@ -44,6 +59,8 @@ struct Converter {
     /// unreferenced ones) and gives each reference its definition's 1-based position as literal.
     var definitions: [(label: String, blocks: [Block])] = []
     var ids: [String: Int] = [:]
+    /// The values `{.when key=value}` blocks are held against.
+    var conditions: [String: String] = [:]
 
     init(file: String, lineOffset: Int) {
         self.file = file
@@ -92,9 +109,44 @@ struct Converter {
     mutating func blocks(of parent: OpaquePointer) throws -> [Block] {
         var out: [Block] = []
         for node in children(parent) {
-            if let block = try block(node) { out.append(block) }
+            if let condition = try condition(node) {
+                if condition { out += try conditionalBlocks(node) }
+            } else if let block = try block(node) {
+                out.append(block)
+            }
         }
         return out
+    }
+
+    /// For a `{.when key=value}` block, whether its condition holds; nil for any other node.
+    func condition(_ node: OpaquePointer) throws -> Bool? {
+        guard cmark_node_get_type(node) == CMARK_NODE_CODE_BLOCK,
+            let info = cmark_node_get_fence_info(node).map({ String(cString: $0).trimmingCharacters() }),
+            info.hasPrefix("{.when")
+        else { return nil }
+        let tokens = try Self.tokens(String(info.dropFirst().dropLast()), onError: { self.error(node, $0) }).dropFirst()
+        guard info.hasSuffix("}"), tokens.count == 1, let eq = tokens.first!.firstIndex(of: "=") else {
+            throw error(node, "a conditional block is headed {.when key=value}, e.g. {.when dataset=mnist}")
+        }
+        let (key, value) = (String(tokens.first![..<eq]), String(tokens.first![tokens.first!.index(after: eq)...]))
+        guard let actual = conditions[key] else {
+            throw error(node, "{.when \(key)=…}: unknown condition '\(key)'; known: \(conditions.keys.sorted().joined(separator: ", "))")
+        }
+        return actual == value
+    }
+
+    /// The markdown inside a conditional block, read with this template's ids (footnotes, which
+    /// cmark-gfm numbers per parse, must stay outside).
+    mutating func conditionalBlocks(_ node: OpaquePointer) throws -> [Block] {
+        var inner = Converter(file: file, lineOffset: line(node))
+        inner.ids = ids
+        inner.conditions = conditions
+        let blocks = try inner.parse(literal(node))
+        guard inner.definitions.isEmpty else {
+            throw error(node, "footnotes cannot be defined inside a {.when …} block; define them outside it")
+        }
+        ids = inner.ids
+        return blocks
     }
 
     mutating func block(_ node: OpaquePointer) throws -> Block? {

@@ -33,24 +33,6 @@ public enum PaperResults {
         table1.first { $0.model == model && $0.variant == variant }
     }
 
-    /// The weights one gate group controls in each layer (biases aside): a unit's outgoing row of a
-    /// fully connected layer, a map's filter (Cin·k²) of a convolution.
-    public static func groupSizes(_ model: ModelKind) -> [Int] {
-        switch model {
-        case .mlp: [300, 100, 10]
-        case .lenet5: [25, 500, 500, 10]
-        }
-    }
-
-    /// The share of weights the groups of `architecture` control, counted as our runs count them
-    /// (Σ kept groups × group size over all weights), so that the paper's rows compare with ours.
-    public static func weightsKept(_ model: ModelKind, architecture: [Int]) -> Double {
-        let sizes = groupSizes(model)
-        let kept = zip(architecture, sizes).map { $0 * $1 }.reduce(0, +)
-        let all = zip(originalArchitecture(model), sizes).map { $0 * $1 }.reduce(0, +)
-        return Double(kept) / Double(all)
-    }
-
     /// The full architecture of each network, in gate groups per layer.
     public static func originalArchitecture(_ model: ModelKind) -> [Int] {
         switch model {

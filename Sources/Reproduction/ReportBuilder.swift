@@ -1,3 +1,4 @@
+import Datasets
 import FileSupport
 import Foundation
 import Plotting
@@ -15,9 +16,10 @@ public struct ReportBuilder {
     /// Write only this figure's files (beside the HTML and PDF); nil: every figure's.
     public var only: String?
 
-    public init(template: URL, reportsDirectory: URL, cells: ReportCells, toolVersion: String) {
+    /// Writes to `<reportsDirectory>/<name>/`; `name` defaults to `reportName(template:dataset:default:)`.
+    public init(template: URL, reportsDirectory: URL, cells: ReportCells, toolVersion: String, name: String? = nil) {
         self.template = template
-        outputDirectory = reportsDirectory.appendingPathComponent(template.deletingPathExtension().lastPathComponent)
+        outputDirectory = reportsDirectory.appendingPathComponent(name ?? template.deletingPathExtension().lastPathComponent)
         self.cells = cells
         self.toolVersion = toolVersion
     }
@@ -63,9 +65,20 @@ public struct ReportBuilder {
         only = nil
     }
 
+    /// What the template's `{.when key=value}` blocks are held against: the report's dataset.
+    public var conditions: [String: String] { ["dataset": cells.dataset] }
+
+    /// The directory name of a report: the template's name, followed by the dataset's when it is not
+    /// the one the template's front matter names (`reproduction`, `reproduction-fashion-mnist`).
+    public static func reportName(template: URL, dataset: String, templateDataset: String?) -> String {
+        let base = template.deletingPathExtension().lastPathComponent
+        guard let templateDataset, templateDataset != "auto", templateDataset != dataset else { return base }
+        return base + "-" + dataset
+    }
+
     /// The template read, numbered and cross-referenced (cells not yet evaluated).
     public func document() throws -> Document {
-        let read = try TemplateReader.read(contentsOf: template)
+        let read = try TemplateReader.read(contentsOf: template, conditions: conditions)
         return try Passes.resolveCrossReferences(Passes.number(read), file: template.path)
     }
 
@@ -84,7 +97,7 @@ public struct ReportBuilder {
         var evaluated = try evaluator.evaluate(document, file: template.path)
         // The title block states what was actually used, whatever the template asked for.
         evaluated.metadata.profile = cells.profile.rawValue
-        evaluated.metadata.dataset = try cells.trainingData().record.name
+        evaluated.metadata.dataset = DatasetName(rawValue: cells.dataset)?.displayName ?? cells.dataset
         let context = ReportContext(date: Self.format(date), provenance: try provenance(document), isoDate: SourceDate.iso8601(date))
         let html = try HTMLWriter.write(evaluated, context: context)
         let pdf = try PDFWriter.write(evaluated, context: context)
@@ -97,6 +110,7 @@ public struct ReportBuilder {
         }
         // Everything is computed before the first file is written.
         for (url, data) in files { try AtomicFile.write(data, to: url) }
+        if only == nil { try cache.prune(keeping: Set(evaluator.cells(document).map(\.id))) }
         return files.map(\.0)
     }
 
@@ -111,12 +125,12 @@ public struct ReportBuilder {
     /// Where the numbers came from: code, data, profile, seeds, machine and time of every run used.
     func provenance(_ document: Document) throws -> [(String, String)] {
         var rows: [(String, String)] = []
-        rows.append(("code", Self.gitDescription(at: template.deletingLastPathComponent())))
+        rows.append(("code", Self.gitDescription(revision())))
         rows.append(("tool", "l0repro \(toolVersion); cells \(ReportCells.codeVersion)"))
         rows.append(("template", template.lastPathComponent))
         rows.append(("profile", cells.profile.summary))
-        let data = try cells.trainingData().record
-        rows.append(("dataset", "\(data.name): \(data.trainingExamples) training and \(data.testExamples) test examples from \(data.directory) (\(data.source))"))
+        let data = try cells.dataRecord()
+        rows.append(("dataset", "\(data.name): \(data.trainingExamples) training and \(data.testExamples) test examples"))
         rows.append(("data SHA-256", data.sha256))
         let logs = cells.loadedRuns()
         if !logs.isEmpty {
@@ -135,24 +149,66 @@ public struct ReportBuilder {
         return rows
     }
 
-    /// `<commit>` or `<commit> (uncommitted changes)`, or "not a git checkout".
-    static func gitDescription(at directory: URL) -> String {
-        func git(_ arguments: [String]) -> String? {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["git"] + arguments
-            process.currentDirectoryURL = directory
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return nil }
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil
-        }
-        guard let commit = git(["rev-parse", "HEAD"]) else { return "not a git checkout" }
-        let dirty = git(["status", "--porcelain", "--untracked-files=no"]).map { !$0.isEmpty } ?? false
-        return commit + (dirty ? " (uncommitted changes)" : "")
+    /// The files a report is made from: the code, the template and the runs it uses.
+    func sources() -> [URL] {
+        let root = template.deletingLastPathComponent().deletingLastPathComponent()
+        let runs = cells.configs().compactMap { try? cells.runName($0) }.map { cells.runsDirectory.appendingPathComponent($0) }
+        return [root.appendingPathComponent("Sources"), root.appendingPathComponent("Package.swift"), template] + runs
+    }
+
+    /// The revision of the report's sources: the last commit that changed any of them, so that a
+    /// commit elsewhere (the report itself, say) leaves the report's bytes alone.
+    public func revision() -> SourceRevision? { SourceRevision.of(sources(), in: template.deletingLastPathComponent()) }
+
+    /// The date a report carries: `SOURCE_DATE_EPOCH` when set, else the date of `revision()`, else
+    /// the Unix epoch; never the clock.
+    public func sourceDate(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Date {
+        if let fixed = try SourceDate.fromEnvironment(environment) { return fixed }
+        return revision()?.date ?? Date(timeIntervalSince1970: 0)
+    }
+
+    static func gitDescription(_ revision: SourceRevision?) -> String {
+        guard let revision else { return "not a git checkout" }
+        return revision.commit + (revision.changed ? " with uncommitted changes to the code, template or runs" : "")
+    }
+}
+
+/// The last commit that changed a set of files, and whether the working tree changes them still.
+public struct SourceRevision: Equatable, Sendable {
+    public var commit: String
+    public var date: Date
+    /// Whether any of the files differs from that commit in the working tree.
+    public var changed: Bool
+
+    /// The revision of `files` in the git checkout holding `directory`; files outside it are left
+    /// out; nil outside a checkout.
+    public static func of(_ files: [URL], in directory: URL) -> SourceRevision? {
+        guard let top = git(["rev-parse", "--show-toplevel"], in: directory) else { return nil }
+        let root = URL(fileURLWithPath: top).standardizedFileURL.resolvingSymlinksInPath().path + "/"
+        let paths = files.map { $0.standardizedFileURL.resolvingSymlinksInPath().path }.filter { $0.hasPrefix(root) }
+            .map { String($0.dropFirst(root.count)) }
+        // Paths are relative to the top of the checkout, so git runs there.
+        let checkout = URL(fileURLWithPath: top)
+        guard !paths.isEmpty, let line = git(["log", "-1", "--format=%H %ct", "--"] + paths, in: checkout),
+            let space = line.firstIndex(of: " "), let seconds = Double(line[line.index(after: space)...])
+        else { return nil }
+        let status = git(["status", "--porcelain", "--untracked-files=no", "--"] + paths, in: checkout) ?? ""
+        return SourceRevision(commit: String(line[..<space]), date: Date(timeIntervalSince1970: seconds), changed: !status.isEmpty)
+    }
+
+    static func git(_ arguments: [String], in directory: URL) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git"] + arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return process.terminationStatus == 0 && !text.isEmpty ? text : nil
     }
 }
 
@@ -160,12 +216,10 @@ extension ReportCells {
     /// The profile's runs that have finished logs under the runs directory, in model and variant
     /// order (whether or not this process trained them, so a warm cache gives the same page).
     func loadedRuns() -> [RunLog] {
-        let all = (try? configs()) ?? []
-        return all.compactMap { config in
+        return configs().compactMap { config in
             guard let name = try? runName(config) else { return nil }
             if let log = loadedLog(name) { return log }
-            let url = Trainer.logURL(in: runsDirectory.appendingPathComponent(name))
-            return (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(RunLog.self, from: $0) }
+            return Self.finishedLog(in: runsDirectory.appendingPathComponent(name))
         }
     }
 }

@@ -1,3 +1,4 @@
+import Datasets
 import FileSupport
 import Foundation
 import Plotting
@@ -8,12 +9,15 @@ import Reporting
 /// (a finished run is reused from its log).
 public final class ReportCells: CellRegistry {
     /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
-    public static let codeVersion = "cells-3"
+    public static let codeVersion = "cells-4"
 
     public let profile: Profile
+    /// The dataset's name, e.g. "mnist".
+    public let dataset: String
     public let runsDirectory: URL
     private let loadData: () throws -> TrainingData
     private var data: TrainingData?
+    private var recorded: DataRecord??
     private var logs: [String: RunLog] = [:]
     /// Called with one-line progress messages (each training epoch).
     public var progress: (String) -> Void = { _ in }
@@ -22,8 +26,12 @@ public final class ReportCells: CellRegistry {
     /// Retrain every run from scratch (once per process) instead of reusing finished logs.
     public var retrain = false
 
-    public init(profile: Profile, runsDirectory: URL, data: @escaping () throws -> TrainingData) {
+    /// `data` loads the dataset called `dataset`; it is called only when a run must be trained (or
+    /// the runs directory lacks some of the profile's runs), so a report whose runs are all finished
+    /// renders on a machine without the data.
+    public init(profile: Profile, dataset: String, runsDirectory: URL, data: @escaping () throws -> TrainingData) {
         self.profile = profile
+        self.dataset = dataset
         self.runsDirectory = runsDirectory
         loadData = data
     }
@@ -31,25 +39,64 @@ public final class ReportCells: CellRegistry {
     func trainingData() throws -> TrainingData {
         if let data { return data }
         let loaded = try loadData()
+        guard loaded.record.name == dataset else {
+            throw CellError("the report is on \(dataset) but the data loaded is \(loaded.record.name)")
+        }
         data = loaded
         return loaded
     }
 
+    /// The data the report's runs were trained on: from their logs when every run of the profile is
+    /// finished under the runs directory with one and the same data digest, else from the data itself.
+    public func dataRecord() throws -> DataRecord {
+        if let data { return data.record }
+        if recorded == nil { recorded = .some(recordedData()) }
+        if let record = recorded ?? nil, !retrain { return record }
+        return try trainingData().record
+    }
+
+    /// The data record that the finished logs of all of the profile's runs share, if they do.
+    private func recordedData() -> DataRecord? {
+        var found: [DataRecord] = []
+        for config in configs() {
+            let prefix = "\(config.model.rawValue)-\(config.variant.rawValue)-"
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []
+            let matches = entries.sorted().filter { $0.hasPrefix(prefix) }.compactMap { entry -> RunLog? in
+                guard let log = Self.finishedLog(in: runsDirectory.appendingPathComponent(entry)),
+                    log.config == config, entry == prefix + log.id,
+                    log.id == config.runIdentity(dataDigest: log.data.sha256)
+                else { return nil }
+                return log
+            }
+            guard matches.count == 1 else { return nil }
+            found.append(matches[0].data)
+        }
+        guard let first = found.first, found.allSatisfy({ $0 == first }) else { return nil }
+        return first
+    }
+
+    /// The finished log in a run directory, if it holds one of the current format.
+    static func finishedLog(in directory: URL) -> RunLog? {
+        guard let bytes = try? Data(contentsOf: Trainer.logURL(in: directory)),
+            let log = try? JSONDecoder().decode(RunLog.self, from: bytes), log.format == RunLog.currentFormat
+        else { return nil }
+        return log
+    }
+
     /// The configuration of each network and variant under the profile.
-    public func configs() throws -> [TrainingConfig] {
-        let name = try trainingData().record.name
-        return ModelKind.allCases.flatMap { model in Variant.allCases.map { profile.config(model, $0, dataset: name) } }
+    public func configs() -> [TrainingConfig] {
+        ModelKind.allCases.flatMap { model in Variant.allCases.map { profile.config(model, $0, dataset: dataset) } }
     }
 
     /// The run directory name of `config` (`<model>-<variant>-<id>`).
     public func runName(_ config: TrainingConfig) throws -> String {
-        "\(config.model.rawValue)-\(config.variant.rawValue)-\(config.runIdentity(dataDigest: try trainingData().record.sha256))"
+        "\(config.model.rawValue)-\(config.variant.rawValue)-\(config.runIdentity(dataDigest: try dataRecord().sha256))"
     }
 
     /// Trains (or reuses) every run of the profile and returns their logs.
     public func runs() throws -> RunCollection {
         var out: [RunLog] = []
-        for config in try configs() { out.append(try run(config)) }
+        for config in configs() { out.append(try run(config)) }
         return RunCollection(runs: out, directory: runsDirectory)
     }
 
@@ -58,6 +105,10 @@ public final class ReportCells: CellRegistry {
     func run(_ config: TrainingConfig) throws -> RunLog {
         let name = try runName(config)
         if let log = logs[name] { return log }
+        if !retrain, let log = Self.finishedLog(in: runsDirectory.appendingPathComponent(name)), log.config == config {
+            logs[name] = log
+            return log
+        }
         let trainer = try Trainer(config: config, data: try trainingData(), runsDirectory: runsDirectory)
         if retrain { try trainer.discard() }
         let started = Date()
@@ -86,7 +137,7 @@ public final class ReportCells: CellRegistry {
             needsRuns = true
         }
         if needsRuns {
-            let data = try trainingData().record
+            let data = try dataRecord()
             inputs["profile"] = profile.rawValue
             inputs["data"] = "\(data.name) \(data.sha256)"
             // Each run by name and the digest of its log, so that a retrained run (same configuration,
@@ -118,7 +169,8 @@ public final class ReportCells: CellRegistry {
         let parts = key.split(separator: ".").map(String.init)
         switch parts.first {
         case "profile": return profile.rawValue
-        case "dataset": return try trainingData().record.name
+        case "verdict-rule": return Verdict.rule
+        case "dataset": return DatasetName(rawValue: dataset)?.displayName ?? dataset
         case "epochs" where parts.count == 2:
             guard let model = ModelKind(rawValue: parts[1]) else { break }
             return String(profile.config(model, .l0, dataset: "").epochs)
@@ -127,22 +179,27 @@ public final class ReportCells: CellRegistry {
             switch parts[3] {
             case "error": return String(format: "%.1f %%", row.error)
             case "architecture": return row.architecture.map(String.init).joined(separator: "-")
+            case "weights-kept": return String(format: "%.1f %%", 100 * KeptWeights.share(model, architecture: row.architecture))
             default: break
             }
         default:
             guard parts.count == 3, let model = ModelKind(rawValue: parts[0]), let variant = Variant(rawValue: parts[1]) else { break }
-            let log = try run(profile.config(model, variant, dataset: try trainingData().record.name))
+            let log = try run(profile.config(model, variant, dataset: dataset))
             switch parts[2] {
             case "final-error": return String(format: "%.2f %%", log.result.finalTestError)
             case "best-error": return String(format: "%.2f %% (epoch %d)", log.result.bestTestError, log.result.bestEpoch)
             case "architecture": return log.result.architecture
-            case "weights-kept": return String(format: "%.1f %%", 100 * Double(log.result.keptWeights) / Double(log.result.weights))
+            case "weights-kept": return String(format: "%.1f %%", 100 * KeptWeights.share(log))
             case "expected-flops": return ReportTables.count(log.result.expectedFlops)
+            case "flops-reduction": return String(format: "%.1f×", log.result.denseFlops / log.result.expectedFlops)
+            case "verdict" where PaperResults.row(model, variant) != nil: return Verdict(log, against: PaperResults.row(model, variant)!).rawValue
+            case "delta-error" where PaperResults.row(model, variant) != nil:
+                return String(format: "%+.2f points", log.result.finalTestError - PaperResults.row(model, variant)!.error)
             default: break
             }
         }
         throw CellError(
-            "unknown value; use profile, dataset, epochs.<model>, <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops) or paper.<model>.<l0|l0-sep>.(error|architecture)")
+            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)")
     }
 }
 
@@ -162,29 +219,55 @@ enum ReportTables {
         return String(format: "%.0f", value)
     }
 
+    /// A share 0…1 as a percentage with one decimal: 26.0.
+    static func percent(_ share: Double) -> String { String(format: "%.1f", 100 * share) }
+
+    /// +4, −3, 0.
+    static func signed(_ value: Int) -> String { value > 0 ? "+\(value)" : value < 0 ? "−\(-value)" : "0" }
+
     static func table(_ source: TableSource, runs: RunCollection) throws -> StoredTable {
         switch source {
         case .table1:
             var rows: [[String]] = []
             for model in ModelKind.allCases {
-                for row in PaperResults.table1 where row.model == model {
+                let title = Style.plainTitle(model)
+                let joined = { (groups: [Int]) in groups.map(String.init).joined(separator: "-") }
+                // The paper's other methods, quoted.
+                for row in PaperResults.table1 where row.model == model && row.variant == nil {
                     rows.append([
-                        Style.plainTitle(model), "paper: \(row.method)", row.architecture.map(String.init).joined(separator: "-"), String(format: "%.1f", row.error), "–",
-                        String(format: "%.1f", 100 * PaperResults.weightsKept(model, architecture: row.architecture)), "–",
+                        title, "paper: \(row.method)", joined(row.architecture), "", String(format: "%.1f", row.error), "–", "",
+                        percent(KeptWeights.share(model, architecture: row.architecture)), "–", "quoted",
                     ])
                 }
+                // Each of our runs, after the paper's row it reproduces when there is one.
                 for run in runs.runs(of: model) {
                     let r = run.result
+                    var delta = ["", ""]
+                    var verdict = "no paper row"
+                    if let paper = PaperResults.row(model, run.config.variant) {
+                        rows.append([
+                            title, "paper: \(paper.method)", joined(paper.architecture), "", String(format: "%.1f", paper.error), "–", "",
+                            percent(KeptWeights.share(model, architecture: paper.architecture)), "–", "",
+                        ])
+                        delta = [
+                            zip(r.keptGroups, paper.architecture).map { signed($0 - $1) }.joined(separator: ", "),
+                            String(format: "%+.2f", r.finalTestError - paper.error),
+                        ]
+                        verdict = Verdict(run, against: paper).rawValue
+                    }
                     rows.append([
-                        Style.plainTitle(model), "ours: \(Style.plainName(run.config.variant))", r.architecture, String(format: "%.2f", r.finalTestError),
-                        String(format: "%.2f (%d)", r.bestTestError, r.bestEpoch), String(format: "%.1f", 100 * Double(r.keptWeights) / Double(r.weights)),
-                        count(r.expectedFlops),
+                        title, "ours: \(Style.plainName(run.config.variant))", r.architecture, delta[0], String(format: "%.2f", r.finalTestError),
+                        String(format: "%.2f (%d)", r.bestTestError, r.bestEpoch), delta[1], percent(KeptWeights.share(run)),
+                        count(r.expectedFlops), verdict,
                     ])
                 }
             }
             return StoredTable(
-                alignments: [.left, .left, .left, .right, .right, .right, .right],
-                header: ["network", "method", "groups kept", "error % (last epoch)", "best error % (epoch)", "weights kept %", "E[FLOPs]"], rows: rows)
+                alignments: [.left, .left, .left, .right, .right, .right, .right, .right, .right, .left],
+                header: [
+                    "network", "method", "groups kept", "Δ groups", "error % (last epoch)", "best error % (epoch)", "Δ error (points)",
+                    "weights kept %", "E[FLOPs]", "verdict",
+                ], rows: rows)
         case .runs:
             let rows = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { run -> [String] in
                 let c = run.config

@@ -4,7 +4,9 @@ import L0
 /// on the configuration and the data (wall-clock times live in `timing.json` beside it), so the same
 /// run on the same data gives the same file.
 public struct RunLog: Codable, Equatable, Sendable {
-    public static let currentFormat = "l0repro-run/1"
+    /// Format 2 names the data by name and digest only (format 1 also recorded where the files were
+    /// read from, which made the bytes depend on the machine).
+    public static let currentFormat = "l0repro-run/2"
 
     public var format: String
     /// The run's identity (see `TrainingConfig.runIdentity`).
@@ -20,14 +22,11 @@ public struct RunLog: Codable, Equatable, Sendable {
     public var finalGates: [GateRecord]
 }
 
-/// Which data a run used.
+/// Which data a run used: its name and digest, never where the files were found (that is in
+/// `RunTiming`), so that the same run trained from another directory gives the same log.
 public struct DataRecord: Codable, Equatable, Sendable {
     /// The dataset's name, e.g. "fashion-mnist".
     public var name: String
-    /// The directory the files were read from.
-    public var directory: String
-    /// How that directory was found: "--data-dir", "L0REPRO_DATA_DIR", "user cache" or a system location.
-    public var source: String
     public var trainingExamples: Int
     public var testExamples: Int
     /// SHA-256 of the decompressed training images, training labels, test images and test labels, in
@@ -93,6 +92,11 @@ public struct RunResult: Codable, Equatable, Sendable {
 public struct GateRecord: Codable, Equatable, Sendable {
     public var layer: String
     public var logAlpha: [Float]
+
+    public init(layer: String, logAlpha: [Float]) {
+        self.layer = layer
+        self.logAlpha = logAlpha
+    }
 }
 
 /// Wall-clock facts about a run, kept out of `log.json` so that the log is reproducible.
@@ -105,4 +109,19 @@ public struct RunTiming: Codable, Equatable, Sendable {
     public var threads: Int
     public var blas: String
     public var cpu: String
+    /// Where the data was read from and how that directory was found (absent in older timing files).
+    public var data: DataLocation?
+}
+
+/// Where a dataset's files were found: machine facts, kept out of the reproducible log.
+public struct DataLocation: Codable, Equatable, Sendable {
+    /// The directory the files were read from.
+    public var directory: String
+    /// How that directory was found: "--data-dir", "L0REPRO_DATA_DIR", "user cache" or a system location.
+    public var source: String
+
+    public init(directory: String, source: String) {
+        self.directory = directory
+        self.source = source
+    }
 }

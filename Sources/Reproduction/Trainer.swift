@@ -51,6 +51,8 @@ public final class Trainer {
     /// Where a run directory keeps its log.
     public static func logURL(in runDirectory: URL) -> URL { runDirectory.appendingPathComponent("log.json") }
     public var timingURL: URL { directory.appendingPathComponent("timing.json") }
+    /// The finished run's parameters (`ModelFile`).
+    public var modelURL: URL { directory.appendingPathComponent(ModelFile.fileName) }
     var checkpointURL: URL { directory.appendingPathComponent("checkpoint.bin") }
 
     /// The finished log of this run, if one exists and belongs to it.
@@ -83,7 +85,7 @@ public final class Trainer {
         var records = [EpochRecord]()
         var timing = RunTiming(
             id: id, epochSeconds: [], evaluationSeconds: [], threads: BLASRuntime.threads,
-            blas: BLASRuntime.configuration, cpu: MachineInfo.cpuModel)
+            blas: BLASRuntime.configuration, cpu: MachineInfo.cpuModel, data: data.location)
 
         let buffers = Checkpoint.buffers(optimizer: optimizer, average: average)
         if FileManager.default.fileExists(atPath: checkpointURL.path) {
@@ -135,6 +137,8 @@ public final class Trainer {
         let gates = network.layers.compactMap { layer in
             (layer as? any GatedLayer).map { GateRecord(layer: layer.name, logAlpha: $0.gates.logAlpha.value.array) }
         }
+        let model = ModelFile(
+            network: config.model.rawValue, method: config.variant.rawValue, runID: id, parameters: network.parameters)
         average?.swapOut()
         let n = Double(train.count)
         let log = RunLog(
@@ -142,6 +146,8 @@ public final class Trainer {
             data: data.record, effectiveLambdas: config.lambdas.map { $0 / n }, effectiveWeightDecay: config.weightDecay / n,
             epochs: records, result: RunResult(epochs: records),
             finalGates: gates)
+        // The model first: a directory with a log is a finished run.
+        try model.write(to: modelURL)
         try AtomicFile.write(CanonicalJSON.encode(log, pretty: true), to: logURL)
         try AtomicFile.write(CanonicalJSON.encode(timing, pretty: true), to: timingURL)
         try? FileManager.default.removeItem(at: checkpointURL)

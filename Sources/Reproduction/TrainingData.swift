@@ -7,11 +7,14 @@ public struct TrainingData: Sendable {
     public let train: ImageClassificationSet
     public let test: ImageClassificationSet
     public let record: DataRecord
+    /// Where the files were found (nil for data built in memory).
+    public let location: DataLocation?
 
-    public init(train: ImageClassificationSet, test: ImageClassificationSet, record: DataRecord) {
+    public init(train: ImageClassificationSet, test: ImageClassificationSet, record: DataRecord, location: DataLocation? = nil) {
         self.train = train
         self.test = test
         self.record = record
+        self.location = location
     }
 
     /// Reads an MNIST-format dataset from `directory`, or from where `dataset` is usually found.
@@ -22,10 +25,9 @@ public struct TrainingData: Sendable {
         let (resolved, source) = try dataset.resolve(explicit: directory)
         let (train, test) = try MNISTFormat.load(from: resolved)
         let digest = Digest.sha256(concatenating: [train.images, train.labels, test.images, test.labels])
-        let record = DataRecord(
-            name: dataset.rawValue, directory: resolved.standardizedFileURL.path, source: source,
-            trainingExamples: train.count,
-            testExamples: test.count, sha256: digest)
-        return TrainingData(train: train, test: test, record: record)
+        let record = DataRecord(name: dataset.rawValue, trainingExamples: train.count, testExamples: test.count, sha256: digest)
+        return TrainingData(
+            train: train, test: test, record: record,
+            location: DataLocation(directory: resolved.standardizedFileURL.path, source: source))
     }
 }

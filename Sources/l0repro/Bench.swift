@@ -80,7 +80,7 @@ struct Bench: ParsableCommand {
         }
         let peer = try PeerRun.run(
             python: peerPython, script: peerScript,
-            arguments: ["--model", model == .lenet5 ? "lenet" : "mlp", "--data", trainingData.record.directory, "--epochs", String(epochs), "--threads", String(threads)])
+            arguments: ["--model", model == .lenet5 ? "lenet" : "mlp", "--data", trainingData.location?.directory ?? ".", "--epochs", String(epochs), "--threads", String(threads)])
         let sorted = peer.seconds.sorted()
         let median = sorted[sorted.count / 2]
         print("PyTorch peer:  \(format(median, 3)) s/epoch (median of \(peer.seconds.map { format($0, 3) }.joined(separator: ", "))), peak RSS \(format(Double(peer.peakResidentBytes) / 1e6, 0)) MB")

@@ -25,24 +25,28 @@ struct DataOptions: ParsableArguments {
             valueName: "dir"))
     var dataDirectory: String?
 
+    /// The dataset chosen: `--dataset`, else `fallback`; `auto` is MNIST when its files are found,
+    /// otherwise Fashion-MNIST. Reads no data.
+    func datasetName(fallback: Choice = .auto) throws -> DatasetName {
+        switch dataset ?? fallback {
+        case .mnist: return .mnist
+        case .fashionMNIST: return .fashionMNIST
+        case .auto:
+            if dataDirectory != nil {
+                throw ValidationError("--data-dir needs --dataset mnist or --dataset fashion-mnist (which files are they?)")
+            }
+            return (try? DatasetName.mnist.resolve(explicit: nil)) != nil ? .mnist : .fashionMNIST
+        }
+    }
+
     /// Resolves `auto` and loads the data, saying on stderr what was chosen and from where; `fallback`
     /// is the choice when `--dataset` is not given.
     func load(fallback: Choice = .auto) throws -> TrainingData {
         let explicit = dataDirectory.map { URL(fileURLWithPath: $0) }
-        let dataset = self.dataset ?? fallback
-        let name: DatasetName
-        switch dataset {
-        case .mnist: name = .mnist
-        case .fashionMNIST: name = .fashionMNIST
-        case .auto:
-            if explicit != nil {
-                throw ValidationError("--data-dir needs --dataset mnist or --dataset fashion-mnist (which files are they?)")
-            }
-            name = (try? DatasetName.mnist.resolve(explicit: nil)) != nil ? .mnist : .fashionMNIST
-        }
+        let name = try datasetName(fallback: fallback)
         let data = try TrainingData.load(name, directory: explicit)
-        let how = dataset == .auto ? " (auto: \(name == .mnist ? "MNIST found" : "MNIST not found"))" : ""
-        Terminal.note("dataset: \(name.rawValue)\(how) from \(data.record.directory) (\(data.record.source))")
+        let how = (dataset ?? fallback) == .auto ? " (auto: \(name == .mnist ? "MNIST found" : "MNIST not found"))" : ""
+        Terminal.note("dataset: \(name.rawValue)\(how)\(data.location.map { " from \($0.directory) (\($0.source))" } ?? "")")
         return data
     }
 }

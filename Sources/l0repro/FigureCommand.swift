@@ -78,7 +78,7 @@ struct FigureCommand: ParsableCommand {
         guard let entry = FigureCatalog.entry(named: name!) else { return try rerunReportFigure(name!) }
         let runs = entry.source == .runs ? try RunCollection(directory: URL(fileURLWithPath: runsDirectory), dataset: datasetFilter) : nil
         let figure = try entry.figure(runs: runs)
-        let options = RenderOptions(idPrefix: entry.name, date: SourceDate.iso8601(SourceDate.current()), title: entry.summary)
+        let options = RenderOptions(idPrefix: entry.name, date: SourceDate.iso8601(try SourceDate.current()), title: entry.summary)
         for format in formats {
             let url = try destination(entry.name, format)
             do {
@@ -98,7 +98,7 @@ struct FigureCommand: ParsableCommand {
     private func rerunReportFigure(_ id: String) throws {
         var builder = try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
         try builder.rerun(id, retrain: retrain)
-        let written = try builder.build(date: SourceDate.current()) { Terminal.note($0) }
+        let written = try builder.build(date: try builder.sourceDate()) { Terminal.note($0) }
         Terminal.endProgress()
         for url in written { print("wrote \(url.path)") }
     }

@@ -57,7 +57,7 @@ struct ReportCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TemplateError(file: url.path, line: 1, problem: "no such template; pass --template FILE")
         }
-        let front = try TemplateReader.read(contentsOf: url).metadata
+        let front = try TemplateReader.frontMatter(contentsOf: url)
         var chosen = profile ?? .smoke
         if profile == nil, let named = front.profile {
             guard let value = Profile(rawValue: named) else {
@@ -65,17 +65,23 @@ struct ReportCommand: ParsableCommand {
             }
             chosen = value
         }
-        var dataset = DataOptions.Choice.auto
+        var templateDataset = DataOptions.Choice.auto
         if let named = front.dataset {
             guard let value = DataOptions.Choice(rawValue: named) else {
                 throw TemplateError(file: url.path, line: 1, problem: "front matter dataset '\(named)' is not mnist, fashion-mnist or auto")
             }
-            dataset = value
+            templateDataset = value
         }
-        let cells = ReportCells(profile: chosen, runsDirectory: URL(fileURLWithPath: runsDirectory), data: { try data.load(fallback: dataset) })
+        let dataset = try data.datasetName(fallback: templateDataset)
+        let cells = ReportCells(
+            profile: chosen, dataset: dataset.rawValue, runsDirectory: URL(fileURLWithPath: runsDirectory),
+            data: { try data.load(fallback: templateDataset) })
         cells.progress = { Terminal.progress($0) }
         cells.note = { Terminal.note($0) }
-        return ReportBuilder(template: url, reportsDirectory: URL(fileURLWithPath: reportsDirectory), cells: cells, toolVersion: L0Repro.version)
+        let name = ReportBuilder.reportName(template: url, dataset: dataset.rawValue, templateDataset: front.dataset)
+        return ReportBuilder(
+            template: url, reportsDirectory: URL(fileURLWithPath: reportsDirectory), cells: cells, toolVersion: L0Repro.version,
+            name: name)
     }
 
     struct Build: ParsableCommand {
@@ -89,7 +95,7 @@ struct ReportCommand: ParsableCommand {
         func run() throws {
             var builder = try options.builder()
             if fresh { try builder.refreshAll() }
-            let written = try builder.build(date: SourceDate.current()) { Terminal.note($0) }
+            let written = try builder.build(date: try builder.sourceDate()) { Terminal.note($0) }
             Terminal.endProgress()
             for url in written { print("wrote \(url.path)") }
         }

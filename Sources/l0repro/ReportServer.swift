@@ -60,7 +60,8 @@ actor ReportServer {
 
     /// Figure ids of the template that may be rerun.
     func knownFigureIDs() -> [String] {
-        guard let document = try? TemplateReader.read(contentsOf: template) else { return [] }
+        let dataset = (try? TemplateReader.frontMatter(contentsOf: template))?.dataset ?? "mnist"
+        guard let document = try? TemplateReader.read(contentsOf: template, conditions: ["dataset": dataset]) else { return [] }
         return Self.figureCells(document.blocks)
     }
 

@@ -67,7 +67,7 @@ struct DownloaderTests {
         let cache = temporaryDirectory()
         defer { for url in [served, cache] { try? FileManager.default.removeItem(at: url) } }
         try FileManager.default.copyItem(
-            at: sharedMNIST.appendingPathComponent("t10k-labels-idx1-ubyte.gz"),
+            at: mnistFixtures.appendingPathComponent("t10k-labels-idx1-ubyte.gz"),
             to: served.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
         let server = try LocalServer(serving: served)
         try #require(server.port > 0, "the test server did not start")

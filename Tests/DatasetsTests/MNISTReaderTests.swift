@@ -3,14 +3,15 @@ import FileSupport
 import Foundation
 import Testing
 
-/// The shared data directory beside the repository (../shared/data/mnist).
-let sharedMNIST = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/mnist")
+/// The real MNIST test set and training labels, committed with the tests (Tests/Fixtures/mnist).
+let mnistFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/mnist")
 
-/// A fresh temporary directory, removed by the caller's `defer`.
+/// A fresh temporary directory, removed by the caller's `defer` (a failure to make it shows as the
+/// test's first write there failing, naming the path).
 func temporaryDirectory() -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-test-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
 
@@ -31,22 +32,22 @@ struct MNISTReaderTests {
             "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
         ]
         for (name, md5) in expected {
-            let data = try Data(contentsOf: sharedMNIST.appendingPathComponent(name))
+            let data = try Data(contentsOf: mnistFixtures.appendingPathComponent(name))
             #expect(Digest.md5(data) == md5, "\(name)")
         }
     }
 
     @Test("Images are 10000×28×28 and the labels have MNIST's class counts")
     func shapesAndCounts() throws {
-        let images = try IDXFile(contentsOf: sharedMNIST.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
-        let labels = try IDXFile(contentsOf: sharedMNIST.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
+        let images = try IDXFile(contentsOf: mnistFixtures.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
+        let labels = try IDXFile(contentsOf: mnistFixtures.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
         #expect(images.dimensions == [10_000, 28, 28])
         #expect(images.bytes.count == 7_840_000)
         #expect(labels.dimensions == [10_000])
         var counts = [Int](repeating: 0, count: 10)
         for label in labels.bytes { counts[Int(label)] += 1 }
         #expect(counts == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
-        let trainLabels = try IDXFile(contentsOf: sharedMNIST.appendingPathComponent("train-labels-idx1-ubyte.gz"))
+        let trainLabels = try IDXFile(contentsOf: mnistFixtures.appendingPathComponent("train-labels-idx1-ubyte.gz"))
         #expect(trainLabels.dimensions == [60_000])
         // The first test image is a 7; its pixels span 0…255.
         #expect(labels.bytes[0] == 7)
@@ -135,7 +136,7 @@ struct BadInputTests {
 
     @Test("A truncated gzip file (the real MNIST labels cut short)")
     func truncatedGzip() throws {
-        let real = try Data(contentsOf: sharedMNIST.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
+        let real = try Data(contentsOf: mnistFixtures.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
         try expectFailure({ try real.prefix(real.count / 2).write(to: $0.appendingPathComponent("t10k-labels-idx1-ubyte.gz")) },
             mentioning: ["t10k-labels-idx1-ubyte.gz", "truncated gzip data"])
     }
@@ -156,7 +157,7 @@ struct BadInputTests {
 
     @Test("Whole gzip files decompress to the same bytes as the plain ones")
     func gzipRoundTrip() throws {
-        let gz = try Data(contentsOf: sharedMNIST.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
+        let gz = try Data(contentsOf: mnistFixtures.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
         let plain = try Gzip.decompress(Array(gz), path: "labels")
         #expect(plain.count == 8 + 10_000)
         #expect(Array(plain[0..<4]) == [0, 0, 8, 1])

@@ -7,7 +7,7 @@ import Testing
 struct RegistryTests {
     @Test("The real MNIST files verify by their official gzip MD5; the absent training images are reported missing")
     func realMNIST() {
-        let checks = DatasetVerifier.check(.mnist, in: sharedMNIST)
+        let checks = DatasetVerifier.check(.mnist, in: mnistFixtures)
         #expect(checks[0] == .missing(stem: "train-images-idx3-ubyte"))
         for check in checks.dropFirst() {
             guard case .verified(_, let how) = check else { Issue.record("\(check)"); continue }
@@ -15,11 +15,32 @@ struct RegistryTests {
         }
     }
 
+    @Test("Every MNIST file has a decompressed digest, so re-compressed copies verify (issue 17)")
+    func everyFileHasADigest() {
+        for file in DatasetName.mnist.files + DatasetName.fashionMNIST.files {
+            #expect(file.rawSHA256?.count == 64, "\(file.stem)")
+        }
+        #expect(DatasetName.mnist.files[0].rawSHA256 == "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db")
+    }
+
+    @Test("Files named the dotted way (t10k-labels.idx1-ubyte), gzip or plain, are found and verified")
+    func dottedNames() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(
+            at: mnistFixtures.appendingPathComponent("t10k-labels-idx1-ubyte.gz"), to: directory.appendingPathComponent("t10k-labels.idx1-ubyte.gz"))
+        let raw = try Gzip.decompress(Array(Data(contentsOf: mnistFixtures.appendingPathComponent("t10k-images-idx3-ubyte.gz"))), path: "images")
+        try Data(raw).write(to: directory.appendingPathComponent("t10k-images.idx3-ubyte"))
+        let checks = DatasetVerifier.check(.mnist, in: directory)
+        #expect(checks[2] == .verified(path: directory.appendingPathComponent("t10k-images.idx3-ubyte").path, how: "SHA-256"))
+        #expect(checks[3] == .verified(path: directory.appendingPathComponent("t10k-labels.idx1-ubyte.gz").path, how: "official gzip MD5"))
+    }
+
     @Test("A re-compressed copy verifies by its decompressed bytes; changed or truncated files are corrupt")
     func recompressedAndCorrupt() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let original = try Data(contentsOf: sharedMNIST.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
+        let original = try Data(contentsOf: mnistFixtures.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
         let raw = try Gzip.decompress(Array(original), path: "labels")
         // Re-compress with the system gzip at another level: different bytes, same content.
         let plain = directory.appendingPathComponent("t10k-labels-idx1-ubyte")

@@ -66,7 +66,7 @@ struct ConvolutionTests {
     }
 
     @Test(
-        "With a rectified input, a channel 0 throughout gets input gradient 0, the others the same bytes",
+        "With a rectified input, a channel 0 throughout gets input gradient 0, the others the same values",
         arguments: shapes.filter { $0.inChannels > 1 }, [1, 2])
     func rectifiedInput(shape: ConvolutionShape, threads: Int) {
         BLASRuntime.setThreads(threads)
@@ -92,10 +92,21 @@ struct ConvolutionTests {
         let full = plain.backward(dy, needsInputGradient: true)!.buffer.array
         _ = rectified.forward(x, mode: .training, random: random)
         let live = rectified.backward(dy, needsInputGradient: true)!.buffer.array
+        // The live channels' input gradient is a product of another shape (fewer rows of Wᵀ). On
+        // some OpenBLAS kernels (Haswell's sgemm) that rounds differently from the full product in
+        // the last bits, on others (SkylakeX) not; so equal to 1e-5 of the largest value, and dead
+        // channels exactly 0.
+        let scale = full.map(abs).max() ?? 1
+        var worst: Float = 0
         for i in 0..<(batch * shape.inputSize) {
             let channel = i / mapSize % shape.inChannels
-            #expect(live[i] == (dead.contains(channel) ? 0 : full[i]), "value \(i), channel \(channel)")
+            if dead.contains(channel) {
+                #expect(live[i] == 0, "value \(i), channel \(channel)")
+            } else {
+                worst = max(worst, abs(live[i] - full[i]))
+            }
         }
+        #expect(worst <= 1e-5 * scale, "largest difference \(worst) of \(scale)")
         #expect(plain.weight.gradient.array == rectified.weight.gradient.array)
         #expect(plain.bias.gradient.array == rectified.bias.gradient.array)
     }

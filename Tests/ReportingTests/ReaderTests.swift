@@ -93,14 +93,30 @@ import Testing
             ("---\ntitle: x\n---\n\ntext\n<div>raw</div>\n", 6, "raw HTML is not supported"),
             ("---\ntitle: x\n---\n\n![pic](a.png)\n", 5, "images are not supported"),
             ("---\ntitle: x\n---\n\nopen {{ value\n", 5, "'{{' without a closing '}}'"),
+            ("---\ntitle: x\n---\n\n```{.when colour=red}\nc\n```\n", 5, "unknown condition 'colour'; known: dataset"),
+            ("---\ntitle: x\n---\n\n```{.when dataset}\nc\n```\n", 5, "a conditional block is headed {.when key=value}"),
+            ("---\ntitle: x\n---\n\n````{.when dataset=mnist}\nok\n\n```{.chart #fig-a}\n```\n````\n", 8, "unknown cell type '.chart'"),
+            ("---\ntitle: x\n---\n\n```{.when dataset=mnist}\nA[^n].\n\n[^n]: note\n```\n", 5, "footnotes cannot be defined inside"),
         ])
     func badTemplates(text: String, line: Int, problem: String) {
         #expect {
-            try TemplateReader.read(text, file: "t.md")
+            try TemplateReader.read(text, file: "t.md", conditions: ["dataset": "mnist"])
         } throws: { error in
             guard let error = error as? TemplateError else { return false }
             return error.file == "t.md" && error.line == line && error.problem.contains(problem)
         }
+    }
+
+    @Test("A {.when key=value} block is read as markdown when the condition holds, and left out otherwise")
+    func conditionalBlocks() throws {
+        let text = "---\ntitle: x\n---\n\nBefore.\n\n```{.when dataset=mnist}\n## On digits {#sec-d}\n\nSee @sec-d, **bold**.\n```\n\n```{.when dataset=fashion-mnist}\nGarments.\n```\n"
+        let mnist = try TemplateReader.read(text, file: "t.md", conditions: ["dataset": "mnist"])
+        #expect(mnist.blocks.count == 3)
+        #expect(mnist.blocks[1] == .heading(level: 2, id: "sec-d", content: [.text("On digits")]))
+        guard case .paragraph(let inner) = mnist.blocks[2] else { Issue.record("\(mnist.blocks)"); return }
+        #expect(inner.contains(.crossReference(id: "sec-d", line: 10)) && inner.contains(.strong([.text("bold")])))
+        let fashion = try TemplateReader.read(text, file: "t.md", conditions: ["dataset": "fashion-mnist"])
+        #expect(fashion.blocks == [.paragraph([.text("Before.")]), .paragraph([.text("Garments.")])])
     }
 
     @Test func danglingCrossReference() throws {

@@ -86,10 +86,10 @@ struct CommandLineTests {
 
     @Test("data verify reports each file and fails on a missing one; unknown names are refused")
     func dataVerify() throws {
-        let partial = try Fixtures.run(["data", "verify", "mnist", "--data-dir", Fixtures.sharedMNIST.path])
+        let partial = try Fixtures.run(["data", "verify", "mnist", "--data-dir", Fixtures.mnist.path])
         #expect(partial.status == 1)
         #expect(partial.stdout.contains("missing    train-images-idx3-ubyte(.gz)"))
-        #expect(partial.stdout.contains("ok         \(Fixtures.sharedMNIST.path)/t10k-labels-idx1-ubyte.gz (official gzip MD5)"))
+        #expect(partial.stdout.contains("ok         \(Fixtures.mnist.path)/t10k-labels-idx1-ubyte.gz (official gzip MD5)"))
         let unknown = try Fixtures.run(["data", "verify", "cifar-7"])
         #expect(unknown.status != 0 && unknown.stderr.contains("unknown dataset 'cifar-7'"))
         let list = try Fixtures.run(["data", "list"])

@@ -2,23 +2,26 @@ import Datasets
 import Foundation
 import Reproduction
 
-/// Test fixtures: a small real dataset cut from the MNIST test set in ../shared, temporary
-/// directories, and the built `l0repro` binary.
+/// Test fixtures: a small real dataset cut from the MNIST test set committed under Tests/Fixtures,
+/// temporary directories, and the built `l0repro` binary.
 enum Fixtures {
-    static let sharedMNIST = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/mnist")
+    /// The real MNIST test set and training labels, committed with the tests (Tests/Fixtures/mnist).
+    static let mnist = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/mnist")
 
+    /// A fresh temporary directory; the caller removes it. If it cannot be made, the path is still
+    /// returned and the test fails at its first write there, naming it.
     static func temporaryDirectory() -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-test-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 
     /// Writes an MNIST-format directory whose training set is the first `trainCount` real MNIST test
     /// digits and whose test set is the last `testCount`, as plain IDX files.
     static func smallMNIST(trainCount: Int, testCount: Int) throws -> URL {
-        let images = try IDXFile(contentsOf: sharedMNIST.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
-        let labels = try IDXFile(contentsOf: sharedMNIST.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
+        let images = try IDXFile(contentsOf: mnist.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
+        let labels = try IDXFile(contentsOf: mnist.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
         let directory = temporaryDirectory()
         let splits = [("train", 0..<trainCount), ("t10k", (10_000 - testCount)..<10_000)]
         for (stem, range) in splits {

@@ -25,10 +25,12 @@ struct ReportTests {
         #expect(first.status == 0, "\(first.stderr)")
         let html = work.appendingPathComponent("reports/reproduction/index.html")
         let page = try String(contentsOf: html, encoding: .utf8)
-        #expect(page.contains("1 May 2018 · profile: <strong>smoke</strong> · dataset: <strong>mnist</strong>"))
+        #expect(page.contains("1 May 2018 · profile: <strong>smoke</strong> · dataset: <strong>MNIST</strong>"))
         let templateText = try String(contentsOf: Self.template, encoding: .utf8)
         let figureCount = templateText.components(separatedBy: "```{.figure").count - 1
-        let cellCount = templateText.components(separatedBy: "```{.").count - 1
+        let cellCount = figureCount + templateText.components(separatedBy: "```{.table").count - 1
+        // The MNIST discussion is in, the Fashion-MNIST one is not.
+        #expect(page.contains("MNIST is the paper") && page.contains("own dataset, so the numbers below") && !page.contains("this is the Fashion-MNIST companion"))
         #expect(page.components(separatedBy: "<svg").count - 1 == figureCount)
         #expect(page.contains("<a href=\"#fig-flops\">") || page.contains("id=\"fig-flops\""))
         #expect(page.contains("paper: L0, λ = 0.1/N") && page.contains("ours: L0, λ = 0.1/N"))
@@ -53,6 +55,15 @@ struct ReportTests {
         let pdfURL = work.appendingPathComponent("reports/reproduction/report.pdf")
         let pdf = try Data(contentsOf: pdfURL)
         #expect(String(decoding: pdf.prefix(5), as: UTF8.self) == "%PDF-")
+
+        // With every run finished, the report renders without the data: its digest comes from the logs.
+        var noData = arguments
+        noData[noData.firstIndex(of: data.path)!] = "/nonexistent/mnist"
+        let offline = try Fixtures.run(noData, environment: environment)
+        #expect(offline.status == 0, "\(offline.stderr)")
+        #expect(!offline.stderr.contains("dataset: mnist"), "the data was loaded: \(offline.stderr)")
+        #expect(try String(contentsOf: html, encoding: .utf8) == page, "the page built without the data differs")
+        #expect(try Data(contentsOf: pdfURL) == pdf)
 
         let second = try Fixtures.run(arguments, environment: environment)
         #expect(second.status == 0)
@@ -118,7 +129,13 @@ struct ReportTests {
         let reports = work.appendingPathComponent("reports")
         let built = try Fixtures.run(["report", "--template", template.path, "--data-dir", data.path, "--reports-dir", reports.path])
         #expect(built.status == 0, "\(built.stderr)")
-        #expect(try String(contentsOf: reports.appendingPathComponent("small/index.html"), encoding: .utf8).contains("On mnist."))
+        #expect(try String(contentsOf: reports.appendingPathComponent("small/index.html"), encoding: .utf8).contains("On MNIST."))
+
+        // Another dataset than the template's goes to a report named after both, and needs no data
+        // when no cell uses runs.
+        let other = try Fixtures.run(["report", "--template", template.path, "--dataset", "fashion-mnist", "--reports-dir", reports.path])
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(try String(contentsOf: reports.appendingPathComponent("small-fashion-mnist/index.html"), encoding: .utf8).contains("On Fashion-MNIST."))
 
         let bad = work.appendingPathComponent("bad.md")
         try "---\ntitle: Bad\ndataset: imagenet\n---\n\nText.\n".write(to: bad, atomically: true, encoding: .utf8)
@@ -140,5 +157,62 @@ struct ReportTests {
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("reports").path))
         let missing = try Fixtures.run(["report", "--template", work.appendingPathComponent("none.md").path])
         #expect(missing.status == 1 && missing.stderr.contains("none.md:1: no such template"))
+    }
+
+    @Test("A SOURCE_DATE_EPOCH that is not a number of seconds is refused in one line")
+    func badSourceDate() throws {
+        let work = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let template = work.appendingPathComponent("small.md")
+        try "---\ntitle: Small\n---\n\nText.\n".write(to: template, atomically: true, encoding: .utf8)
+        let reports = work.appendingPathComponent("reports")
+        let outcome = try Fixtures.run(
+            ["report", "--template", template.path, "--dataset", "mnist", "--reports-dir", reports.path], environment: ["SOURCE_DATE_EPOCH": "yesterday"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr == "l0repro: SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds since 1970; unset it or fix it\n", "\(outcome.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: reports.path))
+    }
+
+    @Test("A report's revision is the last commit that changed its code, template or runs, not HEAD")
+    func revision() throws {
+        let repo = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: repo) }
+        @discardableResult
+        func git(_ arguments: String...) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"] + arguments
+            process.currentDirectoryURL = repo
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            try #require(process.terminationStatus == 0, "git \(arguments.joined(separator: " ")) failed")
+            return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        for folder in ["Sources", "Templates", "Reports/out"] {
+            try FileManager.default.createDirectory(at: repo.appendingPathComponent(folder), withIntermediateDirectories: true)
+        }
+        let code = repo.appendingPathComponent("Sources/a.swift")
+        try "let a = 1\n".write(to: code, atomically: true, encoding: .utf8)
+        try "---\ntitle: T\n---\n".write(to: repo.appendingPathComponent("Templates/t.md"), atomically: true, encoding: .utf8)
+        try git("init", "-q")
+        try git("add", ".")
+        try git("commit", "-q", "-m", "code")
+        try "page\n".write(to: repo.appendingPathComponent("Reports/out/index.html"), atomically: true, encoding: .utf8)
+        try git("add", ".")
+        try git("commit", "-q", "-m", "report")
+        let files = [repo.appendingPathComponent("Sources"), repo.appendingPathComponent("Templates/t.md"), URL(fileURLWithPath: "/elsewhere/runs/x")]
+        let revision = try #require(SourceRevision.of(files, in: repo.appendingPathComponent("Templates")))
+        // The report commit came after the code commit, yet the revision is the code commit's.
+        #expect(revision.commit == (try git("rev-parse", "HEAD~1")) && !revision.changed)
+        try "let a = 2\n".write(to: code, atomically: true, encoding: .utf8)
+        let dirty = try #require(SourceRevision.of(files, in: repo))
+        #expect(dirty.commit == revision.commit && dirty.changed)
+        try git("commit", "-q", "-am", "more code")
+        let moved = try #require(SourceRevision.of(files, in: repo))
+        #expect(moved.commit != revision.commit && !moved.changed)
     }
 }

@@ -5,10 +5,18 @@ import Testing
 
 @Suite("Training runs", .serialized)
 struct TrainerTests {
-    static let data: TrainingData = {
-        let directory = try! Fixtures.smallMNIST(trainCount: 3000, testCount: 1000)
-        return try! TrainingData.load(.mnist, directory: directory)
-    }()
+    /// 3,000 training and 1,000 test digits of the committed MNIST test set; a missing fixture
+    /// fails the test that asks for it, with the error naming the file.
+    static let loaded = Result { try TrainingData.load(.mnist, directory: try Fixtures.smallMNIST(trainCount: 3000, testCount: 1000)) }
+    static var data: TrainingData { get throws { try loaded.get() } }
+
+    /// The log of a one-epoch run on 200 examples.
+    static func exampleLog(model: ModelKind) throws -> RunLog {
+        let runs = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let config = TrainingConfig(model: model, variant: .l0, dataset: "mnist", epochs: 1, seed: 5, trainingLimit: 200)
+        return try #require(try Trainer(config: config, data: data, runsDirectory: runs).run().log)
+    }
 
     func config(_ variant: Variant = .l0, epochs: Int = 3) -> TrainingConfig {
         TrainingConfig(model: .mlp, variant: variant, dataset: "mnist", epochs: epochs, seed: 5)
@@ -33,8 +41,9 @@ struct TrainerTests {
         #expect(log.result.architecture == log.result.keptGroups.map(String.init).joined(separator: "-"))
         #expect(log.result.denseFlops == 532_400)
         #expect(log.finalGates.count == (variant.isGated ? 3 : 0))
-        // The paper's rows of Table 1 count kept weights the same way as our logs.
-        #expect(abs(PaperResults.weightsKept(.mlp, architecture: log.result.keptGroups) - Double(log.result.keptWeights) / Double(log.result.weights)) < 1e-12)
+        // Weights between kept groups, as the paper's architectures imply them.
+        #expect(KeptWeights.count(log) == KeptWeights.count(.mlp, architecture: log.result.keptGroups))
+        #expect(KeptWeights.count(log) <= log.result.keptWeights)
         if variant.isGated {
             #expect(log.effectiveLambdas == log.config.lambdas.map { $0 / 3000 })
             #expect(log.result.expectedFlops < log.result.denseFlops)
@@ -56,16 +65,35 @@ struct TrainerTests {
         #expect(log.epochs.map(\.layers.count) == [4, 4, 4])
         #expect(log.finalGates.map(\.layer) == (variant.isGated ? ["conv1", "conv2", "fc1", "fc2"] : []))
         if variant.isGated { #expect(log.config.lambdas == [0.1, 0.1, 0.1, 0.1]) }
-        #expect(abs(PaperResults.weightsKept(.lenet5, architecture: log.result.keptGroups) - Double(log.result.keptWeights) / Double(log.result.weights)) < 1e-12)
+        #expect(KeptWeights.count(log) <= KeptWeights.count(.lenet5, architecture: log.result.keptGroups))
     }
 
-    @Test("The paper's architectures give the weights kept that follow from the group sizes")
+    @Test("Weights kept count only weights between kept groups (DESIGN §1.9)")
     func paperWeightsKept() {
-        // MLP 219-214-100: 219·300 + 214·100 + 100·10 of 266,200 weights.
-        #expect(abs(PaperResults.weightsKept(.mlp, architecture: [219, 214, 100]) - 88_100.0 / 266_200) < 1e-12)
-        // LeNet-5 20-25-45-462: 20·25 + 25·500 + 45·500 + 462·10 of 430,500.
-        #expect(abs(PaperResults.weightsKept(.lenet5, architecture: [20, 25, 45, 462]) - 40_120.0 / 430_500) < 1e-12)
-        #expect(PaperResults.weightsKept(.lenet5, architecture: PaperResults.originalArchitecture(.lenet5)) == 1)
+        // MLP 219-214-100: 219·214 + 214·100 + 100·10 = 69,266 of 266,200 (26.0 %).
+        #expect(KeptWeights.count(.mlp, architecture: [219, 214, 100]) == 69_266)
+        #expect(String(format: "%.1f", 100 * KeptWeights.share(.mlp, architecture: [219, 214, 100])) == "26.0")
+        // MLP 266-88-33 ≈ 10 %.
+        #expect(abs(KeptWeights.share(.mlp, architecture: [266, 88, 33]) - 0.10) < 0.001)
+        // LeNet-5 9-18-65-25: 9·25 + 18·9·25 + 65·25 + 25·10 = 6,150 weights (1.43 %).
+        #expect(KeptWeights.count(.lenet5, architecture: [9, 18, 65, 25]) == 6_150)
+        #expect(KeptWeights.total(.mlp) == 266_200 && KeptWeights.total(.lenet5) == 430_500)
+        #expect(KeptWeights.share(.lenet5, architecture: PaperResults.originalArchitecture(.lenet5)) == 1)
+    }
+
+    @Test("An fc1 input of LeNet-5 counts only when conv2 keeps the map it reads")
+    func lenetCrossLayer() throws {
+        var log = try Self.exampleLog(model: .lenet5)
+        let open: Float = 3, closed: Float = -5
+        // conv1 keeps 2 maps, conv2 keeps map 0 of 50; fc1 keeps inputs 0…15 (map 0) and 16…31 (map 1,
+        // closed), fc2 keeps 3 inputs.
+        log.finalGates = [
+            GateRecord(layer: "conv1", logAlpha: (0..<20).map { $0 < 2 ? open : closed }),
+            GateRecord(layer: "conv2", logAlpha: (0..<50).map { $0 == 0 ? open : closed }),
+            GateRecord(layer: "fc1", logAlpha: (0..<800).map { $0 < 32 ? open : closed }),
+            GateRecord(layer: "fc2", logAlpha: (0..<500).map { $0 < 3 ? open : closed }),
+        ]
+        #expect(KeptWeights.count(log) == 2 * 25 + 1 * 2 * 25 + 16 * 3 + 3 * 10)
     }
 
     @Test("The same configuration and data give identical log bytes")

@@ -57,8 +57,18 @@ public enum FigureCatalog {
 /// The date stamped into generated files: `SOURCE_DATE_EPOCH` when set, else the time of the current
 /// git commit, else the Unix epoch; never the clock, so regenerated files keep their bytes.
 public enum SourceDate {
-    public static func current(environment: [String: String] = ProcessInfo.processInfo.environment, directory: URL? = nil) -> Date {
-        if let value = environment["SOURCE_DATE_EPOCH"], let seconds = Double(value) { return Date(timeIntervalSince1970: seconds) }
+    /// The date `SOURCE_DATE_EPOCH` names (whole seconds since 1970), nil when it is unset; a value
+    /// that is not such a number is refused.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Date? {
+        guard let value = environment["SOURCE_DATE_EPOCH"] else { return nil }
+        guard let seconds = Int64(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {
+            throw ConfigError(message: "SOURCE_DATE_EPOCH='\(value)' is not a whole number of seconds since 1970; unset it or fix it")
+        }
+        return Date(timeIntervalSince1970: Double(seconds))
+    }
+
+    public static func current(environment: [String: String] = ProcessInfo.processInfo.environment, directory: URL? = nil) throws -> Date {
+        if let fixed = try fromEnvironment(environment) { return fixed }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["git", "log", "-1", "--format=%ct"]
