@@ -182,25 +182,29 @@ extension PDFPass {
                 }
             }
         }
-        // Cells of up to 64 points are never wrapped if it can be helped.
-        for c in 0..<columns { minimum[c] = max(minimum[c], min(natural[c], 64)) }
-        var widths = natural
-        if natural.reduce(0, +) > width {
-            // Short columns (numbers, names) keep their natural width; the long ones share the rest,
-            // each at least its longest word, then in proportion to how much more it wants.
-            let flexible = natural.indices.filter { natural[$0] > 64 }
-            let remaining = width - natural.indices.filter { natural[$0] <= 64 }.map { natural[$0] }.reduce(0, +)
-            let minimumTotal = flexible.map { minimum[$0] }.reduce(0, +)
-            if remaining <= 0 || flexible.isEmpty {
-                widths = natural.map { $0 * width / natural.reduce(0, +) }
-            } else if minimumTotal >= remaining {
-                // Even the longest words do not fit (a hash, say): shrink them; they break anywhere.
-                for c in flexible { widths[c] = minimum[c] * remaining / minimumTotal }
-            } else {
-                let wants = flexible.map { max(0, natural[$0] - minimum[$0]) }
-                let totalWant = max(1e-9, wants.reduce(0, +))
-                for (k, c) in flexible.enumerated() { widths[c] = minimum[c] + (remaining - minimumTotal) * wants[k] / totalWant }
-            }
+        // Three levels: what a column wants (its longest cell), what it should get if it can be
+        // helped (a cell of up to 64 points unwrapped), and what it needs (its longest word). The
+        // widest level that fits is taken, and the width left over goes to the columns in proportion
+        // to how much more of the level above they want.
+        let preferred = natural.indices.map { max(minimum[$0], min(natural[$0], 64)) }
+        func grow(from base: [Double], towards want: [Double]) -> [Double] {
+            let extra = zip(want, base).map { max(0, $0 - $1) }
+            let total = extra.reduce(0, +)
+            let spare = width - base.reduce(0, +)
+            guard total > 0 else { return base }
+            return base.indices.map { base[$0] + min(extra[$0], spare * extra[$0] / total) }
+        }
+        var widths: [Double]
+        if natural.reduce(0, +) <= width {
+            widths = natural
+        } else if preferred.reduce(0, +) <= width {
+            widths = grow(from: preferred, towards: natural)
+        } else if minimum.reduce(0, +) <= width {
+            widths = grow(from: minimum, towards: preferred)
+        } else {
+            // Even the longest words do not fit (a hash, say): shrink them; they break anywhere.
+            let total = minimum.reduce(0, +)
+            widths = minimum.map { $0 * width / total }
         }
         let tableWidth = min(width, widths.reduce(0, +))
         let x0 = x + (width - tableWidth) / 2
@@ -225,7 +229,7 @@ extension PDFPass {
                     case .center: PANGO_ALIGN_CENTER
                     default: PANGO_ALIGN_LEFT
                     }
-                paragraph(StyledText(cell, size: size), x: cx + padding, width: widths[c] - 2 * padding, family: sans, size: size, bold: bold, alignment: alignment, after: 0)
+                paragraph(StyledText(cell, size: size), x: cx + padding, width: widths[c] - 2 * padding, family: sans, size: size, bold: bold, alignment: alignment, after: 0, hyphenate: false)
                 cx += widths[c]
             }
             y = rowTop + height

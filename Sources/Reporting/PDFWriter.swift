@@ -158,14 +158,15 @@ final class PDFPass {
     /// Flows styled text line by line from the current position, breaking pages between lines.
     func paragraph(
         _ text: StyledText, x: Double, width: Double, family: String, size: Double, bold: Bool = false, italic: Bool = false, color: Color? = nil,
-        alignment: PangoAlignment = PANGO_ALIGN_LEFT, lineBackground: Color? = nil, after: Double = 6
+        alignment: PangoAlignment = PANGO_ALIGN_LEFT, lineBackground: Color? = nil, after: Double = 6, hyphenate: Bool = true
     ) {
         setFont(layout, family, size, bold: bold, italic: italic)
         pango_layout_set_width(layout, Int32(width * Double(PANGO_SCALE)))
         pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR)
         pango_layout_set_alignment(layout, alignment)
         pango_layout_set_spacing(layout, 0)
-        pango_layout_set_markup(layout, text.markup, -1)
+        // A word broken across lines gets no hyphen where `hyphenate` is off (table cells).
+        pango_layout_set_markup(layout, hyphenate ? text.markup : "<span insert_hyphens=\"false\">\(text.markup)</span>", -1)
         let iter = pango_layout_get_iter(layout)!
         defer { pango_layout_iter_free(iter) }
         let scale = Double(PANGO_SCALE)

@@ -9,7 +9,7 @@ import Reporting
 /// (a finished run is reused from its log).
 public final class ReportCells: CellRegistry {
     /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
-    public static let codeVersion = "cells-4"
+    public static let codeVersion = "cells-5"
 
     public let profile: Profile
     /// The dataset's name, e.g. "mnist".
@@ -134,6 +134,9 @@ public final class ReportCells: CellRegistry {
             needsRuns = entry.source == .runs
         } else {
             guard TableSource(rawValue: source) != nil else { throw CellError("unknown table source '\(source)'; choose one of \(sources("table"))") }
+            if let network = cell.attributes["network"], ModelKind(rawValue: network) == nil {
+                throw CellError("unknown network '\(network)'; choose one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
             needsRuns = true
         }
         if needsRuns {
@@ -162,7 +165,8 @@ public final class ReportCells: CellRegistry {
             let figure = try entry.figure(runs: entry.source == .runs ? try runs() : nil)
             return .figure(FigureRenderer.record(figure))
         }
-        return .table(try ReportTables.table(TableSource(rawValue: source)!, runs: try runs()))
+        let models = cell.attributes["network"].flatMap(ModelKind.init(rawValue:)).map { [$0] } ?? ModelKind.allCases
+        return .table(try ReportTables.table(TableSource(rawValue: source)!, runs: try runs(), models: models))
     }
 
     public func value(_ key: String) throws -> String {
@@ -225,17 +229,17 @@ enum ReportTables {
     /// +4, −3, 0.
     static func signed(_ value: Int) -> String { value > 0 ? "+\(value)" : value < 0 ? "−\(-value)" : "0" }
 
-    static func table(_ source: TableSource, runs: RunCollection) throws -> StoredTable {
+    /// `models`: the networks a table1 shows (one table per network reads best).
+    static func table(_ source: TableSource, runs: RunCollection, models: [ModelKind] = ModelKind.allCases) throws -> StoredTable {
         switch source {
         case .table1:
             var rows: [[String]] = []
-            for model in ModelKind.allCases {
-                let title = Style.plainTitle(model)
+            for model in models {
                 let joined = { (groups: [Int]) in groups.map(String.init).joined(separator: "-") }
                 // The paper's other methods, quoted.
                 for row in PaperResults.table1 where row.model == model && row.variant == nil {
                     rows.append([
-                        title, "paper: \(row.method)", joined(row.architecture), "", String(format: "%.1f", row.error), "–", "",
+                        "paper: \(row.method)", joined(row.architecture), "", String(format: "%.1f", row.error), "–", "",
                         percent(KeptWeights.share(model, architecture: row.architecture)), "–", "quoted",
                     ])
                 }
@@ -243,31 +247,29 @@ enum ReportTables {
                 for run in runs.runs(of: model) {
                     let r = run.result
                     var delta = ["", ""]
-                    var verdict = "no paper row"
+                    var verdict = "–"
                     if let paper = PaperResults.row(model, run.config.variant) {
                         rows.append([
-                            title, "paper: \(paper.method)", joined(paper.architecture), "", String(format: "%.1f", paper.error), "–", "",
+                            "paper: \(paper.method)", joined(paper.architecture), "", String(format: "%.1f", paper.error), "–", "",
                             percent(KeptWeights.share(model, architecture: paper.architecture)), "–", "",
                         ])
                         delta = [
-                            zip(r.keptGroups, paper.architecture).map { signed($0 - $1) }.joined(separator: ", "),
+                            zip(r.keptGroups, paper.architecture).map { signed($0 - $1) }.joined(separator: " "),
                             String(format: "%+.2f", r.finalTestError - paper.error),
                         ]
                         verdict = Verdict(run, against: paper).rawValue
                     }
                     rows.append([
-                        title, "ours: \(Style.plainName(run.config.variant))", r.architecture, delta[0], String(format: "%.2f", r.finalTestError),
+                        "ours: \(Style.plainName(run.config.variant))", r.architecture, delta[0], String(format: "%.2f", r.finalTestError),
                         String(format: "%.2f (%d)", r.bestTestError, r.bestEpoch), delta[1], percent(KeptWeights.share(run)),
                         count(r.expectedFlops), verdict,
                     ])
                 }
             }
             return StoredTable(
-                alignments: [.left, .left, .left, .right, .right, .right, .right, .right, .right, .left],
-                header: [
-                    "network", "method", "groups kept", "Δ groups", "error % (last epoch)", "best error % (epoch)", "Δ error (points)",
-                    "weights kept %", "E[FLOPs]", "verdict",
-                ], rows: rows)
+                alignments: [.left, .left, .right, .right, .right, .right, .right, .right, .left],
+                header: ["method", "groups kept", "Δ groups", "error %", "best error % (epoch)", "Δ error", "weights kept %", "E[FLOPs]", "verdict"],
+                rows: rows)
         case .runs:
             let rows = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { run -> [String] in
                 let c = run.config
