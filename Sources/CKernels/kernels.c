@@ -164,3 +164,5 @@ void l0_flag_wait(const int *flag) {
     while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
     }
 }
+
+int l0_flag_exchange(int *flag, int value) { return __atomic_exchange_n(flag, value, __ATOMIC_SEQ_CST); }

@@ -21,8 +21,9 @@ public final class WorkerPool: @unchecked Sendable {
     public let width: Int
     private let generation = Atomic<Int>(0)
     private let remaining = Atomic<Int>(0)
-    /// Bit w is set while worker w sleeps (or is about to) on `wakeUp[w]`.
-    private let sleeping = Atomic<Int>(0)
+    /// `sleeping[w]` is 1 while worker w sleeps (or is about to) on `wakeUp[w]`: one flag a worker,
+    /// so a pool may have as many threads as the machine can run.
+    private let sleeping: UnsafeMutablePointer<Int32>
     /// Set while a job runs. A second caller meanwhile (another thread, or a job that itself calls
     /// `run`) runs its parts one after another on its own thread instead of waiting or deadlocking.
     private let busy = Atomic<Bool>(false)
@@ -48,8 +49,10 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     public init(width: Int) {
-        precondition(width >= 1 && width <= Int.bitWidth - 1, "a pool needs 1…63 threads")
+        precondition(width >= 1, "a pool needs at least one thread")
         self.width = width
+        sleeping = .allocate(capacity: width)
+        sleeping.initialize(repeating: 0, count: width)
         wakeUp = (0..<width).map { _ in DispatchSemaphore(value: 0) }
         for worker in 1..<max(width, 1) {
             // The thread keeps the pool alive: a pool lives as long as the process.
@@ -109,10 +112,7 @@ public final class WorkerPool: @unchecked Sendable {
         control = l0_get_fp_control()
         remaining.store(width - 1, ordering: .sequentiallyConsistent)
         generation.add(1, ordering: .sequentiallyConsistent)
-        let asleep = sleeping.exchange(0, ordering: .sequentiallyConsistent)
-        if asleep != 0 {
-            for worker in 1..<width where asleep & (1 << worker) != 0 { wakeUp[worker].signal() }
-        }
+        for worker in 1..<width where l0_flag_exchange(sleeping + worker, 0) != 0 { wakeUp[worker].signal() }
         kernel(context, 0)
         while remaining.load(ordering: .sequentiallyConsistent) > 0 {}
         self.kernel = nil
@@ -127,10 +127,9 @@ public final class WorkerPool: @unchecked Sendable {
             while current == seen {
                 spins += 1
                 if spins >= Self.spinLimit {
-                    let bit = 1 << worker
-                    sleeping.bitwiseOr(bit, ordering: .sequentiallyConsistent)
+                    _ = l0_flag_exchange(sleeping + worker, 1)
                     if generation.load(ordering: .sequentiallyConsistent) == seen
-                        || sleeping.bitwiseAnd(~bit, ordering: .sequentiallyConsistent).oldValue & bit == 0
+                        || l0_flag_exchange(sleeping + worker, 0) == 0
                     {
                         // Either nothing new (sleep until signalled) or the caller cleared the flag
                         // and sent a signal that must be consumed.

@@ -15,6 +15,26 @@ public enum TrainingEvent: Sendable {
     case epochFinished(EpochRecord, trainingSeconds: Double)
 }
 
+/// Training stopped because a loss or a weight became NaN or infinite; the run's checkpoint (if
+/// any) is the last good state, and no log is written.
+public struct TrainingDiverged: Error, CustomStringConvertible {
+    public let run: String
+    public let epoch: Int
+    public let step: Int
+    /// "the loss" or the parameter's name, e.g. "fc1.weight".
+    public let what: String
+    /// Epochs completed before it, which the checkpoint holds.
+    public let kept: Int
+    /// Whether the values were still finite (an exploded loss) rather than NaN or infinite.
+    public var finite = false
+
+    public var description: String {
+        let checkpoint = kept > 0 ? "its checkpoint after epoch \(kept) is kept" : "nothing was written"
+        let how = finite ? "exploded" : "became NaN or infinite"
+        return "run \(run) diverged in epoch \(epoch) at step \(step): \(what) \(how); \(checkpoint); try a smaller --learning-rate"
+    }
+}
+
 /// The outcome of `Trainer.run`.
 public struct TrainingOutcome: Sendable {
     /// The finished log, or nil when the run stopped early on request.
@@ -46,6 +66,9 @@ public final class Trainer {
         id = config.runIdentity(dataDigest: data.record.sha256)
         directory = runsDirectory.appendingPathComponent("\(config.model.rawValue)-\(config.variant.rawValue)-\(id)")
     }
+
+    /// An epoch's mean cross-entropy above this stops the run as diverged.
+    static let explodedLoss = 1e4
 
     public var logURL: URL { Self.logURL(in: directory) }
     /// Where a run directory keeps its log.
@@ -106,6 +129,19 @@ public final class Trainer {
             let started = ContinuousClock.now
             let sums = loop.runEpoch(random: random) { step, sums in
                 observer(.step(epoch: epoch, step: step, steps: loop.stepsPerEpoch, meanLoss: (sums.crossEntropy + sums.penalty) / Double(step)))
+            }
+            if let step = sums.divergedAt {
+                throw TrainingDiverged(run: directory.lastPathComponent, epoch: epoch, step: step, what: "the loss", kept: records.count)
+            }
+            if let bad = network.parameters.first(where: { parameter in !parameter.value.elements.allSatisfy(\.isFinite) }) {
+                throw TrainingDiverged(run: directory.lastPathComponent, epoch: epoch, step: sums.steps, what: bad.name, kept: records.count)
+            }
+            // Cross-entropy starts near log 10 ≈ 2.3: an epoch's mean above 10⁴ means logits of
+            // thousands pointing the wrong way, a run that has blown up although still finite.
+            if sums.crossEntropy / Double(max(sums.steps, 1)) > Self.explodedLoss {
+                throw TrainingDiverged(
+                    run: directory.lastPathComponent, epoch: epoch, step: sums.steps, what: "the mean cross-entropy (above 10⁴)",
+                    kept: records.count, finite: true)
             }
             let steps = sums.steps
             let trained = ContinuousClock.now

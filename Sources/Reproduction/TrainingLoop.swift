@@ -17,6 +17,8 @@ public final class TrainingLoop {
         public var penalty = 0.0
         public var errors = 0
         public var steps = 0
+        /// The step (1-based) whose loss was NaN or infinite, where the epoch stopped; nil when none was.
+        public var divergedAt: Int?
     }
 
     public init(config: TrainingConfig, train: ImageClassificationSet) {
@@ -58,6 +60,10 @@ public final class TrainingLoop {
                             raw.assumingMemoryBound(to: BatchFill.self).pointee.fill(from: from, to: to)
                         }
                         let (crossEntropy, penalty, errors) = network.trainingStep(random: random, optimizer: optimizer)
+                        guard crossEntropy.isFinite && penalty.isFinite else {
+                            sums.divergedAt = step + 1
+                            return
+                        }
                         sums.crossEntropy += crossEntropy
                         sums.penalty += penalty
                         sums.errors += errors

@@ -34,11 +34,11 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "Epochs to time (the median is reported).")
+    @Option(parsing: .unconditional, help: "Epochs to time (the median is reported).")
     var epochs: Int = 3
 
-    @Option(help: "BLAS threads, for us and for the peer (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(parsing: .unconditional, help: ThreadCount.help)
+    var threads: Int = ThreadCount.default
 
     @Option(name: .customLong("peer-python"), help: ArgumentHelp("Python with torch installed.", valueName: "path"))
     var peerPython: String = "/tmp/venv-torch/bin/python"
@@ -49,7 +49,7 @@ struct Bench: ParsableCommand {
     @Flag(name: .customLong("no-peer"), help: "Skip the PyTorch peer.")
     var noPeer = false
 
-    @Option(name: .customLong("target"), help: "Required speed-up over the peer (default: 4 for mlp, 2.5 for lenet5, 10 for figures); exit 1 when missed.")
+    @Option(name: .customLong("target"), parsing: .unconditional, help: "Required speed-up over the peer (default: 4 for mlp, 2.5 for lenet5, 10 for figures); exit 1 when missed.")
     var requiredRatio: Double?
 
     @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Run logs for the figures bench.", valueName: "dir"))
@@ -59,7 +59,7 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try ThreadCount.validate(threads)
     }
 
     func run() throws {

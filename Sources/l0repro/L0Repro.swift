@@ -28,7 +28,7 @@ struct L0Repro: ParsableCommand {
         // Every command runs OpenBLAS single-threaded under our own pool: a multi-threaded OpenBLAS
         // changes the numbers, so runs would depend on which command trained them. `train`, `bench`
         // and `report` may resize the pool with --threads; logs do not depend on its width.
-        BLASRuntime.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+        BLASRuntime.setThreads(ThreadCount.default)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -41,6 +41,8 @@ struct L0Repro: ParsableCommand {
         } catch let error as TemplateError {
             fail(error.description)
         } catch let error as RenderError {
+            fail(error.description)
+        } catch let error as TrainingDiverged {
             fail(error.description)
         } catch {
             exit(withError: error)

@@ -38,11 +38,11 @@ struct ReportCommand: ParsableCommand {
         @Option(name: .customLong("reports-dir"), help: ArgumentHelp("Where reports go (as <dir>/<template name>/).", valueName: "dir"))
         var reportsDirectory: String = "Reports"
 
-        @Option(help: "Threads for training (default: all cores); run logs do not depend on it.")
-        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @Option(parsing: .unconditional, help: ThreadCount.help)
+        var threads: Int = ThreadCount.default
 
         func validate() throws {
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            try ThreadCount.validate(threads)
         }
 
         func builder() throws -> ReportBuilder {

@@ -27,37 +27,37 @@ struct Train: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "Training epochs.")
+    @Option(parsing: .unconditional, help: "Training epochs.")
     var epochs: Int = 200
 
     @Option(
-        name: .customLong("lambda"),
+        name: .customLong("lambda"), parsing: .unconditional,
         help: ArgumentHelp("λ per N: one value for every layer, or one per gated layer, comma-separated.", valueName: "λ[,λ…]"))
     var lambdas: String?
 
-    @Option(name: .customLong("weight-decay"), help: "L2 coefficient per N.")
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 coefficient per N.")
     var weightDecay: Double = 5e-4
 
-    @Option(name: .customLong("batch-size"), help: "Examples per minibatch.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Examples per minibatch.")
     var batchSize: Int = 100
 
-    @Option(name: .customLong("learning-rate"), help: "Adam learning rate.")
+    @Option(name: .customLong("learning-rate"), parsing: .unconditional, help: "Adam learning rate.")
     var learningRate: Double = 1e-3
 
-    @Option(name: .customLong("average-decay"), help: "Decay of the weight average used for evaluation; 0 turns it off.")
+    @Option(name: .customLong("average-decay"), parsing: .unconditional, help: "Decay of the weight average used for evaluation; 0 turns it off.")
     var averageDecay: Double = 0.999
 
-    @Option(help: "Random seed (initialisation, shuffling, gate noise, dropout).")
+    @Option(parsing: .unconditional, help: "Random seed (initialisation, shuffling, gate noise, dropout).")
     var seed: UInt64 = 1
 
     @Option(name: .customLong("gate-sampling"), help: "batch: one gate sample per minibatch; example: one per example.")
     var gateSampling: GateSampling = .batch
 
-    @Option(help: ArgumentHelp("Train on the first N training examples only.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Train on the first N training examples only.", valueName: "N"))
     var limit: Int?
 
-    @Option(help: "BLAS threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(parsing: .unconditional, help: ThreadCount.help)
+    var threads: Int = ThreadCount.default
 
     @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Where run directories go.", valueName: "dir"))
     var runsDirectory: String = "Reports/runs"
@@ -66,7 +66,7 @@ struct Train: ParsableCommand {
     var fresh = false
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try ThreadCount.validate(threads)
         _ = try parsedLambdas()
     }
 
@@ -83,9 +83,9 @@ struct Train: ParsableCommand {
 
     func run() throws {
         BLASRuntime.setThreads(threads)
-        let trainingData = try data.load()
+        // The configuration is checked before any data is read.
         var config = TrainingConfig(
-            model: model, variant: variant, dataset: trainingData.record.name, epochs: epochs, batchSize: batchSize,
+            model: model, variant: variant, dataset: try data.datasetName().rawValue, epochs: epochs, batchSize: batchSize,
             learningRate: learningRate, averageDecay: averageDecay, seed: seed, gateSampling: gateSampling,
             trainingLimit: limit)
         config.weightDecay = weightDecay
@@ -93,6 +93,8 @@ struct Train: ParsableCommand {
             if values.count == 1 && variant.isGated { values = Array(repeating: values[0], count: config.weightLayerCount) }
             config.lambdas = values
         }
+        try config.validate()
+        let trainingData = try data.load()
         let trainer = try Trainer(config: config, data: trainingData, runsDirectory: URL(fileURLWithPath: runsDirectory))
         if fresh { try trainer.discard() }
         let display = ProgressDisplay(totalEpochs: epochs)
@@ -107,14 +109,15 @@ enum Summary {
     static func lines(for log: RunLog, directory: URL, reused: Bool) -> [String] {
         let result = log.result
         let full = result.groups.map(String.init).joined(separator: "-")
-        let keptPercent = 100 * Double(result.keptWeights) / Double(result.weights)
+        let kept = KeptWeights.count(log)
+        let keptPercent = 100 * Double(kept) / Double(result.weights)
         return [
             "run \(directory.lastPathComponent) (\(reused ? "reused: already finished" : "trained"))",
             "log: \(Trainer.logURL(in: directory).path)",
             "dataset: \(log.data.name), \(log.config.trainingLimit.map { "first \(min($0, log.data.trainingExamples)) of " } ?? "")\(log.data.trainingExamples) training / \(log.data.testExamples) test examples",
             "test error after epoch \(log.epochs.count): \(format(result.finalTestError, 2)) %   best: \(format(result.bestTestError, 2)) % (epoch \(result.bestEpoch))",
             "architecture (groups kept): \(result.architecture) of \(full)",
-            "weights kept: \(result.keptWeights) of \(result.weights) (\(format(keptPercent, 1)) %)",
+            "weights kept (between kept groups): \(kept) of \(result.weights) (\(format(keptPercent, 1)) %)",
             "FLOPs per example: expected \(Int(result.expectedFlops.rounded())), after pruning \(Int(result.prunedFlops.rounded())), dense \(Int(result.denseFlops.rounded()))",
         ]
     }

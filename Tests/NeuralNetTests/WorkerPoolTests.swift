@@ -22,6 +22,23 @@ struct WorkerPoolTests {
         }
     }
 
+    @Test("A pool wider than 63 threads (a 64-core node) runs every part once, awake and after sleeping")
+    func manyThreads() {
+        let width = 70
+        let pool = WorkerPool(width: width)
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: width)
+        defer { counts.deallocate() }
+        var base = counts.baseAddress!
+        for round in 0..<12 {
+            counts.initialize(repeating: 0)
+            pool.run(parts: width, with: &base) { raw, part in
+                raw.assumingMemoryBound(to: UnsafeMutablePointer<Int>.self).pointee[part] += 1
+            }
+            #expect(counts.allSatisfy { $0 == 1 }, "round \(round)")
+            if round % 4 == 3 { usleep(300_000) }
+        }
+    }
+
     @Test("Subnormal results are flushed to zero inside SubnormalFlushing.apply, on every thread of a job, and only there")
     func subnormalFlushing() {
         struct Product {

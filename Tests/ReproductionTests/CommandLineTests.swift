@@ -65,6 +65,12 @@ struct CommandLineTests {
             (["--dataset", "mnist", "--data-dir", "DATA", "--lambda", "abc"], "--lambda 'abc' is not a number"),
             (["--dataset", "mnist", "--data-dir", "DATA", "--epochs", "0"], "--epochs must be at least 1"),
             (["--dataset", "mnist", "--data-dir", "DATA", "--variant", "pruned"], "pruned"),
+            // A negative number is read as the option's value, so the message names it.
+            (["--dataset", "mnist", "--data-dir", "DATA", "--epochs", "-3"], "--epochs must be at least 1, got -3"),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--learning-rate", "-1e-3"], "--learning-rate must be positive, got -0.001"),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--threads", "0"], "--threads must be in 1…1024, got 0"),
+            // The configuration is checked before the data is looked for.
+            (["--dataset", "mnist", "--data-dir", "/nonexistent/mnist", "--epochs", "-3"], "--epochs must be at least 1, got -3"),
         ])
     func badInput(arguments: [String], message: String) throws {
         let data = try Fixtures.smallMNIST(trainCount: 100, testCount: 100)

@@ -148,6 +148,24 @@ struct TrainerTests {
         }
     }
 
+    @Test("A run whose loss becomes NaN or explodes stops with one line naming epoch, step and cause, and writes no log", arguments: [1e30, 1e9])
+    func divergence(learningRate: Double) throws {
+        let runs = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        var config = config(epochs: 2)
+        config.learningRate = learningRate
+        let trainer = try Trainer(config: config, data: Self.data, runsDirectory: runs)
+        do {
+            _ = try trainer.run()
+            Issue.record("training at learning rate \(learningRate) finished")
+        } catch let error as TrainingDiverged {
+            #expect(error.epoch == 1 && error.step >= 1 && error.kept == 0)
+            #expect(error.description.contains("diverged in epoch 1 at step \(error.step)") && error.description.contains("--learning-rate"))
+            #expect(error.description.contains(learningRate > 1e20 ? "became NaN or infinite" : "exploded"), "\(error.description)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: trainer.logURL.path))
+    }
+
     @Test("Bad configuration values are refused with their name and value")
     func badConfig() {
         var bad = config()

@@ -38,6 +38,8 @@ void l0_unpool(size_t maps, size_t pooled, size_t positions, const float *restri
 /// `l0_flag_wait` spins until it reads 1 with acquire order (so what the raiser wrote before is seen).
 void l0_flag_raise(int *flag);
 void l0_flag_wait(const int *flag);
+/// Stores `value` in `flag` and returns what it held (sequentially consistent).
+int l0_flag_exchange(int *flag, int value);
 
 /// The calling thread's SSE control and status word (MXCSR), and setting it. Flush-to-zero (bit 15)
 /// and denormals-are-zero (bit 6) make float arithmetic treat subnormal results and operands as 0.
