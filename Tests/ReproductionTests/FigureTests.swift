@@ -10,8 +10,8 @@ import Testing
 struct FigureTests {
     /// Real runs on 500 real digits: MLP l0 (2 epochs and a shorter 1-epoch one), l0-sep and dense,
     /// LeNet-5 l0.
-    static let runsDirectory: URL = {
-        let data = try! TrainingData.load(.mnist, directory: try! Fixtures.smallMNIST(trainCount: 500, testCount: 200))
+    static let trained = Result { () throws -> URL in
+        let data = try TrainingData.load(.mnist, directory: try Fixtures.smallMNIST(trainCount: 500, testCount: 200))
         let runs = Fixtures.temporaryDirectory()
         let configs = [
             TrainingConfig(model: .mlp, variant: .l0, dataset: "mnist", epochs: 2, seed: 1),
@@ -20,9 +20,11 @@ struct FigureTests {
             TrainingConfig(model: .mlp, variant: .dense, dataset: "mnist", epochs: 2, seed: 1),
             TrainingConfig(model: .lenet5, variant: .l0, dataset: "mnist", epochs: 1, seed: 1),
         ]
-        for config in configs { _ = try! Trainer(config: config, data: data, runsDirectory: runs).run() }
+        for config in configs { _ = try Trainer(config: config, data: data, runsDirectory: runs).run() }
         return runs
-    }()
+    }
+    /// The runs' directory; a missing fixture or a failed run fails each test that asks, naming it.
+    static var runsDirectory: URL { get throws { try trained.get() } }
 
     @Test("The longest run of each network and variant is chosen")
     func runSelection() throws {
@@ -106,13 +108,13 @@ struct FigureTests {
         let out = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let environment = ["SOURCE_DATE_EPOCH": "1524960000"]
-        let draw = try Fixtures.run(["figure", "expected-flops", "--format", "all", "--out", out.path, "--runs-dir", Self.runsDirectory.path], environment: environment)
+        let draw = try Fixtures.run(["figure", "expected-flops", "--format", "all", "--out", out.path, "--runs-dir", try Self.runsDirectory.path], environment: environment)
         #expect(draw.status == 0, "\(draw.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         #expect(names == ["expected-flops.pdf", "expected-flops.png", "expected-flops.svg"])
         let pdf = try Data(contentsOf: out.appendingPathComponent("expected-flops.pdf"))
         #expect(String(decoding: pdf, as: UTF8.self).contains("/CreationDate (20180429000000Z)"))
-        let again = try Fixtures.run(["figure", "expected-flops", "--format", "pdf", "--out", out.appendingPathComponent("again.pdf").path, "--runs-dir", Self.runsDirectory.path], environment: environment)
+        let again = try Fixtures.run(["figure", "expected-flops", "--format", "pdf", "--out", out.appendingPathComponent("again.pdf").path, "--runs-dir", try Self.runsDirectory.path], environment: environment)
         #expect(again.status == 0)
         #expect(try Data(contentsOf: out.appendingPathComponent("again.pdf")) == pdf)
 
