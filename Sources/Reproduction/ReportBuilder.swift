@@ -219,7 +219,7 @@ extension ReportCells {
         return configs().compactMap { config in
             guard let name = try? runName(config) else { return nil }
             if let log = loadedLog(name) { return log }
-            return Self.finishedLog(in: runsDirectory.appendingPathComponent(name))
+            return Trainer.finishedLog(in: runsDirectory.appendingPathComponent(name))
         }
     }
 }

@@ -17,7 +17,8 @@ public final class ReportCells: CellRegistry {
     public let runsDirectory: URL
     private let loadData: () throws -> TrainingData
     private var data: TrainingData?
-    private var recorded: DataRecord??
+    /// The data record the finished runs share (see `recordedData`), looked up once.
+    private lazy var recorded: DataRecord? = recordedData()
     private var logs: [String: RunLog] = [:]
     /// Called with one-line progress messages (each training epoch).
     public var progress: (String) -> Void = { _ in }
@@ -50,21 +51,20 @@ public final class ReportCells: CellRegistry {
     /// finished under the runs directory with one and the same data digest, else from the data itself.
     public func dataRecord() throws -> DataRecord {
         if let data { return data.record }
-        if recorded == nil { recorded = .some(recordedData()) }
-        if let record = recorded ?? nil, !retrain { return record }
+        if !retrain, let recorded { return recorded }
         return try trainingData().record
     }
 
     /// The data record that the finished logs of all of the profile's runs share, if they do.
     private func recordedData() -> DataRecord? {
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []).sorted()
         var found: [DataRecord] = []
         for config in configs() {
             let prefix = "\(config.model.rawValue)-\(config.variant.rawValue)-"
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []
-            let matches = entries.sorted().filter { $0.hasPrefix(prefix) }.compactMap { entry -> RunLog? in
-                guard let log = Self.finishedLog(in: runsDirectory.appendingPathComponent(entry)),
-                    log.config == config, entry == prefix + log.id,
-                    log.id == config.runIdentity(dataDigest: log.data.sha256)
+            // A run of this configuration whose directory is named by its own identity.
+            let matches = entries.filter { $0.hasPrefix(prefix) }.compactMap { entry -> RunLog? in
+                guard let log = Trainer.finishedLog(in: runsDirectory.appendingPathComponent(entry)), log.config == config,
+                    entry == prefix + config.runIdentity(dataDigest: log.data.sha256)
                 else { return nil }
                 return log
             }
@@ -73,14 +73,6 @@ public final class ReportCells: CellRegistry {
         }
         guard let first = found.first, found.allSatisfy({ $0 == first }) else { return nil }
         return first
-    }
-
-    /// The finished log in a run directory, if it holds one of the current format.
-    static func finishedLog(in directory: URL) -> RunLog? {
-        guard let bytes = try? Data(contentsOf: Trainer.logURL(in: directory)),
-            let log = try? JSONDecoder().decode(RunLog.self, from: bytes), log.format == RunLog.currentFormat
-        else { return nil }
-        return log
     }
 
     /// The configuration of each network and variant under the profile.
@@ -105,7 +97,7 @@ public final class ReportCells: CellRegistry {
     func run(_ config: TrainingConfig) throws -> RunLog {
         let name = try runName(config)
         if let log = logs[name] { return log }
-        if !retrain, let log = Self.finishedLog(in: runsDirectory.appendingPathComponent(name)), log.config == config {
+        if !retrain, let log = Trainer.finishedLog(in: runsDirectory.appendingPathComponent(name)), log.config == config {
             logs[name] = log
             return log
         }

@@ -80,8 +80,13 @@ public final class Trainer {
 
     /// The finished log of this run, if one exists and belongs to it.
     public func existingLog() -> RunLog? {
-        guard let bytes = try? Data(contentsOf: logURL),
-            let log = try? JSONDecoder().decode(RunLog.self, from: bytes), log.id == id, log.format == RunLog.currentFormat
+        Self.finishedLog(in: directory).flatMap { $0.id == id ? $0 : nil }
+    }
+
+    /// The finished log in a run directory, if it holds a readable one of the current format.
+    public static func finishedLog(in directory: URL) -> RunLog? {
+        guard let bytes = try? Data(contentsOf: logURL(in: directory)),
+            let log = try? JSONDecoder().decode(RunLog.self, from: bytes), log.format == RunLog.currentFormat
         else { return nil }
         return log
     }
