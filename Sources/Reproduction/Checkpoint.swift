@@ -7,7 +7,8 @@ import NeuralNet
 ///
 /// File layout: the 8 bytes "L0RPCKPT", a little-endian UInt32 header length, the header as JSON,
 /// then for each parameter in model order its value, Adam first and second moments and average
-/// (when averaging), as little-endian Float32.
+/// (when averaging), as little-endian Float32. The header holds the SHA-256 of those floats, so a
+/// flipped byte is found before anything is resumed from it.
 struct Checkpoint {
     struct Header: Codable {
         var format: String
@@ -19,10 +20,12 @@ struct Checkpoint {
         var epochs: [EpochRecord]
         var timing: RunTiming
         var floatCount: Int
+        /// SHA-256 of the float payload.
+        var payloadSHA256: String = ""
     }
 
     static let magic = Array("L0RPCKPT".utf8)
-    static let format = "l0repro-checkpoint/1"
+    static let format = "l0repro-checkpoint/2"
 
     static func buffers(optimizer: Adam, average: WeightAverage?) -> [FloatBuffer] {
         var result = [FloatBuffer]()
@@ -36,20 +39,29 @@ struct Checkpoint {
     static func write(header: Header, buffers: [FloatBuffer], to url: URL) throws {
         var header = header
         header.floatCount = buffers.reduce(0) { $0 + $1.count }
+        var payload = Data(capacity: 4 * header.floatCount)
+        for buffer in buffers {
+            payload.append(UnsafeBufferPointer(start: buffer.pointer, count: buffer.count))
+        }
+        header.payloadSHA256 = Digest.sha256(payload)
         let json = CanonicalJSON.encode(header)
         var data = Data(magic)
         withUnsafeBytes(of: UInt32(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
-        for buffer in buffers {
-            data.append(UnsafeBufferPointer(start: buffer.pointer, count: buffer.count))
-        }
+        data.append(payload)
         try AtomicFile.write(data, to: url)
     }
 
     /// Reads a checkpoint into `buffers` and returns its header; throws when it does not belong to
-    /// `runID` or does not fit the model.
+    /// `runID`, does not fit the model, fails its checksum or holds a value that is not finite. The
+    /// buffers are only written once the whole file has been checked.
     static func read(from url: URL, runID: String, into buffers: [FloatBuffer]) throws -> Header {
-        let data = try Data(contentsOf: url)
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw FileError(path: url.path, problem: "cannot read checkpoint (\(FileError.describe(error))); rerun with --fresh")
+        }
         let bad = { (why: String) in
             FileError(path: url.path, problem: "\(why); delete it or rerun with --fresh")
         }
@@ -67,6 +79,17 @@ struct Checkpoint {
         guard header.floatCount == expected, data.count == 12 + length + 4 * expected else {
             throw bad("checkpoint size does not match the model")
         }
+        let payload = data[(12 + length)...]
+        guard Digest.sha256(payload) == header.payloadSHA256 else {
+            throw bad("checkpoint is damaged (its weights do not match their checksum)")
+        }
+        // A float is NaN or infinite when its eight exponent bits are all set.
+        let finite = payload.withUnsafeBytes { raw in
+            stride(from: 0, to: raw.count, by: 4).allSatisfy { offset in
+                raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self) & 0x7f80_0000 != 0x7f80_0000
+            }
+        }
+        guard finite else { throw bad("checkpoint holds a NaN or infinite value") }
         data.withUnsafeBytes { raw in
             var offset = 12 + length
             for buffer in buffers {

@@ -219,7 +219,8 @@ extension ReportCells {
         return configs().compactMap { config in
             guard let name = try? runName(config) else { return nil }
             if let log = loadedLog(name) { return log }
-            return Trainer.finishedLog(in: runsDirectory.appendingPathComponent(name))
+            // A damaged log has already failed the cell that needed it.
+            return (try? Trainer.finishedLog(in: runsDirectory.appendingPathComponent(name))) ?? nil
         }
     }
 }

@@ -18,7 +18,7 @@ public final class ReportCells: CellRegistry {
     private let loadData: () throws -> TrainingData
     private var data: TrainingData?
     /// The data record the finished runs share (see `recordedData`), looked up once.
-    private lazy var recorded: DataRecord? = recordedData()
+    private lazy var recorded: Result<DataRecord?, Error> = Result { try recordedData() }
     private var logs: [String: RunLog] = [:]
     /// Called with one-line progress messages (each training epoch).
     public var progress: (String) -> Void = { _ in }
@@ -51,19 +51,19 @@ public final class ReportCells: CellRegistry {
     /// finished under the runs directory with one and the same data digest, else from the data itself.
     public func dataRecord() throws -> DataRecord {
         if let data { return data.record }
-        if !retrain, let recorded { return recorded }
+        if !retrain, let recorded = try recorded.get() { return recorded }
         return try trainingData().record
     }
 
     /// The data record that the finished logs of all of the profile's runs share, if they do.
-    private func recordedData() -> DataRecord? {
+    private func recordedData() throws -> DataRecord? {
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []).sorted()
         var found: [DataRecord] = []
         for config in configs() {
             let prefix = "\(config.model.rawValue)-\(config.variant.rawValue)-"
             // A run of this configuration whose directory is named by its own identity.
-            let matches = entries.filter { $0.hasPrefix(prefix) }.compactMap { entry -> RunLog? in
-                guard let log = Trainer.finishedLog(in: runsDirectory.appendingPathComponent(entry)), log.config == config,
+            let matches = try entries.filter { $0.hasPrefix(prefix) }.compactMap { entry -> RunLog? in
+                guard let log = try Trainer.finishedLog(in: runsDirectory.appendingPathComponent(entry)), log.config == config,
                     entry == prefix + config.runIdentity(dataDigest: log.data.sha256)
                 else { return nil }
                 return log
@@ -97,7 +97,7 @@ public final class ReportCells: CellRegistry {
     func run(_ config: TrainingConfig) throws -> RunLog {
         let name = try runName(config)
         if let log = logs[name] { return log }
-        if !retrain, let log = Trainer.finishedLog(in: runsDirectory.appendingPathComponent(name)), log.config == config {
+        if !retrain, let log = try Trainer.finishedLog(in: runsDirectory.appendingPathComponent(name)), log.config == config {
             logs[name] = log
             return log
         }

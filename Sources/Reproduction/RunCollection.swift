@@ -8,21 +8,15 @@ public struct RunCollection: Sendable {
     /// Every log, ordered by model, variant and id.
     public let runs: [RunLog]
 
-    /// Reads every `log.json` one level below `directory`, keeping those of `dataset` when given. A
-    /// missing directory gives an empty collection; an unreadable log is an error naming it.
+    /// Reads every finished `log.json` one level below `directory`, keeping those of `dataset` when
+    /// given. A missing directory gives an empty collection; an unreadable log, or one that does not
+    /// match its digest, is an error naming it (`Trainer.finishedLog`).
     public init(directory: URL, dataset: String? = nil) throws {
         self.directory = directory
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         var runs: [RunLog] = []
         for entry in entries.sorted() {
-            let url = Trainer.logURL(in: directory.appendingPathComponent(entry))
-            guard FileManager.default.fileExists(atPath: url.path) else { continue }
-            let log: RunLog
-            do {
-                log = try JSONDecoder().decode(RunLog.self, from: Data(contentsOf: url))
-            } catch {
-                throw FileError(path: url.path, problem: "not a readable run log (\(error.localizedDescription)); delete its directory or retrain it")
-            }
+            guard let log = try Trainer.finishedLog(in: directory.appendingPathComponent(entry)) else { continue }
             if dataset == nil || log.data.name == dataset { runs.append(log) }
         }
         self.runs = runs.sorted { ($0.config.model.rawValue, $0.config.variant.rawValue, $0.id) < ($1.config.model.rawValue, $1.config.variant.rawValue, $1.id) }

@@ -8,6 +8,9 @@ import NeuralNet
 public enum TrainingEvent: Sendable {
     /// Continuing from the checkpoint written after `completedEpochs` epochs.
     case resumed(completedEpochs: Int)
+    /// The newest checkpoint failed its checks (`problem`, one line) and the run resumes from the one
+    /// before it instead.
+    case damagedCheckpoint(problem: String)
     /// A training step finished: (epoch, 1-based), step within the epoch, steps per epoch, and the
     /// epoch's mean objective so far.
     case step(epoch: Int, step: Int, steps: Int, meanLoss: Double)
@@ -77,18 +80,70 @@ public final class Trainer {
     /// The finished run's parameters (`ModelFile`).
     public var modelURL: URL { directory.appendingPathComponent(ModelFile.fileName) }
     var checkpointURL: URL { directory.appendingPathComponent("checkpoint.bin") }
+    /// The checkpoint before the newest, kept so that a damaged newest one costs one epoch.
+    var previousCheckpointURL: URL { directory.appendingPathComponent("checkpoint.previous.bin") }
+    /// The SHA-256 of `log.json`, in `sha256sum` format.
+    public static func digestURL(in runDirectory: URL) -> URL { runDirectory.appendingPathComponent("log.json.sha256") }
 
-    /// The finished log of this run, if one exists and belongs to it.
-    public func existingLog() -> RunLog? {
-        Self.finishedLog(in: directory).flatMap { $0.id == id ? $0 : nil }
+    /// The finished log of this run, if one exists and belongs to it; throws when it is damaged.
+    public func existingLog() throws -> RunLog? {
+        try Self.finishedLog(in: directory).flatMap { $0.id == id ? $0 : nil }
     }
 
-    /// The finished log in a run directory, if it holds a readable one of the current format.
-    public static func finishedLog(in directory: URL) -> RunLog? {
-        guard let bytes = try? Data(contentsOf: logURL(in: directory)),
-            let log = try? JSONDecoder().decode(RunLog.self, from: bytes), log.format == RunLog.currentFormat
-        else { return nil }
+    /// The finished log in a run directory: nil when there is none (or one of an older format, which
+    /// is retrained), and an error naming the file when one is there but cannot be trusted: not a
+    /// file, unreadable, or not matching the digest written beside it when it was finished.
+    public static func finishedLog(in directory: URL) throws -> RunLog? {
+        let url = logURL(in: directory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return nil }
+        let retrain = "move it away or rerun with --fresh to retrain"
+        guard !isDirectory.boolValue else { throw FileError(path: url.path, problem: "is a directory, not a run log; \(retrain)") }
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: url)
+        } catch {
+            throw FileError(path: url.path, problem: "cannot read run log (\(FileError.describe(error)))")
+        }
+        guard let log = try? JSONDecoder().decode(RunLog.self, from: bytes) else {
+            throw FileError(path: url.path, problem: "is not a readable run log; \(retrain)")
+        }
+        guard log.format == RunLog.currentFormat else { return nil }
+        let digestURL = digestURL(in: directory)
+        guard let recorded = try? String(contentsOf: digestURL, encoding: .utf8) else {
+            throw FileError(path: url.path, problem: "has no digest beside it (\(digestURL.lastPathComponent)); \(retrain)")
+        }
+        guard recorded == digestLine(bytes) else {
+            throw FileError(path: url.path, problem: "does not match its digest in \(digestURL.lastPathComponent) (edited or damaged); \(retrain)")
+        }
         return log
+    }
+
+    /// The digest file's content for log bytes: "<sha256>  log.json", as `sha256sum` writes it.
+    static func digestLine(_ bytes: Data) -> String { "\(Digest.sha256(bytes))  log.json\n" }
+
+    /// Fails before any work when the run's outputs cannot be written: the runs directory is a file
+    /// or not writable, or a path the run writes is a directory.
+    func checkOutputs() throws {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        var ancestor = directory
+        while !manager.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+            let parent = ancestor.deletingLastPathComponent()
+            if parent.path == ancestor.path { break }
+            ancestor = parent
+        }
+        guard isDirectory.boolValue else {
+            throw FileError(path: ancestor.path, problem: "is a file, not a directory; choose another --runs-dir")
+        }
+        guard manager.isWritableFile(atPath: ancestor.path) else {
+            throw FileError(path: ancestor.path, problem: "permission denied: cannot create run directories here; choose another --runs-dir")
+        }
+        for url in [logURL, Self.digestURL(in: directory), timingURL, modelURL, checkpointURL, previousCheckpointURL] {
+            if manager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw FileError(path: url.path, problem: "is a directory, but the run writes a file there; move it away")
+            }
+        }
     }
 
     /// Removes this run's directory, so the next `run` starts from scratch.
@@ -106,7 +161,8 @@ public final class Trainer {
     public func run(stoppingAfter stopEpoch: Int? = nil, observer: (TrainingEvent) -> Void = { _ in }) throws
         -> TrainingOutcome
     {
-        if let log = existingLog() { return TrainingOutcome(log: log, reused: true, directory: directory) }
+        if let log = try existingLog() { return TrainingOutcome(log: log, reused: true, directory: directory) }
+        try checkOutputs()
         let loop = TrainingLoop(config: config, train: train)
         let (network, optimizer, average) = (loop.network, loop.optimizer, loop.average)
         var random = RandomGenerator(seed: config.seed, stream: 1)
@@ -116,8 +172,7 @@ public final class Trainer {
             blas: BLASRuntime.configuration, cpu: MachineInfo.cpuModel, data: data.location)
 
         let buffers = Checkpoint.buffers(optimizer: optimizer, average: average)
-        if FileManager.default.fileExists(atPath: checkpointURL.path) {
-            let header = try Checkpoint.read(from: checkpointURL, runID: id, into: buffers)
+        if let header = try resumableCheckpoint(into: buffers, observer: observer) {
             optimizer.restore(step: header.optimizerSteps)
             average?.restore(updates: header.averageUpdates)
             random = RandomGenerator(state: header.random)
@@ -170,6 +225,10 @@ public final class Trainer {
                     format: Checkpoint.format, runID: id, completedEpochs: records.count, optimizerSteps: optimizer.step,
                     averageUpdates: average?.updates ?? 0, random: random.state, epochs: records, timing: timing,
                     floatCount: 0)
+                if FileManager.default.fileExists(atPath: checkpointURL.path) {
+                    try? FileManager.default.removeItem(at: previousCheckpointURL)
+                    try? FileManager.default.moveItem(at: checkpointURL, to: previousCheckpointURL)
+                }
                 try Checkpoint.write(header: header, buffers: buffers, to: checkpointURL)
             }
         }
@@ -187,12 +246,38 @@ public final class Trainer {
             data: data.record, effectiveLambdas: config.lambdas.map { $0 / n }, effectiveWeightDecay: config.weightDecay / n,
             epochs: records, result: RunResult(epochs: records),
             finalGates: gates)
-        // The model first: a directory with a log is a finished run.
+        // The model and the log's digest first: a directory with a log is a finished run.
         try model.write(to: modelURL)
-        try AtomicFile.write(CanonicalJSON.encode(log, pretty: true), to: logURL)
+        let logBytes = CanonicalJSON.encode(log, pretty: true)
+        try AtomicFile.write(Self.digestLine(logBytes), to: Self.digestURL(in: directory))
+        try AtomicFile.write(logBytes, to: logURL)
         try AtomicFile.write(CanonicalJSON.encode(timing, pretty: true), to: timingURL)
-        try? FileManager.default.removeItem(at: checkpointURL)
+        for url in [checkpointURL, previousCheckpointURL] { try? FileManager.default.removeItem(at: url) }
         return TrainingOutcome(log: log, reused: false, directory: directory)
+    }
+
+    /// The newest checkpoint that passes its checks, read into `buffers`: the newest one, or the one
+    /// before it when the newest is damaged (reported to the observer). Nil when there is none; an
+    /// error naming the damage when neither can be used.
+    private func resumableCheckpoint(into buffers: [FloatBuffer], observer: (TrainingEvent) -> Void) throws -> Checkpoint.Header? {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: checkpointURL.path) else {
+            // Killed between moving the newest aside and writing its successor.
+            guard manager.fileExists(atPath: previousCheckpointURL.path) else { return nil }
+            return try Checkpoint.read(from: previousCheckpointURL, runID: id, into: buffers)
+        }
+        do {
+            return try Checkpoint.read(from: checkpointURL, runID: id, into: buffers)
+        } catch let newest as FileError {
+            guard manager.fileExists(atPath: previousCheckpointURL.path),
+                let header = try? Checkpoint.read(from: previousCheckpointURL, runID: id, into: buffers)
+            else {
+                throw FileError(path: newest.path, problem: newest.problem.replacingOccurrences(
+                    of: "; delete it or rerun with --fresh", with: "; no earlier good checkpoint: delete it or rerun with --fresh"))
+            }
+            observer(.damagedCheckpoint(problem: "\(newest.description); resuming from \(previousCheckpointURL.lastPathComponent) (epoch \(header.completedEpochs))"))
+            return header
+        }
     }
 
     private func countTestErrors(_ network: Network, random: RandomGenerator) -> Int {

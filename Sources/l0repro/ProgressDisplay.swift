@@ -20,6 +20,8 @@ final class ProgressDisplay {
         switch event {
         case .resumed(let completed):
             Terminal.note("resuming after epoch \(completed) of \(totalEpochs) from the checkpoint")
+        case .damagedCheckpoint(let problem):
+            Terminal.note(problem)
         case .step(let epoch, let step, let steps, let meanLoss):
             if step == 1 { epochStarted = .now }
             guard enabled, ContinuousClock.now - lastDraw > .milliseconds(200) || step == steps else { return }

@@ -1,3 +1,4 @@
+import FileSupport
 import Foundation
 import Reporting
 import Reproduction
@@ -101,12 +102,17 @@ struct ReportTests {
 
         // A run retrained to other bytes (an engine that rounds differently) makes the cells that use
         // the runs stale, and only those.
-        try (logBefore + Data("\n".utf8)).write(to: runLog)
+        let digest = Trainer.digestURL(in: runLog.deletingLastPathComponent())
+        let digestBefore = try Data(contentsOf: digest)
+        let retrained = logBefore + Data("\n".utf8)
+        try retrained.write(to: runLog)
+        try Data("\(Digest.sha256(retrained))  log.json\n".utf8).write(to: digest)
         let changed = try Fixtures.run(["report", "status"] + arguments.dropFirst(), environment: environment)
         let lines = changed.stdout.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("stale  fig-flops: changed since last computed: runs") }, "\(changed.stdout)")
         #expect(lines.contains { $0.hasPrefix("fresh  fig-gate") }, "\(changed.stdout)")
         try logBefore.write(to: runLog)
+        try digestBefore.write(to: digest)
 
         // `figure --retrain` retrains the runs of a figure drawn from runs, and none for one drawn from formulas.
         let formula = try Fixtures.run(["figure", "fig-penalty", "--retrain"] + arguments.dropFirst(), environment: environment)

@@ -1,4 +1,5 @@
 import Datasets
+import FileSupport
 import Foundation
 import Reproduction
 import Testing
@@ -146,6 +147,131 @@ struct TrainerTests {
             let message = String(describing: error)
             #expect(message.contains("checkpoint.bin") && message.contains("--fresh") && !message.contains("\n"))
         }
+    }
+
+    /// A checkpoint file split into its header (as a JSON object) and its float payload.
+    static func split(checkpoint url: URL) throws -> (header: [String: Any], payload: Data) {
+        let bytes = try Data(contentsOf: url)
+        let length = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+        let header = try #require(try JSONSerialization.jsonObject(with: bytes[12..<12 + length]) as? [String: Any])
+        return (header, Data(bytes[(12 + length)...]))
+    }
+
+    static func join(header: [String: Any], payload: Data, to url: URL) throws {
+        let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var bytes = Data("L0RPCKPT".utf8)
+        withUnsafeBytes(of: UInt32(json.count).littleEndian) { bytes.append(contentsOf: $0) }
+        try (bytes + json + payload).write(to: url)
+    }
+
+    @Test("A checkpoint with three flipped bytes is named and the run resumes from the one before it, to the same log")
+    func flippedCheckpoint() throws {
+        let (whole, split) = (Fixtures.temporaryDirectory(), Fixtures.temporaryDirectory())
+        defer { for url in [whole, split] { try? FileManager.default.removeItem(at: url) } }
+        let reference = try Trainer(config: config(), data: Self.data, runsDirectory: whole)
+        _ = try reference.run()
+
+        let trainer = try Trainer(config: config(), data: Self.data, runsDirectory: split)
+        _ = try trainer.run(stoppingAfter: 2)
+        let checkpoint = trainer.directory.appendingPathComponent("checkpoint.bin")
+        var (header, payload) = try Self.split(checkpoint: checkpoint)
+        for offset in [100, 5_000, payload.count - 7] { payload[offset] ^= 0x10 }
+        try Self.join(header: header, payload: payload, to: checkpoint)
+        var events = [String]()
+        let outcome = try trainer.run { event in
+            switch event {
+            case .damagedCheckpoint(let problem): events.append(problem)
+            case .resumed(let epochs): events.append("resumed \(epochs)")
+            default: break
+            }
+        }
+        #expect(events.count == 2 && events[1] == "resumed 1", "\(events)")
+        #expect(events.first?.contains("checkpoint.bin: checkpoint is damaged") == true && events.first?.contains("checkpoint.previous.bin (epoch 1)") == true)
+        #expect(outcome.log != nil)
+        #expect(try Data(contentsOf: trainer.logURL) == Data(contentsOf: reference.logURL))
+        #expect(!FileManager.default.fileExists(atPath: trainer.directory.appendingPathComponent("checkpoint.previous.bin").path))
+
+        // With no earlier checkpoint to fall back on, the damage is refused in one line.
+        let alone = try Trainer(config: config(epochs: 2), data: Self.data, runsDirectory: split)
+        _ = try alone.run(stoppingAfter: 1)
+        let only = alone.directory.appendingPathComponent("checkpoint.bin")
+        (header, payload) = try Self.split(checkpoint: only)
+        payload[40] ^= 0x01
+        try Self.join(header: header, payload: payload, to: only)
+        #expect { try alone.run() } throws: { error in
+            let message = String(describing: error)
+            return message.hasPrefix(only.path) && message.contains("checksum") && message.contains("no earlier good checkpoint")
+                && message.contains("--fresh") && !message.contains("\n")
+        }
+    }
+
+    @Test("A checkpoint holding a NaN (with a matching checksum) is refused, not resumed")
+    func nanCheckpoint() throws {
+        let runs = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let trainer = try Trainer(config: config(epochs: 2), data: Self.data, runsDirectory: runs)
+        _ = try trainer.run(stoppingAfter: 1)
+        let checkpoint = trainer.directory.appendingPathComponent("checkpoint.bin")
+        var (header, payload) = try Self.split(checkpoint: checkpoint)
+        withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { payload.replaceSubrange(400..<404, with: $0) }
+        header["payloadSHA256"] = Digest.sha256(payload)
+        try Self.join(header: header, payload: payload, to: checkpoint)
+        #expect { try trainer.run() } throws: { String(describing: $0).contains("checkpoint holds a NaN or infinite value") }
+        #expect(!FileManager.default.fileExists(atPath: trainer.logURL.path))
+    }
+
+    @Test("An edited log of a finished run is refused, not reused: by the trainer, the run collection and the report cells")
+    func editedLog() throws {
+        let runs = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let trainer = try Trainer(config: config(epochs: 1), data: Self.data, runsDirectory: runs)
+        _ = try trainer.run()
+        #expect(try trainer.run().reused)
+        #expect(try RunCollection(directory: runs).runs.count == 1)
+        var log = try JSONDecoder().decode(RunLog.self, from: Data(contentsOf: trainer.logURL))
+        log.result.finalTestError = 0
+        try JSONEncoder().encode(log).write(to: trainer.logURL)
+        let refused = { (error: any Error) in
+            let message = String(describing: error)
+            return message.hasPrefix(trainer.logURL.path) && message.contains("does not match its digest") && !message.contains("\n")
+        }
+        #expect(performing: { try trainer.run() }, throws: refused)
+        #expect(performing: { try RunCollection(directory: runs) }, throws: refused)
+        // Without its digest the log is not trusted either.
+        try FileManager.default.removeItem(at: Trainer.digestURL(in: trainer.directory))
+        #expect { try trainer.run() } throws: { String(describing: $0).contains("has no digest beside it") }
+    }
+
+    @Test("Outputs that cannot be written are found before the first epoch: a runs directory that is a file or read-only, a log path that is a directory")
+    func outputsCheckedFirst() throws {
+        let runs = Fixtures.temporaryDirectory()
+        defer {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: runs.appendingPathComponent("locked").path)
+            try? FileManager.default.removeItem(at: runs)
+        }
+        try FileManager.default.createDirectory(at: runs, withIntermediateDirectories: true)
+        var steps = 0
+        let count = { (event: TrainingEvent) in if case .step = event { steps += 1 } }
+
+        let file = runs.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        #expect { try Trainer(config: config(epochs: 1), data: Self.data, runsDirectory: file).run(observer: count) } throws: {
+            String(describing: $0) == "\(file.path): is a file, not a directory; choose another --runs-dir"
+        }
+
+        let locked = runs.appendingPathComponent("locked")
+        try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: locked.path)
+        if getuid() != 0 {
+            #expect { try Trainer(config: config(epochs: 1), data: Self.data, runsDirectory: locked).run(observer: count) } throws: {
+                String(describing: $0).contains("permission denied")
+            }
+        }
+
+        let trainer = try Trainer(config: config(epochs: 1), data: Self.data, runsDirectory: runs)
+        try FileManager.default.createDirectory(at: trainer.logURL, withIntermediateDirectories: true)
+        #expect { try trainer.run(observer: count) } throws: { String(describing: $0).contains("log.json: is a directory") }
+        #expect(steps == 0)
     }
 
     @Test("A run whose loss becomes NaN or explodes stops with one line naming epoch, step and cause, and writes no log", arguments: [1e30, 1e9])
