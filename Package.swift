@@ -32,7 +32,8 @@ let package = Package(
             name: "CCmark", pkgConfig: "libcmark-gfm", providers: [.apt(["libcmark-gfm-dev", "libcmark-gfm-extensions-dev"])]),
         .systemLibrary(
             name: "CCairo", pkgConfig: "pangocairo", providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
-        .target(name: "FileSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CFileSystem"),
+        .target(name: "FileSupport", dependencies: ["CFileSystem", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "CKernels", cSettings: kernelFlags),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "CKernels"], swiftSettings: vectorFlags),
         .target(name: "L0", dependencies: ["NeuralNet"], swiftSettings: vectorFlags),

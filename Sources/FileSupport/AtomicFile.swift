@@ -14,8 +14,40 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
 
     public var description: String { "\(path): \(problem)" }
 
+    /// What a path was expected to be.
+    public enum Kind: Sendable { case file, directory }
+
     /// A system error in words ("is a directory", "permission denied", "no such file or directory")
-    /// rather than Foundation's "NSCocoaErrorDomain error 256".
+    /// rather than Foundation's "NSCocoaErrorDomain error 256". Foundation often says only "unknown
+    /// read/write error"; given the `path` concerned and what it should be, the cause is found by
+    /// looking at the path.
+    public static func describe(_ error: Error, path: String, expecting kind: Kind) -> String {
+        cause(at: path, expecting: kind) ?? describe(error)
+    }
+
+    /// Why `path` cannot be used as a `kind`: it is the other kind, a component above it is a file,
+    /// or it or its nearest existing directory is not accessible. Nil when none of these holds.
+    public static func cause(at path: String, expecting kind: Kind) -> String? {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            switch (kind, isDirectory.boolValue) {
+            case (.file, true): return "is a directory"
+            case (.directory, false): return "is a file, not a directory"
+            default: return manager.isReadableFile(atPath: path) ? nil : "permission denied"
+            }
+        }
+        var ancestor = (path as NSString).deletingLastPathComponent
+        while !ancestor.isEmpty, !manager.fileExists(atPath: ancestor, isDirectory: &isDirectory) {
+            let parent = (ancestor as NSString).deletingLastPathComponent
+            if parent == ancestor { break }
+            ancestor = parent
+        }
+        guard !ancestor.isEmpty else { return nil }
+        if !isDirectory.boolValue { return "\(ancestor) is a file, not a directory" }
+        return manager.isWritableFile(atPath: ancestor) ? nil : "permission denied in \(ancestor)"
+    }
+
     public static func describe(_ error: Error) -> String {
         let ns = error as NSError
         if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
@@ -41,12 +73,15 @@ public enum AtomicFile {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw FileError(path: directory.path, problem: "cannot create directory (\(reason(error)))")
+            throw FileError(path: directory.path, problem: "cannot create directory (\(FileError.describe(error, path: directory.path, expecting: .directory)))")
         }
         let temporary = directory.appendingPathComponent(
             ".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
-            throw FileError(path: temporary.path, problem: "cannot write file (check permissions and free space)")
+        do {
+            try data.write(to: temporary)
+        } catch {
+            unlink(temporary.path)
+            throw FileError(path: url.path, problem: "cannot write file (\(FileError.describe(error)))")
         }
         if rename(temporary.path, url.path) != 0 {
             let message = String(cString: strerror(errno))

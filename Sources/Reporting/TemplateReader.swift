@@ -33,7 +33,7 @@ public enum TemplateReader {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw TemplateError(file: url.path, line: 1, problem: "cannot read the template (\(FileError.describe(error)))")
+            throw TemplateError(file: url.path, line: 1, problem: "cannot read the template (\(FileError.describe(error, path: url.path, expecting: .file)))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TemplateError(file: url.path, line: 1, problem: "the template is not UTF-8 text")

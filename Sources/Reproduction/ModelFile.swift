@@ -102,7 +102,7 @@ public struct ModelFile: Equatable, Sendable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw FileError(path: url.path, problem: "cannot read the model file (\(FileError.describe(error)))")
+            throw FileError(path: url.path, problem: "cannot read the model file (\(FileError.describe(error, path: url.path, expecting: .file)))")
         }
         return try decode(data, path: url.path)
     }

@@ -91,6 +91,10 @@ public struct ReportBuilder {
     @discardableResult
     public func build(date: Date, progress: @escaping (String) -> Void = { _ in }) throws -> [URL] {
         let document = try document()
+        // Before any training: the report must be writable where it goes.
+        if let cause = FileError.cause(at: outputDirectory.path, expecting: .directory) {
+            throw FileError(path: outputDirectory.path, problem: "cannot write the report here (\(cause)); choose another --reports-dir")
+        }
         var evaluator = Evaluator(registry: cells, cache: cache)
         evaluator.force = force
         evaluator.progress = progress
@@ -108,10 +112,39 @@ public struct ReportBuilder {
                 files.append((figuresDirectory.appendingPathComponent("\(figure.id).\(format.rawValue)"), Data(try FigureRenderer.render(figure.drawing, as: format, options: options))))
             }
         }
-        // Everything is computed before the first file is written.
-        for (url, data) in files { try AtomicFile.write(data, to: url) }
+        // Everything is computed before the first file is written, and the report is replaced
+        // whole: a reader sees the old one or the new one, never new pages beside old figures.
         if only == nil { try cache.prune(keeping: Set(evaluator.cells(document).map(\.id))) }
+        try publish(files)
         return files.map(\.0)
+    }
+
+    /// Writes `files` (under the output directory) into a staging directory beside it, carries over
+    /// what they do not replace (the cache; the other figures when writing only one), and swaps it in.
+    func publish(_ files: [(URL, Data)]) throws {
+        let stage = StagedDirectory(destination: outputDirectory)
+        try stage.begin()
+        var carried: [String] = []
+        do {
+            if only != nil { try stage.copyFromPublished("figures") }
+            let base = outputDirectory.path + "/"
+            for (url, data) in files {
+                try AtomicFile.write(data, to: stage.stagedURL(String(url.path.dropFirst(base.count))))
+            }
+            // Old figures are not carried into a full build: the new report has all of its own.
+            for entry in stage.publishedOnly() where only != nil || entry != "figures" {
+                try stage.moveFromPublished(entry)
+                carried.append(entry)
+            }
+            try stage.commit()
+        } catch {
+            // Put back what was moved, so the old report stays as it was.
+            for entry in carried {
+                _ = rename(stage.stagedURL(entry).path, outputDirectory.appendingPathComponent(entry).path)
+            }
+            stage.abandon()
+            throw error
+        }
     }
 
     static func format(_ date: Date) -> String {

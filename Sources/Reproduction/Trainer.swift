@@ -103,7 +103,7 @@ public final class Trainer {
         do {
             bytes = try Data(contentsOf: url)
         } catch {
-            throw FileError(path: url.path, problem: "cannot read run log (\(FileError.describe(error)))")
+            throw FileError(path: url.path, problem: "cannot read run log (\(FileError.describe(error, path: url.path, expecting: .file)))")
         }
         guard let log = try? JSONDecoder().decode(RunLog.self, from: bytes) else {
             throw FileError(path: url.path, problem: "is not a readable run log; \(retrain)")

@@ -83,6 +83,31 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: runs.path))
     }
 
+    @Test("A template that is a directory, a reports directory under a file and a runs directory that is a file are named in words before any work")
+    func systemErrorsInWords() throws {
+        let work = Fixtures.temporaryDirectory()
+        let data = try Fixtures.smallMNIST(trainCount: 100, testCount: 100)
+        defer { for url in [work, data] { try? FileManager.default.removeItem(at: url) } }
+        let folder = work.appendingPathComponent("folder.md")
+        let file = work.appendingPathComponent("a-file")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: file)
+        let template = ReportTests.template.path
+        let cases: [([String], String)] = [
+            (["report", "--template", folder.path, "--runs-dir", work.path], "\(folder.path):1: cannot read the template (is a directory)"),
+            (["report", "--template", template, "--reports-dir", file.path, "--runs-dir", work.path],
+             "\(file.path)/reproduction: cannot write the report here (\(file.path) is a file, not a directory); choose another --reports-dir"),
+            (["train", "mlp", "--dataset", "mnist", "--data-dir", data.path, "--epochs", "1", "--runs-dir", file.path],
+             "\(file.path): is a file, not a directory; choose another --runs-dir"),
+        ]
+        for (arguments, message) in cases {
+            let outcome = try Fixtures.run(arguments)
+            #expect(outcome.status == 1)
+            #expect(outcome.stderr.hasSuffix("l0repro: \(message)\n"), "\(outcome.stderr)")
+            #expect(!outcome.stderr.contains("NSCocoaErrorDomain") && !outcome.stderr.contains("computing"))
+        }
+    }
+
     @Test("Errors from the tool itself are exactly one line")
     func oneLine() throws {
         let outcome = try Fixtures.run(["train", "mlp", "--dataset", "mnist", "--data-dir", "/nonexistent/mnist"])

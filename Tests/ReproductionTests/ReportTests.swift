@@ -9,6 +9,75 @@ struct ReportTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let template = root.appendingPathComponent("Templates/reproduction.md")
 
+    /// The files a reader sees in a report directory, by relative path.
+    static func published(_ report: URL) throws -> [String: Data] {
+        var files = ["index.html": try Data(contentsOf: report.appendingPathComponent("index.html")),
+                     "report.pdf": try Data(contentsOf: report.appendingPathComponent("report.pdf"))]
+        let figures = report.appendingPathComponent("figures")
+        for name in try FileManager.default.contentsOfDirectory(atPath: figures.path) {
+            files["figures/" + name] = try Data(contentsOf: figures.appendingPathComponent(name))
+        }
+        return files
+    }
+
+    @Test("A report is replaced whole or not at all: a blocked figure path does not leave new pages beside old figures, and a writer killed mid-write leaves the old report")
+    func wholeOrNothing() throws {
+        let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
+        let work = Fixtures.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: work)
+        }
+        let reports = work.appendingPathComponent("reports")
+        let report = reports.appendingPathComponent("reproduction")
+        let arguments = [
+            "report", "--template", Self.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path,
+            "--runs-dir", work.appendingPathComponent("runs").path, "--reports-dir", reports.path,
+        ]
+        let first = try Fixtures.run(arguments, environment: ["SOURCE_DATE_EPOCH": "1525132800"])
+        try #require(first.status == 0, "\(first.stderr)")
+
+        // A directory where a figure goes: the old code replaced index.html, then failed on it.
+        let blocked = report.appendingPathComponent("figures/fig-curves.svg")
+        try FileManager.default.removeItem(at: blocked)
+        try FileManager.default.createDirectory(at: blocked.appendingPathComponent("in-the-way"), withIntermediateDirectories: true)
+        let second = try Fixtures.run(arguments, environment: ["SOURCE_DATE_EPOCH": "1525219200"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let built = try Self.published(report)
+        #expect(String(decoding: built["index.html"] ?? Data(), as: UTF8.self).contains("2 May 2018"))
+        #expect(String(decoding: (built["figures/fig-curves.svg"] ?? Data()).prefix(5), as: UTF8.self) == "<?xml")
+        for (name, bytes) in built where name.hasSuffix(".pdf") {
+            #expect(String(decoding: bytes, as: UTF8.self).contains("/CreationDate (20180502"), "\(name) is not the new one")
+        }
+
+        // A write that fails half way (a file size limit: EFBIG) leaves the old report and no debris.
+        let limit = built["index.html"]!.count / 2048
+        let command = ([Fixtures.executable.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        let bash = URL(fileURLWithPath: "/bin/bash")
+        let failed = try Fixtures.run(
+            ["-c", "trap '' XFSZ; ulimit -f \(limit); exec \(command)"], environment: ["SOURCE_DATE_EPOCH": "1525305600"], executable: bash)
+        #expect(failed.status == 1 && failed.stderr.contains("index.html") && failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: reports.path) == ["reproduction"])
+        #expect(try Self.published(report) == built, "a failed write changed the published report")
+
+        // Killed mid-write (SIGXFSZ, whose default action kills, when a file passes the limit; perl
+        // restores the default and unblocks it, which the test runner may have changed): the old
+        // report stays whole.
+        let killed = try Fixtures.run(
+            ["-c", "ulimit -f \(limit); exec perl -MPOSIX -e '$SIG{XFSZ} = \"DEFAULT\"; sigprocmask(SIG_UNBLOCK, POSIX::SigSet->new(SIGXFSZ)); exec @ARGV or die' -- \(command)"],
+            environment: ["SOURCE_DATE_EPOCH": "1525305600"], executable: bash)
+        #expect(killed.status != 0, "\(killed.stderr)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: reports.path).filter { $0.hasPrefix(".reproduction.staging-") }
+        #expect(leftovers.count == 1, "the writer did not die while writing the new report: \(leftovers), status \(killed.status): \(killed.stderr)")
+        #expect(try Self.published(report) == built, "a killed writer changed the published report")
+
+        // The next build removes the leftover and publishes.
+        let third = try Fixtures.run(arguments, environment: ["SOURCE_DATE_EPOCH": "1525305600"])
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: reports.path) == ["reproduction"])
+        #expect(String(decoding: try Data(contentsOf: report.appendingPathComponent("index.html")), as: UTF8.self).contains("3 May 2018"))
+    }
+
     @Test("report builds the shipped template with the smoke profile, the same bytes twice, and status says fresh")
     func smokeReport() throws {
         let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
