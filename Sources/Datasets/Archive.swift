@@ -90,7 +90,7 @@ extension Downloader {
     /// the manifest last. Nothing is written unless everything checked out. Files already verified
     /// are kept without downloading.
     public static func fetch(
-        _ spec: ArchiveSpec, mirrors: [String], into directory: URL, timeout: TimeInterval = 600, progress: (String) -> Void = { _ in }
+        _ spec: ArchiveSpec, mirrors: [String], into directory: URL, limits: DownloadLimits = DownloadLimits(idle: 600, deadline: 7200), progress: (String) -> Void = { _ in }
     ) throws -> [Outcome] {
         let present = DatasetVerifier.check(spec, in: directory)
         if present.allSatisfy({ if case .verified = $0 { true } else { false } }) {
@@ -101,7 +101,7 @@ extension Downloader {
             let source = mirror.hasSuffix("/") ? mirror + spec.fileName : mirror + "/" + spec.fileName
             progress("downloading \(spec.fileName) from \(source)")
             do {
-                let archive = try download(source, timeout: timeout)
+                let archive = try download(source, limits: limits)
                 guard Digest.md5(archive) == spec.md5 else {
                     failures.append("\(source): checksum mismatch (\(archive.count) bytes)")
                     continue

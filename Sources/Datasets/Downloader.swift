@@ -26,6 +26,26 @@ extension DatasetName {
     }
 }
 
+/// How long a download may take: a mirror that stops sending, sends too slowly, or takes too long in
+/// all is abandoned and the next mirror tried.
+public struct DownloadLimits: Sendable, Equatable {
+    /// Seconds without any byte before giving up.
+    public var idle: TimeInterval
+    /// Seconds a whole file may take.
+    public var deadline: TimeInterval
+    /// Bytes per second, averaged from the start, below which the mirror is abandoned (0: no minimum).
+    public var minimumRate: Double
+    /// Seconds before the minimum rate applies (connection set-up and slow starts are forgiven).
+    public var rateGrace: TimeInterval
+
+    public init(idle: TimeInterval = 60, deadline: TimeInterval = 1800, minimumRate: Double = 20_000, rateGrace: TimeInterval = 15) {
+        self.idle = idle
+        self.deadline = deadline
+        self.minimumRate = minimumRate
+        self.rateGrace = rateGrace
+    }
+}
+
 /// Downloads dataset files, verifies them against the registry and moves them into place atomically:
 /// a failed, truncated or corrupt download never leaves a file that looks valid.
 public enum Downloader {
@@ -39,7 +59,7 @@ public enum Downloader {
     /// right bytes. `progress` gets one line per attempt. Throws one line naming the file, every
     /// mirror's failure, and where to put the file by hand.
     public static func fetch(
-        _ files: [DatasetFile], mirrors: [String], into directory: URL, timeout: TimeInterval = 60,
+        _ files: [DatasetFile], mirrors: [String], into directory: URL, limits: DownloadLimits = DownloadLimits(),
         progress: (String) -> Void = { _ in }
     ) throws -> [Outcome] {
         var outcomes = [Outcome]()
@@ -55,7 +75,7 @@ public enum Downloader {
                 let source = mirror.hasSuffix("/") ? mirror + file.stem + ".gz" : mirror + "/" + file.stem + ".gz"
                 progress("downloading \(file.stem).gz from \(source)")
                 do {
-                    let bytes = try download(source, timeout: timeout)
+                    let bytes = try download(source, limits: limits)
                     guard Digest.md5(bytes) == file.gzipMD5 || decompressedMatches(bytes, file) else {
                         failures.append("\(source): checksum mismatch (\(bytes.count) bytes)")
                         continue
@@ -84,51 +104,79 @@ public enum Downloader {
     }
 
     /// The body of a GET, or a `FileError` naming the URL and what went wrong (HTTP status, a body
-    /// shorter than its Content-Length, no connection).
-    public static func download(_ address: String, timeout: TimeInterval) throws -> Data {
+    /// shorter than its Content-Length, no connection, or a transfer past `limits`).
+    public static func download(_ address: String, limits: DownloadLimits) throws -> Data {
         guard let url = URL(string: address), url.scheme == "http" || url.scheme == "https" else {
             throw FileError(path: address, problem: "not an http(s) URL")
         }
-        let result = Transfer()
-        let semaphore = DispatchSemaphore(value: 0)
         var request = URLRequest(url: url)
-        request.timeoutInterval = timeout
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            result.store(data: data, response: response, error: error)
-            semaphore.signal()
-        }
+        request.timeoutInterval = limits.idle
+        let transfer = Transfer()
+        let session = URLSession(configuration: .ephemeral, delegate: transfer, delegateQueue: nil)
+        defer { session.invalidateAndCancel() }
+        let task = session.dataTask(with: request)
+        let started = Date()
         task.resume()
-        semaphore.wait()
-        let (data, response, error) = result.load()
+        // Watch the transfer four times a second: the idle timeout is URLSession's, the deadline
+        // and the minimum rate are ours.
+        while transfer.finished.wait(timeout: .now() + 0.25) == .timedOut {
+            let elapsed = Date().timeIntervalSince(started)
+            let received = transfer.receivedBytes
+            let expected = transfer.expectedBytes.map { " of \($0)" } ?? ""
+            if elapsed > limits.deadline {
+                task.cancel()
+                throw FileError(path: address, problem: String(format: "abandoned after the %.0f s deadline (%d%@ bytes received; --deadline sets it)", limits.deadline, received, expected))
+            }
+            if limits.minimumRate > 0, elapsed > limits.rateGrace, Double(received) / elapsed < limits.minimumRate {
+                task.cancel()
+                throw FileError(path: address, problem: String(format: "too slow: %.0f bytes/s after %.0f s, below the minimum of %.0f (%d%@ bytes received; --min-rate sets it)", Double(received) / elapsed, elapsed, limits.minimumRate, received, expected))
+            }
+        }
+        let (data, response, error) = transfer.load()
         if let error {
             throw FileError(path: address, problem: "download failed (\(error.localizedDescription))")
         }
         guard let http = response as? HTTPURLResponse else { throw FileError(path: address, problem: "no HTTP response") }
         guard http.statusCode == 200 else { throw FileError(path: address, problem: "HTTP \(http.statusCode)") }
-        let body = data ?? Data()
-        if http.expectedContentLength > 0 && Int64(body.count) != http.expectedContentLength {
-            throw FileError(path: address, problem: "truncated body (\(body.count) of \(http.expectedContentLength) bytes)")
+        if http.expectedContentLength > 0 && Int64(data.count) != http.expectedContentLength {
+            throw FileError(path: address, problem: "truncated body (\(data.count) of \(http.expectedContentLength) bytes)")
         }
-        return body
+        return data
     }
 
-    /// The completion handler's results, handed from URLSession's thread to the caller.
-    private final class Transfer: @unchecked Sendable {
+    /// Collects a transfer's bytes on URLSession's thread, for the caller's thread to watch.
+    private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+        let finished = DispatchSemaphore(value: 0)
         private let lock = NSLock()
-        private var data: Data?
+        private var data = Data()
         private var response: URLResponse?
         private var error: Error?
 
-        func store(data: Data?, response: URLResponse?, error: Error?) {
-            lock.lock()
-            (self.data, self.response, self.error) = (data, response, error)
-            lock.unlock()
+        var receivedBytes: Int { lock.withLock { data.count } }
+        var expectedBytes: Int64? { lock.withLock { response.flatMap { $0.expectedContentLength > 0 ? $0.expectedContentLength : nil } } }
+
+        func urlSession(
+            _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+            completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+        ) {
+            lock.withLock { self.response = response }
+            completionHandler(.allow)
         }
 
-        func load() -> (Data?, URLResponse?, Error?) {
-            lock.lock()
-            defer { lock.unlock() }
-            return (data, response, error)
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+            lock.withLock { self.data.append(data) }
+        }
+
+        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+            lock.withLock {
+                self.error = error
+                if self.response == nil { self.response = task.response }
+            }
+            finished.signal()
+        }
+
+        func load() -> (Data, URLResponse?, Error?) {
+            lock.withLock { (data, response, error) }
         }
     }
 }

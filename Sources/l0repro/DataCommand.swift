@@ -79,23 +79,37 @@ extension DataCommand {
         @Option(name: .customLong("mirror"), help: ArgumentHelp("A base URL to try instead of the built-in mirrors (repeatable).", valueName: "url"))
         var mirrors: [String] = []
 
-        @Option(help: "Seconds to wait for each download.")
+        @Option(parsing: .unconditional, help: "Seconds without a byte from a mirror before the next is tried.")
         var timeout: Double = 60
+
+        @Option(parsing: .unconditional, help: "Seconds one file may take from one mirror in all (default: 1800; 7200 for a CIFAR archive).")
+        var deadline: Double?
+
+        @Option(
+            name: .customLong("min-rate"), parsing: .unconditional,
+            help: ArgumentHelp("Bytes per second, averaged from the start, below which a mirror is abandoned after 15 s; 0: none.", valueName: "bytes/s"))
+        var minimumRate: Double = 20_000
 
         func validate() throws {
             if DatasetName(rawValue: name) == nil {
                 throw ValidationError("unknown dataset '\(name)'; choose one of \(DatasetName.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             if !(timeout > 0) { throw ValidationError("--timeout must be positive, got \(timeout)") }
+            if let deadline, !(deadline > 0) { throw ValidationError("--deadline must be positive, got \(deadline)") }
+            if !(minimumRate >= 0) { throw ValidationError("--min-rate must be 0 or more, got \(minimumRate)") }
         }
 
         func run() throws {
             let dataset = DatasetName(rawValue: name)!
             let directory = dataset.cacheDirectory()
             let chosen = mirrors.isEmpty ? dataset.mirrors : mirrors
+            // An archive of 170 MB gets longer limits than a file of 10 MB.
             let outcomes = try dataset.archive.map {
-                try Downloader.fetch($0, mirrors: chosen, into: directory, timeout: max(timeout, 600), progress: Terminal.note)
-            } ?? Downloader.fetch(dataset.files, mirrors: chosen, into: directory, timeout: timeout, progress: Terminal.note)
+                let limits = DownloadLimits(idle: max(timeout, 600), deadline: deadline ?? 7200, minimumRate: minimumRate)
+                return try Downloader.fetch($0, mirrors: chosen, into: directory, limits: limits, progress: Terminal.note)
+            } ?? Downloader.fetch(
+                dataset.files, mirrors: chosen, into: directory,
+                limits: DownloadLimits(idle: timeout, deadline: deadline ?? 1800, minimumRate: minimumRate), progress: Terminal.note)
             for outcome in outcomes {
                 switch outcome {
                 case .alreadyPresent(let path): print("kept       \(path) (already verified)")

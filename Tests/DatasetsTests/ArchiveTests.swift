@@ -56,12 +56,12 @@ struct ArchiveTests {
         let (_, spec) = try Self.makeArchive(in: served)
         let server = try LocalServer(serving: served)
         try #require(server.port > 0)
-        let outcomes = try Downloader.fetch(spec, mirrors: [server.url("missing"), server.url("good")], into: cache, timeout: 10)
+        let outcomes = try Downloader.fetch(spec, mirrors: [server.url("missing"), server.url("good")], into: cache, limits: DownloadLimits(idle: 10))
         #expect(outcomes.count == 6)
         #expect(DatasetVerifier.check(spec, in: cache).allSatisfy { if case .verified = $0 { true } else { false } })
         let (train, test) = try CIFARFormat.load(.cifar10, from: cache)
         #expect(train.count == 15 && test.count == 3)
-        #expect(try Downloader.fetch(spec, mirrors: [server.url("missing")], into: cache, timeout: 10).allSatisfy {
+        #expect(try Downloader.fetch(spec, mirrors: [server.url("missing")], into: cache, limits: DownloadLimits(idle: 10)).allSatisfy {
             if case .alreadyPresent = $0 { true } else { false }
         })
         // A file changed after the fetch no longer verifies.
@@ -84,7 +84,7 @@ struct ArchiveTests {
         }
         let server = try LocalServer(serving: served)
         do {
-            _ = try Downloader.fetch(spec, mirrors: [server.url(mode == "incomplete" ? "good" : mode)], into: cache, timeout: 10)
+            _ = try Downloader.fetch(spec, mirrors: [server.url(mode == "incomplete" ? "good" : mode)], into: cache, limits: DownloadLimits(idle: 10))
             Issue.record("\(mode): the fetch succeeded")
         } catch let error as DatasetError {
             #expect(!error.description.contains("\n"))

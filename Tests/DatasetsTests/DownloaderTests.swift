@@ -3,15 +3,16 @@ import FileSupport
 import Foundation
 import Testing
 
-/// A real HTTP server on 127.0.0.1 (Python's http.server), serving the files of one directory under
-/// four path prefixes: /good/ as they are, /missing/ as 404, /corrupt/ with the last byte changed, and
-/// /truncated/ with half the body behind a full Content-Length.
+/// A real HTTP server on 127.0.0.1 (Python's http.server, one thread per request), serving the files
+/// of one directory under five path prefixes: /good/ as they are, /missing/ as 404, /corrupt/ with the
+/// last byte changed, /truncated/ with half the body behind a full Content-Length, and /slow/ one
+/// byte every 50 ms (a mirror that never goes idle but would take minutes).
 final class LocalServer {
     let process = Process()
     let port: Int
 
     static let script = """
-        import http.server, os, sys
+        import http.server, os, sys, time
         root = sys.argv[1]
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args): pass
@@ -24,10 +25,18 @@ final class LocalServer {
                 data = open(path, 'rb').read()
                 if mode == 'corrupt': data = data[:-1] + bytes([data[-1] ^ 1])
                 self.send_response(200); self.send_header('Content-Length', str(len(data))); self.end_headers()
+                if mode == 'slow':
+                    try:
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1]); self.wfile.flush(); time.sleep(0.05)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
                 if mode == 'truncated':
                     self.wfile.write(data[:len(data) // 2]); self.wfile.flush(); self.close_connection = True; return
                 self.wfile.write(data)
-        server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        server.daemon_threads = True
         print(server.server_address[1], flush=True)
         server.serve_forever()
         """
@@ -81,12 +90,12 @@ struct DownloaderTests {
     @Test("A correct file is downloaded, verified and kept; a second fetch keeps it")
     func correct() throws {
         try withServer { server, cache in
-            let outcomes = try Downloader.fetch([labels], mirrors: [server.url("good")], into: cache, timeout: 10)
+            let outcomes = try Downloader.fetch([labels], mirrors: [server.url("good")], into: cache, limits: DownloadLimits(idle: 10))
             #expect(outcomes == [.downloaded(path: cache.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path,
                 from: server.url("good") + "t10k-labels-idx1-ubyte.gz", bytes: 4542)])
             #expect(DatasetVerifier.check(.mnist, in: cache)[3] == .verified(
                 path: cache.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path, how: "official gzip MD5"))
-            let again = try Downloader.fetch([labels], mirrors: [server.url("missing")], into: cache, timeout: 10)
+            let again = try Downloader.fetch([labels], mirrors: [server.url("missing")], into: cache, limits: DownloadLimits(idle: 10))
             #expect(again == [.alreadyPresent(path: cache.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path)])
         }
     }
@@ -95,7 +104,7 @@ struct DownloaderTests {
     func fallback() throws {
         try withServer { server, cache in
             let outcomes = try Downloader.fetch(
-                [labels], mirrors: [server.url("missing"), server.url("corrupt"), server.url("good")], into: cache, timeout: 10)
+                [labels], mirrors: [server.url("missing"), server.url("corrupt"), server.url("good")], into: cache, limits: DownloadLimits(idle: 10))
             guard case .downloaded(_, let source, _) = outcomes.first else { Issue.record("not downloaded"); return }
             #expect(source.hasPrefix(server.url("good")))
         }
@@ -106,7 +115,7 @@ struct DownloaderTests {
     func failures(mode: String, message: String) throws {
         try withServer { server, cache in
             do {
-                _ = try Downloader.fetch([labels], mirrors: [server.url(mode)], into: cache, timeout: 10)
+                _ = try Downloader.fetch([labels], mirrors: [server.url(mode)], into: cache, limits: DownloadLimits(idle: 10))
                 Issue.record("\(mode): the fetch succeeded")
             } catch let error as DatasetError {
                 #expect(!error.description.contains("\n"))
@@ -114,6 +123,34 @@ struct DownloaderTests {
                 #expect(error.description.contains("put the file in \(cache.path) by hand"))
             }
             #expect(contents(cache) == [], "\(mode) left \(contents(cache))")
+        }
+    }
+
+    @Test("A mirror that drips bytes is abandoned for the next one, by the minimum rate or by the deadline, well within the deadline")
+    func slowMirror() throws {
+        try withServer { server, cache in
+            // 20 bytes/s against a minimum of 1,000 after 1 s; the idle timeout (10 s) never fires.
+            var notes = [String]()
+            let started = Date()
+            let outcomes = try Downloader.fetch(
+                [labels], mirrors: [server.url("slow"), server.url("good")], into: cache,
+                limits: DownloadLimits(idle: 10, deadline: 30, minimumRate: 1000, rateGrace: 1)) { notes.append($0) }
+            #expect(Date().timeIntervalSince(started) < 5)
+            guard case .downloaded(_, let source, _) = outcomes.first else { Issue.record("not downloaded"); return }
+            #expect(source.hasPrefix(server.url("good")))
+            #expect(notes.count == 3 && notes[0].contains("/slow/") && notes[1].contains("/good/"), "\(notes)")
+        }
+        try withServer { server, cache in
+            // No minimum rate: the 2 s deadline ends it, and the failure says what happened.
+            let started = Date()
+            #expect {
+                try Downloader.fetch([labels], mirrors: [server.url("slow")], into: cache, limits: DownloadLimits(idle: 10, deadline: 2, minimumRate: 0))
+            } throws: { error in
+                let message = String(describing: error)
+                return message.contains("abandoned after the 2 s deadline") && message.contains("of 4542 bytes received") && !message.contains("\n")
+            }
+            #expect(Date().timeIntervalSince(started) < 4)
+            #expect(contents(cache) == [])
         }
     }
 }
