@@ -1,6 +1,7 @@
 import ArgumentParser
 import FileSupport
 import Foundation
+import NeuralNet
 import Plotting
 import Reproduction
 
@@ -52,12 +53,16 @@ struct FigureCommand: ParsableCommand {
     @Flag(help: "For a figure id: delete and retrain the runs the figure needs, then recompute it.")
     var retrain = false
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("For a figure id: threads for any training it needs. \(ThreadCount.help.abstract)", valueName: "n"))
+    var threads: Int = ThreadCount.default
+
     /// For figure names: only runs on the chosen dataset (`auto`: any).
     var datasetFilter: String? { data.dataset.flatMap { $0 == .auto ? nil : $0.rawValue } }
 
     var formats: [ImageFormat] { format == "all" ? ImageFormat.allCases : [ImageFormat(rawValue: format)!] }
 
     func validate() throws {
+        try ThreadCount.validate(threads)
         if list { return }
         guard let name else { throw ValidationError("name a figure, or pass --list") }
         guard FigureCatalog.entry(named: name) != nil || name.hasPrefix("fig-") else {
@@ -96,6 +101,7 @@ struct FigureCommand: ParsableCommand {
 
     /// `figure fig-…`: recompute one figure of the report template and update the report's files.
     private func rerunReportFigure(_ id: String) throws {
+        BLASRuntime.setThreads(threads)
         var builder = try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
         try builder.rerun(id, retrain: retrain)
         let written = try builder.build(date: try builder.sourceDate()) { Terminal.note($0) }

@@ -1,6 +1,4 @@
 import FileSupport
-import FlyingFox
-import FlyingSocks
 import Foundation
 import Plotting
 import Reporting
@@ -8,16 +6,20 @@ import Reporting
 /// The browser view: serves the reports under a directory with an index of their figures, reloads a
 /// page when its files change (long polling on /events), and reruns one figure on request (POST
 /// /rerun/<report>/<figure id>; known ids only; one job at a time, run as `l0repro figure <id>` in a
-/// child process whose progress /jobs reports).
-actor ReportServer {
+/// child process whose progress /jobs reports). Each request runs on its own thread (`WebServer`);
+/// the job is guarded by a lock.
+final class ReportServer: @unchecked Sendable {
     let reportsDirectory: URL
     let template: URL
     /// Arguments passed on to `l0repro figure` for a rerun (template, profile, data and run options).
     let rerunArguments: [String]
+    private let lock = NSLock()
     private var job = Job()
 
     struct Job: Codable {
         var id: String?
+        /// The command line of the rerun (after the executable).
+        var command: [String] = []
         var running = false
         var finished = false
         var succeeded = false
@@ -33,15 +35,31 @@ actor ReportServer {
     /// The report this server can rerun figures of: the one named after the template.
     var reportName: String { template.deletingPathExtension().lastPathComponent }
 
-    func route(_ request: HTTPRequest) async -> HTTPResponse {
+    /// The Host header values accepted (nil: any, when listening on every address): a page served
+    /// under another name (DNS rebinding) gets nothing.
+    var allowedHosts: Set<String>?
+
+    /// Accepts the names of the loopback address (or of `host`) with `port` as Host.
+    func listening(host: String, port: UInt16) {
+        allowedHosts = host == "0.0.0.0" ? nil : Set(["127.0.0.1", "localhost", host].map { "\($0):\(port)" })
+    }
+
+    func route(_ request: WebRequest) -> WebResponse {
+        if let allowedHosts, !allowedHosts.contains(request.headers["host"] ?? "") {
+            return text(403, "refused: Host '\(request.headers["host"] ?? "")' is not this server; open http://\(allowedHosts.sorted().first ?? "")/")
+        }
+        // A page of another site may not start reruns: browsers name the page's origin on a POST.
+        if request.method == "POST", let origin = request.headers["origin"], origin != "http://" + (request.headers["host"] ?? "") {
+            return text(403, "refused: a rerun may only be started from this server's own pages (Origin \(origin))")
+        }
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (request.method, parts.first) {
-        case (.GET, nil): return html(indexPage())
-        case (.GET, "reports"): return file(Array(parts.dropFirst()))
-        case (.GET, "events"): return await events(request)
-        case (.GET, "jobs"): return json(job)
-        case (.POST, "rerun") where parts.count == 3: return rerun(report: parts[1], id: parts[2])
-        default: return text(.notFound, "not found: \(request.path)")
+        case ("GET", nil): return html(indexPage())
+        case ("GET", "reports"): return file(Array(parts.dropFirst()))
+        case ("GET", "events"): return events(request)
+        case ("GET", "jobs"): return json(lock.withLock { job })
+        case ("POST", "rerun") where parts.count == 3: return rerun(report: parts[1], id: parts[2])
+        default: return text(404, "not found: \(request.path)")
         }
     }
 
@@ -102,37 +120,38 @@ actor ReportServer {
             <pre id="job" hidden></pre>
             \(body)
             <script>
-            const box=document.getElementById('job');
+            const box=document.getElementById('job');let watched=false;
             async function poll(){const r=await fetch('/jobs');const j=await r.json();
               if(!j.id){return}box.hidden=false;box.className=j.finished&&!j.succeeded?'error':'';
               box.textContent=(j.running?'running ':j.succeeded?'finished ':'failed ')+j.id+'\\n'+j.log.join('\\n');
-              if(j.running){setTimeout(poll,700)}else if(j.succeeded){location.reload()}}
+              // Reload once, when a job this page saw running has finished (not on every load).
+              if(j.running){watched=true;setTimeout(poll,700)}else if(j.succeeded&&watched){watched=false;location.reload()}}
             for(const b of document.querySelectorAll('button[data-id]')){b.onclick=async()=>{
               const r=await fetch('/rerun/'+b.dataset.report+'/'+b.dataset.id,{method:'POST'});
-              if(r.status!==202){box.hidden=false;box.className='error';box.textContent=await r.text();return}poll()}}
+              if(r.status!==202){box.hidden=false;box.className='error';box.textContent=await r.text();return}watched=true;poll()}}
             poll();
             </script></body></html>
             """
     }
 
     /// A file under the reports directory; any path that would leave it is refused.
-    func file(_ parts: [String]) -> HTTPResponse {
+    func file(_ parts: [String]) -> WebResponse {
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\\") && !$0.contains("\0") }) else {
-            return text(.badRequest, "refused: the path must name a file under the reports directory")
+            return text(400, "refused: the path must name a file under the reports directory")
         }
         let url = parts.reduce(reportsDirectory) { $0.appendingPathComponent($1) }.standardizedFileURL.resolvingSymlinksInPath()
         guard url.path.hasPrefix(reportsDirectory.resolvingSymlinksInPath().path + "/") else {
-            return text(.forbidden, "refused: outside the reports directory")
+            return text(403, "refused: outside the reports directory")
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
             var data = FileManager.default.contents(atPath: url.path)
-        else { return text(.notFound, "not found: /reports/\(parts.joined(separator: "/"))") }
+        else { return text(404, "not found: /reports/\(parts.joined(separator: "/"))") }
         let type = Self.contentTypes[url.pathExtension] ?? "application/octet-stream"
         if url.lastPathComponent == "index.html", parts.count == 2 {
             data = Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "</body>", with: liveReload(parts[0]) + "</body>").utf8)
         }
-        return HTTPResponse(statusCode: .ok, headers: [.contentType: type, HTTPHeader("Cache-Control"): "no-store"], body: data)
+        return WebResponse(status: 200, headers: [("Content-Type", type), ("Cache-Control", "no-store")], body: data)
     }
 
     static let contentTypes = [
@@ -165,16 +184,16 @@ actor ReportServer {
 
     /// Long poll: answers at once without `since` or when the version differs from it, otherwise
     /// when the report's files change, or after `wait` seconds (default 25) with the same version.
-    func events(_ request: HTTPRequest) async -> HTTPResponse {
-        guard let report = request.query.first(where: { $0.name == "report" })?.value, reports().contains(where: { $0.name == report }) else {
-            return text(.notFound, "unknown report")
+    func events(_ request: WebRequest) -> WebResponse {
+        guard let report = request.query["report"], reports().contains(where: { $0.name == report }) else {
+            return text(404, "unknown report")
         }
-        let since = request.query.first { $0.name == "since" }?.value
-        let wait = min(60, Double(request.query.first { $0.name == "wait" }?.value ?? "") ?? 25)
+        let since = request.query["since"]
+        let wait = max(0, min(60, Double(request.query["wait"] ?? "") ?? 25))
         let deadline = Date().addingTimeInterval(wait)
         var current = version(of: report)
         while let since, current == since, Date() < deadline {
-            try? await Task.sleep(nanoseconds: 200_000_000)
+            Thread.sleep(forTimeInterval: 0.2)
             current = version(of: report)
         }
         return json(["version": current])
@@ -182,15 +201,20 @@ actor ReportServer {
 
     // MARK: reruns
 
-    func rerun(report: String, id: String) -> HTTPResponse {
+    func rerun(report: String, id: String) -> WebResponse {
         guard report == reportName, knownFigureIDs().contains(id) else {
-            return text(.notFound, "unknown figure '\(id)' in report '\(report)': only the figure ids of \(template.lastPathComponent) can be rerun")
+            return text(404, "unknown figure '\(id)' in report '\(report)': only the figure ids of \(template.lastPathComponent) can be rerun")
         }
-        guard !job.running else { return text(.conflict, "a rerun of \(job.id ?? "?") is already running; wait for it to finish") }
-        job = Job(id: id, running: true)
+        let command = ["figure", id] + rerunArguments
+        let busy = lock.withLock { () -> String? in
+            if job.running { return job.id ?? "?" }
+            job = Job(id: id, command: command, running: true)
+            return nil
+        }
+        if let busy { return text(409, "a rerun of \(busy) is already running; wait for it to finish") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        process.arguments = ["figure", id] + rerunArguments
+        process.arguments = command
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = errors
@@ -198,49 +222,51 @@ actor ReportServer {
             let chunk = handle.availableData
             guard !chunk.isEmpty else { return }
             let lines = String(decoding: chunk, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String($0).replacingOccurrences(of: "\u{1B}[K", with: "") }
-            Task { await self.append(lines) }
+            self.append(lines)
         }
         process.terminationHandler = { process in
             errors.fileHandleForReading.readabilityHandler = nil
             let rest = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
             let ok = process.terminationStatus == 0
-            Task { await self.finish(rest, succeeded: ok) }
+            self.finish(rest, succeeded: ok)
         }
         do {
             try process.run()
         } catch {
-            job = Job(id: id, running: false, finished: true, succeeded: false, log: ["cannot start the rerun: \(error.localizedDescription)"])
-            return text(.internalServerError, "cannot start the rerun: \(error.localizedDescription)")
+            lock.withLock {
+                job = Job(id: id, command: command, running: false, finished: true, succeeded: false, log: ["cannot start the rerun: \(error.localizedDescription)"])
+            }
+            return text(500, "cannot start the rerun: \(error.localizedDescription)")
         }
-        return HTTPResponse(statusCode: .accepted, headers: [.contentType: "application/json"], body: Data("{\"job\":\"\(id)\"}".utf8))
+        return WebResponse(status: 202, headers: [("Content-Type", "application/json")], body: Data("{\"job\":\"\(id)\"}".utf8))
     }
 
     func append(_ lines: [String]) {
-        job.log = Array((job.log + lines).suffix(40))
+        lock.withLock { job.log = Array((job.log + lines).suffix(40)) }
     }
 
     func finish(_ lines: [String], succeeded: Bool) {
-        append(lines)
-        job.running = false
-        job.finished = true
-        job.succeeded = succeeded
+        lock.withLock {
+            job.log = Array((job.log + lines).suffix(40))
+            job.running = false
+            job.finished = true
+            job.succeeded = succeeded
+        }
     }
 
     // MARK: responses
 
-    func html(_ page: String) -> HTTPResponse {
-        HTTPResponse(statusCode: .ok, headers: [.contentType: "text/html; charset=utf-8", HTTPHeader("Cache-Control"): "no-store"], body: Data(page.utf8))
+    func html(_ page: String) -> WebResponse {
+        WebResponse(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Data(page.utf8))
     }
 
-    func json<T: Encodable>(_ value: T) -> HTTPResponse {
+    func json<T: Encodable>(_ value: T) -> WebResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json", HTTPHeader("Cache-Control"): "no-store"], body: (try? encoder.encode(value)) ?? Data())
+        return WebResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: (try? encoder.encode(value)) ?? Data())
     }
 
-    func text(_ status: HTTPStatusCode, _ message: String) -> HTTPResponse {
-        HTTPResponse(statusCode: status, headers: [.contentType: "text/plain; charset=utf-8"], body: Data((message + "\n").utf8))
-    }
+    func text(_ status: Int, _ message: String) -> WebResponse { .text(status, message) }
 
     func escape(_ s: String) -> String { Markup.escape(s) }
 }

@@ -1,6 +1,4 @@
 import ArgumentParser
-import FlyingFox
-import FlyingSocks
 import Foundation
 import Reproduction
 
@@ -13,7 +11,10 @@ struct ServeCommand: ParsableCommand {
             / lists the reports under --reports-dir and their figures; /reports/<name>/… serves their files; \
             a served report page reloads itself when its files change. Each figure of the report built from \
             --template has a rerun button, which runs `l0repro figure <id>` with this command's options \
-            (one job at a time; progress and errors show on the page). Stop with Ctrl-C.
+            (one job at a time; progress and errors show on the page), passing on --threads. Requests are \
+            bounded: a request line over 8 KiB is answered 414, headers over 32 KiB or 100 fields 431, a body \
+            over 64 KiB 413, a request not received within --request-timeout seconds 408, a path that is not \
+            valid percent-encoded UTF-8 400; at most 64 connections are served at once. Stop with Ctrl-C.
             """)
 
     @OptionGroup var options: ReportCommand.Options
@@ -24,45 +25,34 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Address to listen on.")
     var host: String = "127.0.0.1"
 
+    @Option(
+        name: .customLong("request-timeout"), parsing: .unconditional,
+        help: ArgumentHelp("Seconds a client has to send a whole request before it is answered 408.", valueName: "s"))
+    var requestTimeout: Double = 10
+
+    func validate() throws {
+        if !(requestTimeout > 0) { throw ValidationError("--request-timeout must be positive, got \(requestTimeout)") }
+    }
+
     func run() throws {
-        let address: sockaddr_in
-        do {
-            address = try .inet(ip4: host, port: port)
-        } catch {
-            throw ValidationError("--host '\(host)' is not an IPv4 address")
-        }
         var rerun = ["--template", options.template, "--runs-dir", options.runsDirectory, "--reports-dir", options.reportsDirectory]
         if let dataset = options.data.dataset { rerun += ["--dataset", dataset.rawValue] }
         if let profile = options.profile { rerun += ["--profile", profile.rawValue] }
         if let directory = options.data.dataDirectory { rerun += ["--data-dir", directory] }
+        rerun += ["--threads", String(options.threads)]
         let handler = ReportServer(
             reportsDirectory: URL(fileURLWithPath: options.reportsDirectory), template: URL(fileURLWithPath: options.template), rerunArguments: rerun)
-        let server = HTTPServer(address: address, logger: .disabled)
-        let failure = ServeFailure()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            await server.appendRoute("*") { request in await handler.route(request) }
-            Task {
-                do {
-                    try await server.waitUntilListening()
-                    if case .ip4(let ip, let port)? = await server.listeningAddress {
-                        let line = "serving http://\(ip):\(port)/ (reports in \(options.reportsDirectory)); Ctrl-C stops\n"
-                        FileHandle.standardOutput.write(Data(line.utf8))
-                    }
-                } catch {}
-            }
-            do {
-                try await server.run()
-            } catch {
-                failure.message = "cannot serve on \(host):\(port): \(error)"
-            }
-            done.signal()
+        var limits = WebLimits()
+        limits.requestSeconds = requestTimeout
+        let server = WebServer(limits: limits) { request in handler.route(request) }
+        let bound: UInt16
+        do {
+            bound = try server.listen(host: host, port: port)
+        } catch let failure as WebServer.Failure {
+            throw CommandError(message: failure.description)
         }
-        done.wait()
-        if let message = failure.message { throw CommandError(message: message) }
+        handler.listening(host: host, port: bound)
+        FileHandle.standardOutput.write(Data("serving http://\(host):\(bound)/ (reports in \(options.reportsDirectory)); Ctrl-C stops\n".utf8))
+        server.run()
     }
-}
-
-private final class ServeFailure: @unchecked Sendable {
-    var message: String?
 }

@@ -6,17 +6,42 @@ import Testing
 struct ServeTests {
     /// Sends a raw HTTP/1.1 request (the path exactly as given, so traversal attempts reach the
     /// server unnormalised) and returns the status code and body.
-    static func request(_ method: String, _ path: String, port: UInt16) throws -> (status: Int, body: String) {
+    static func request(_ method: String, _ path: String, port: UInt16, headers: [String] = []) throws -> (status: Int, body: String) {
+        let host = headers.contains { $0.hasPrefix("Host:") } ? "" : "Host: 127.0.0.1:\(port)\r\n"
+        let text = "\(method) \(path) HTTP/1.1\r\n\(host)\(headers.map { $0 + "\r\n" }.joined())Connection: close\r\nContent-Length: 0\r\n\r\n"
+        let answer = try raw(Array(text.utf8), port: port)
+        return (answer.status, answer.body)
+    }
+
+    /// A connected TCP socket to 127.0.0.1:`port`.
+    static func connect(port: UInt16) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard connected == 0 else { throw CocoaError(.fileReadUnknown) }
-        let text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-        _ = text.withCString { send(fd, $0, strlen($0), 0) }
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { close(fd); throw CocoaError(.fileReadUnknown) }
+        return fd
+    }
+
+    /// Sends `bytes` as they are, then reads the answer to the end: status, body and seconds taken.
+    static func raw(_ bytes: [UInt8], port: UInt16) throws -> (status: Int, body: String, seconds: Double) {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        let started = Date()
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            sent += n
+        }
+        let answer = read(fd)
+        return (answer.status, answer.body, Date().timeIntervalSince(started))
+    }
+
+    /// The answer on `fd`, read to the end of the stream.
+    static func read(_ fd: Int32) -> (status: Int, body: String) {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -28,6 +53,35 @@ struct ServeTests {
         let status = Int(response.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? 0
         let body = response.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
         return (status, body)
+    }
+
+    /// Starts `l0repro serve` on a free port with `arguments`; returns the process and the port.
+    static func start(_ arguments: [String]) throws -> (Process, UInt16) {
+        let server = Process()
+        server.executableURL = Fixtures.executable
+        server.arguments = ["serve", "--port", "0"] + arguments
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var line = ""
+        while !line.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += String(decoding: chunk, as: UTF8.self)
+        }
+        guard line.hasPrefix("serving http://127.0.0.1:"), let port = line.split(separator: ":").dropFirst(2).first.flatMap({ UInt16($0.prefix { $0.isNumber }) }) else {
+            stop(server)
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "no port in '\(line)'"])
+        }
+        return (server, port)
+    }
+
+    static func stop(_ server: Process) {
+        // SIGKILL as well: the test runner's threads may block SIGTERM, and a child inherits the mask.
+        server.terminate()
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
     }
 
     @Test("index, files, traversal refused, live reload, reruns of known ids one at a time")
@@ -45,27 +99,8 @@ struct ServeTests {
         let built = try Fixtures.run(["report"] + options)
         #expect(built.status == 0, "\(built.stderr)")
 
-        let server = Process()
-        server.executableURL = Fixtures.executable
-        server.arguments = ["serve", "--port", "0"] + options
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer {
-            // SIGKILL as well: the test runner's threads may block SIGTERM, and a child inherits the mask.
-            server.terminate()
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        var line = ""
-        while !line.contains("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
-        }
-        let port = try #require(line.split(separator: ":").dropFirst(2).first.flatMap { UInt16($0.prefix { $0.isNumber }) }, "no port in '\(line)'")
-        #expect(line.hasPrefix("serving http://127.0.0.1:"))
+        let (server, port) = try Self.start(options)
+        defer { Self.stop(server) }
 
         let index = try Self.request("GET", "/", port: port)
         #expect(index.status == 200)
@@ -102,5 +137,69 @@ struct ServeTests {
         #expect(jobs.body.contains("\"succeeded\":true") && jobs.body.contains("fig-flops.svg"), "\(jobs.body)")
         let changed = try Self.request("GET", "/events?report=reproduction&since=\(version)&wait=5", port: port)
         #expect(!changed.body.contains(version), "the rerun rewrote the report, so its version must change")
+    }
+
+    @Test("serve answers hostile requests in bounded time (414, 431, 413, 400, 408) and stays responsive; a rerun gets serve's --threads")
+    func hostile() throws {
+        let work = Fixtures.temporaryDirectory()
+        let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
+        defer { for url in [work, data] { try? FileManager.default.removeItem(at: url) } }
+        let options = [
+            "--template", ReportTests.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path, "--threads", "3", "--request-timeout", "2",
+            "--runs-dir", work.appendingPathComponent("runs").path, "--reports-dir", work.appendingPathComponent("reports").path,
+        ]
+        let (server, port) = try Self.start(options)
+        defer { Self.stop(server) }
+
+        // A 1 MB URL: FlyingFox spent minutes of CPU parsing one.
+        let long = try Self.raw(Array("GET /\(String(repeating: "a", count: 1 << 20)) HTTP/1.1\r\nHost: x\r\n\r\n".utf8), port: port)
+        #expect(long.status == 414 && long.seconds < 1, "\(long.status) after \(long.seconds) s")
+        let headers = try Self.raw(Array("GET / HTTP/1.1\r\nX-Big: \(String(repeating: "b", count: 100_000))\r\n\r\n".utf8), port: port)
+        #expect(headers.status == 431 && headers.seconds < 1)
+        let many = try Self.raw(Array(("GET / HTTP/1.1\r\n" + (0..<200).map { "X-\($0): y\r\n" }.joined() + "\r\n").utf8), port: port)
+        #expect(many.status == 431)
+        let body = try Self.raw(Array("POST /rerun/reproduction/fig-penalty HTTP/1.1\r\nContent-Length: 10000000\r\n\r\n".utf8), port: port)
+        #expect(body.status == 413)
+        for path in ["/reports/%ff%fe/index.html", "/%zz", "/reports/a%00b"] {
+            #expect(try Self.request("GET", path, port: port).status == 400, "\(path)")
+        }
+        #expect(try Self.raw(Array("NOT A REQUEST\r\n\r\n".utf8), port: port).status == 400)
+
+        // A slow drip: one byte every 100 ms, forever. Others are served meanwhile; it gets 408.
+        let drip = try Self.connect(port: port)
+        defer { close(drip) }
+        _ = "GET / HTTP/1.1\r\n".withCString { send(drip, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        let dripper = Thread {
+            for _ in 0..<40 {
+                if "X".withCString({ send(drip, $0, 1, Int32(MSG_NOSIGNAL)) }) <= 0 { return }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        dripper.start()
+        let started = Date()
+        let index = try Self.request("GET", "/", port: port)
+        #expect(index.status == 200 && Date().timeIntervalSince(started) < 1)
+        let dripped = Self.read(drip)
+        #expect(dripped.status == 408 && Date().timeIntervalSince(started) < 4, "\(dripped.status)")
+
+        let after = Date()
+        #expect(try Self.request("GET", "/", port: port).status == 200 && Date().timeIntervalSince(after) < 1)
+
+        // Another site's page may not start a rerun; a page under another host name gets nothing.
+        let foreign = try Self.request("POST", "/rerun/reproduction/fig-penalty", port: port, headers: ["Origin: http://evil.example"])
+        #expect(foreign.status == 403 && foreign.body.contains("own pages"))
+        let rebound = try Self.request("GET", "/", port: port, headers: ["Host: evil.example:\(port)"])
+        #expect(rebound.status == 403 && rebound.body.contains("is not this server"))
+        #expect(try Self.request("GET", "/", port: port, headers: ["Host: localhost:\(port)"]).status == 200)
+
+        // The rerun is started with serve's thread count.
+        #expect(try Self.request("POST", "/rerun/reproduction/fig-penalty", port: port, headers: ["Origin: http://127.0.0.1:\(port)"]).status == 202)
+        var jobs = try Self.request("GET", "/jobs", port: port)
+        #expect(jobs.body.contains("\"--threads\",\"3\""), "\(jobs.body)")
+        for _ in 0..<300 where !jobs.body.contains("\"finished\":true") {
+            Thread.sleep(forTimeInterval: 0.2)
+            jobs = try Self.request("GET", "/jobs", port: port)
+        }
+        #expect(jobs.body.contains("\"succeeded\":true"), "\(jobs.body)")
     }
 }
