@@ -139,6 +139,14 @@ public final class Trainer {
         guard manager.isWritableFile(atPath: ancestor.path) else {
             throw FileError(path: ancestor.path, problem: "permission denied: cannot create run directories here; choose another --runs-dir")
         }
+        // Access rights do not tell everything (root, read-only or special file systems): make it.
+        do {
+            try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileError(
+                path: directory.path,
+                problem: "cannot create the run directory (\(FileError.describe(error, path: directory.path, expecting: .directory))); choose another --runs-dir")
+        }
         for url in [logURL, Self.digestURL(in: directory), timingURL, modelURL, checkpointURL, previousCheckpointURL] {
             if manager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw FileError(path: url.path, problem: "is a directory, but the run writes a file there; move it away")

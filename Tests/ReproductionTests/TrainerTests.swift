@@ -267,6 +267,14 @@ struct TrainerTests {
                 String(describing: $0).contains("permission denied")
             }
         }
+        // Root may write anywhere it has access rights to, but not below /sys.
+        if FileManager.default.fileExists(atPath: "/sys/kernel") {
+            let special = URL(fileURLWithPath: "/sys/l0repro-runs")
+            #expect { try Trainer(config: config(epochs: 1), data: Self.data, runsDirectory: special).run(observer: count) } throws: {
+                let message = String(describing: $0)
+                return message.hasPrefix(special.path) && message.contains("choose another --runs-dir") && !message.contains("NSCocoaErrorDomain")
+            }
+        }
 
         let trainer = try Trainer(config: config(epochs: 1), data: Self.data, runsDirectory: runs)
         try FileManager.default.createDirectory(at: trainer.logURL, withIntermediateDirectories: true)
