@@ -33,7 +33,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     let gatedInput: Tensor  // (batch, inputs): x ⊙ z
     private var input: Tensor?
     /// The optimiser's step for the weights, to apply in the next backward (`scheduleUpdate`).
-    private var scheduledUpdate: (step: Adam.Step, slot: Int)?
+    private var scheduledUpdate: (step: InPlaceStep, slot: Int)?
     /// Whether the last backward already did the per-group part of the penalty.
     private var penaltyPrepared = false
     /// Raised in a two-task backward once the input gradient's product has read W (`TwoTasks`).
@@ -184,7 +184,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     /// α's gradient (first layer), the penalty, then the optimiser's step, with the same arithmetic
     /// as when they run one after the other. The input gradient, which reads W, comes first. Not with
     /// per-example gates.
-    public func scheduleUpdate(_ step: Adam.Step, slot: (Parameter) -> Int) -> Parameter? {
+    public func scheduleUpdate(_ step: InPlaceStep, slot: (Parameter) -> Int) -> Parameter? {
         guard !gates.perExample else { return nil }
         scheduledUpdate = (step, slot(weight))
         return weight
@@ -224,7 +224,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     struct FinalRows {
         let job: Job
         let penalty: HardConcreteGates.GroupPenalty
-        let step: Adam.Step
+        let step: InPlaceStep
         let slot: Int
         let logAlphaFromWeights: Bool
 

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// After updating a parameter it projects it into its `bounds` and, when given a weight average,
 /// updates that parameter's average while the values are still in cache.
-public final class Adam {
+public final class Adam: Optimizer {
     public let parameters: [Parameter]
     /// The moving average updated after each step, if any.
     public let average: WeightAverage?
@@ -20,6 +20,8 @@ public final class Adam {
     public let firstMoments: [FloatBuffer]
     public let secondMoments: [FloatBuffer]
     private let slots: UnsafeMutablePointer<Slot>
+    /// The step begun last, where `InPlaceStep` finds its constants.
+    private let current: UnsafeMutablePointer<Step>
 
     public init(
         parameters: [Parameter], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999,
@@ -36,6 +38,7 @@ public final class Adam {
         firstMoments = parameters.map { FloatBuffer(count: $0.count) }
         secondMoments = parameters.map { FloatBuffer(count: $0.count) }
         slots = .allocate(capacity: max(parameters.count, 1))
+        current = .allocate(capacity: 1)
         for (index, parameter) in parameters.enumerated() {
             let bounds = parameter.bounds ?? 0...0
             slots[index] = Slot(
@@ -46,48 +49,41 @@ public final class Adam {
         }
     }
 
-    deinit { slots.deallocate() }
+    deinit {
+        slots.deallocate()
+        current.deallocate()
+    }
 
-    /// Applies one update from the current gradients, projects onto the bounds, updates the average.
-    public func update() { finishStep(beginStep()) }
+    public func state(of index: Int) -> [FloatBuffer] { [firstMoments[index], secondMoments[index]] }
 
     /// Starts a step: counts it and returns its constants, with which a layer may update a parameter
-    /// itself while its gradient is in cache (`Step.update(slot:range:)`); `finishStep` then updates
-    /// the others. Each value gets the same update either way.
-    public func beginStep() -> Step {
+    /// itself while its gradient is in cache; `finishStep` then updates the others. Each value gets
+    /// the same update either way.
+    public func beginStep() -> InPlaceStep? {
         step += 1
         average?.countUpdate()
         let correction1 = 1 - pow(Double(beta1), Double(step))
         let correction2 = 1 - pow(Double(beta2), Double(step))
-        return Step(
+        current.initialize(to: Step(
             slots: UnsafePointer(slots), count: parameters.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
             stepSize: Float(Double(learningRate) / correction1), inverseRoot2: Float(1 / correction2.squareRoot()),
-            decay: average?.decay ?? 0, parts: WorkerPool.shared.width)
+            decay: average?.decay ?? 0, parts: WorkerPool.shared.width))
+        return InPlaceStep(constants: UnsafeRawPointer(current)) { constants, slot, start, count in
+            constants.assumingMemoryBound(to: Step.self).pointee.update(slot: slot, range: start..<(start + count))
+        }
     }
 
-    /// Updates every parameter of the step but those in `skipping` (ones layers updated themselves).
-    public func finishStep(_ step: Step, skipping: [Parameter] = []) {
+    /// Updates every parameter of the step begun last but those in `skipping` (ones layers updated
+    /// themselves).
+    public func finishStep(skipping: [Parameter] = []) {
         // Each thread takes the same slice of every parameter (small ones go to part 0); slices start
         // on 64-byte boundaries. The job holds only pointers and numbers, so the threads never touch
         // a shared reference count.
-        precondition(skipping.count <= Step.maximumSkipped, "at most \(Step.maximumSkipped) parameters can be skipped")
-        var job = step
-        for parameter in skipping {
-            let (index, at) = (slot(of: parameter), job.skippedCount)
-            withUnsafeMutableBytes(of: &job.skipped) { $0.storeBytes(of: index, toByteOffset: at * MemoryLayout<Int>.stride, as: Int.self) }
-            job.skippedCount += 1
-        }
+        var job = current.pointee
+        for parameter in skipping { job.skipped.insert(slot(of: parameter)) }
         WorkerPool.shared.run(parts: job.parts, with: &job) { raw, part in
             raw.assumingMemoryBound(to: Step.self).pointee.update(part: part)
         }
-    }
-
-    /// The index of `parameter` among `parameters`, for `Step.update(slot:range:)`.
-    public func slot(of parameter: Parameter) -> Int {
-        guard let index = parameters.firstIndex(where: { $0 === parameter }) else {
-            preconditionFailure("\(parameter.name) is not optimised here")
-        }
-        return index
     }
 
     /// The buffers of one parameter, for the update kernel.
@@ -101,40 +97,21 @@ public final class Adam {
 
     /// One step's constants over pointers only, so any thread may apply them: the slice of the
     /// update that part `part` of `parts` does, or a given range of one parameter.
-    public struct Step {
+    struct Step {
         var slots: UnsafePointer<Slot>, count: Int
         var beta1: Float, beta2: Float, epsilon: Float, stepSize: Float, inverseRoot2: Float, decay: Float
         var parts: Int
-        /// Parameters `update(part:)` leaves out: the first `skippedCount` (a fixed array, so that the
-        /// step allocates nothing).
-        var skipped = (-1, -1, -1, -1, -1, -1, -1, -1)
-        var skippedCount = 0
-        /// The most parameters `Adam.finishStep` can leave out.
-        public static let maximumSkipped = 8
-
-        func isSkipped(_ index: Int) -> Bool {
-            withUnsafeBytes(of: skipped) { raw in
-                raw.bindMemory(to: Int.self).prefix(skippedCount).contains(index)
-            }
-        }
+        /// Parameters `update(part:)` leaves out (ones layers updated themselves).
+        var skipped = ParameterSet()
 
         func update(part: Int) {
-            for index in 0..<count where !isSkipped(index) {
-                let slot = slots[index]
-                let (start, length): (Int, Int)
-                if slot.count < 4096 {
-                    (start, length) = (0, part == 0 ? slot.count : 0)
-                } else {
-                    let chunk = (slot.count / parts + 15) / 16 * 16
-                    start = min(slot.count, part * chunk)
-                    length = min(chunk, slot.count - start)
-                }
-                update(slot: index, range: start..<(start + length))
+            for index in 0..<count where !skipped.contains(index) {
+                update(slot: index, range: ParameterSlices.range(count: slots[index].count, part: part, parts: parts))
             }
         }
 
         /// Updates elements `range` of parameter `slot` (its index in `Adam.parameters`).
-        public func update(slot index: Int, range: Range<Int>) {
+        func update(slot index: Int, range: Range<Int>) {
             guard !range.isEmpty else { return }
             let (slot, start) = (slots[index], range.lowerBound)
             l0_adam_step(

@@ -16,8 +16,14 @@ public protocol Layer: AnyObject {
     var parameters: [Parameter] { get }
     /// The per-example output shape.
     var outputShape: [Int] { get }
+    /// State that is not a parameter but must survive a checkpoint (running statistics, say).
+    var state: [FloatBuffer] { get }
     func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor
     func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor?
+}
+
+extension Layer {
+    public var state: [FloatBuffer] { [] }
 }
 
 /// A layer with a penalty term in the objective (weight decay, the expected L0 norm, …).
@@ -33,7 +39,7 @@ public protocol UpdatesWeightsInBackward: AnyObject {
     /// Arranges for the next `backward` to apply `step` to the layer's weights (parameter `slot` of
     /// the optimiser) and returns them, or returns nil when this training step cannot (then nothing
     /// changes). `accumulatePenalty` must follow that backward, before the next forward.
-    func scheduleUpdate(_ step: Adam.Step, slot: (Parameter) -> Int) -> Parameter?
+    func scheduleUpdate(_ step: InPlaceStep, slot: (Parameter) -> Int) -> Parameter?
 }
 
 /// A layer whose cost is matrix products: the FLOPs of its forward product (its weight-gradient and

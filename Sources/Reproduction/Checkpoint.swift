@@ -6,8 +6,9 @@ import NeuralNet
 /// optimiser's moments, the weight average, the training generator and the records so far.
 ///
 /// File layout: the 8 bytes "L0RPCKPT", a little-endian UInt32 header length, the header as JSON,
-/// then for each parameter in model order its value, Adam first and second moments and average
-/// (when averaging), as little-endian Float32. The header holds the SHA-256 of those floats, so a
+/// then for each parameter in model order its value, the optimiser's state for it (Adam: first and
+/// second moments; SGD: momentum) and its average (when averaging), then every layer's non-parameter
+/// state, as little-endian Float32. The header holds the SHA-256 of those floats, so a
 /// flipped byte is found before anything is resumed from it.
 struct Checkpoint {
     struct Header: Codable {
@@ -27,13 +28,13 @@ struct Checkpoint {
     static let magic = Array("L0RPCKPT".utf8)
     static let format = "l0repro-checkpoint/2"
 
-    static func buffers(optimizer: Adam, average: WeightAverage?) -> [FloatBuffer] {
+    static func buffers(optimizer: any Optimizer, average: WeightAverage?, layers: [any Layer]) -> [FloatBuffer] {
         var result = [FloatBuffer]()
         for (index, parameter) in optimizer.parameters.enumerated() {
-            result += [parameter.value, optimizer.firstMoments[index], optimizer.secondMoments[index]]
+            result += [parameter.value] + optimizer.state(of: index)
             if let average { result.append(average.averages[index]) }
         }
-        return result
+        return result + layers.flatMap(\.state)
     }
 
     static func write(header: Header, buffers: [FloatBuffer], to url: URL) throws {

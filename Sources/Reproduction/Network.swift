@@ -45,17 +45,17 @@ public final class Network {
     /// One training step on the batch in `input`: `computeGradients`, then one step of `optimizer`.
     /// Layers that `UpdatesWeightsInBackward` apply the step to their weights while their gradients
     /// are in cache; the optimiser then updates the other parameters.
-    public func trainingStep(random: RandomGenerator, optimizer: Adam) -> (crossEntropy: Double, penalty: Double, errors: Int) {
+    public func trainingStep(random: RandomGenerator, optimizer: any Optimizer) -> (crossEntropy: Double, penalty: Double, errors: Int) {
         backpropagate(random: random, optimizer: optimizer)
     }
 
-    private func backpropagate(random: RandomGenerator, optimizer: Adam?) -> (crossEntropy: Double, penalty: Double, errors: Int) {
+    private func backpropagate(random: RandomGenerator, optimizer: (any Optimizer)?) -> (crossEntropy: Double, penalty: Double, errors: Int) {
         let logits = forward(mode: .training, random: random)
         let step = optimizer?.beginStep()
         // Kept between steps with its capacity, so that the step allocates nothing.
         updated.removeAll(keepingCapacity: true)
         if let optimizer, let step {
-            for case let layer as any UpdatesWeightsInBackward in layers where updated.count < Adam.Step.maximumSkipped {
+            for case let layer as any UpdatesWeightsInBackward in layers where updated.count < InPlaceStep.maximumInPlace {
                 if let weights = layer.scheduleUpdate(step, slot: optimizer.slot(of:)) { updated.append(weights) }
             }
         }
@@ -67,7 +67,7 @@ public final class Network {
         }
         var penalty = 0.0
         for layer in penalized { penalty += layer.accumulatePenalty() }
-        if let optimizer, let step { optimizer.finishStep(step, skipping: updated) }
+        optimizer?.finishStep(skipping: updated)
         return (crossEntropy, penalty, errors)
     }
 

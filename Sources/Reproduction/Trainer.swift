@@ -179,7 +179,7 @@ public final class Trainer {
             id: id, epochSeconds: [], evaluationSeconds: [], threads: BLASRuntime.threads,
             blas: BLASRuntime.configuration, cpu: MachineInfo.cpuModel, data: data.location)
 
-        let buffers = Checkpoint.buffers(optimizer: optimizer, average: average)
+        let buffers = Checkpoint.buffers(optimizer: optimizer, average: average, layers: network.layers)
         if let header = try resumableCheckpoint(into: buffers, observer: observer) {
             optimizer.restore(step: header.optimizerSteps)
             average?.restore(updates: header.averageUpdates)
@@ -195,6 +195,7 @@ public final class Trainer {
             }
             let epoch = records.count + 1
             let started = ContinuousClock.now
+            optimizer.startEpoch(records.count)
             let sums = loop.runEpoch(random: random) { step, sums in
                 observer(.step(epoch: epoch, step: step, steps: loop.stepsPerEpoch, meanLoss: (sums.crossEntropy + sums.penalty) / Double(step)))
             }

@@ -1,5 +1,6 @@
 import FileSupport
 import Foundation
+import NeuralNet
 
 /// The networks the paper trains on MNIST-format data.
 public enum ModelKind: String, Codable, CaseIterable, Sendable {
@@ -29,6 +30,23 @@ public enum GateSampling: String, Codable, CaseIterable, Sendable {
     case batch, example
 }
 
+/// SGD with momentum instead of Adam (the wide ResNets' protocol): the learning rate is the
+/// configuration's, changed by `schedule`.
+public struct SGDSettings: Codable, Equatable, Sendable {
+    public var momentum: Double
+    public var nesterov: Bool
+    /// Coupled L2 weight decay (added to the gradient, as PyTorch's `weight_decay`), not per N.
+    public var weightDecay: Double
+    public var schedule: StepSchedule?
+
+    public init(momentum: Double = 0.9, nesterov: Bool = true, weightDecay: Double = 0, schedule: StepSchedule? = nil) {
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        self.schedule = schedule
+    }
+}
+
 /// Everything that decides a run's result. Its canonical JSON, with the data's digest, is the run's
 /// identity: the same configuration on the same data is the same run.
 public struct TrainingConfig: Codable, Equatable, Sendable {
@@ -49,6 +67,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var gateSampling: GateSampling
     /// Train on the first `trainingLimit` examples only (nil: all of them).
     public var trainingLimit: Int?
+    /// SGD instead of Adam when set. Absent from the JSON when nil, so Adam runs keep their bytes
+    /// and identities.
+    public var sgd: SGDSettings?
 
     public init(
         model: ModelKind, variant: Variant, dataset: String, lambdas: [Double]? = nil, weightDecay: Double = 5e-4,
@@ -108,6 +129,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if !(averageDecay >= 0 && averageDecay < 1) { throw fail("--average-decay must be in [0, 1), got \(averageDecay)") }
         if !(weightDecay >= 0) || !weightDecay.isFinite { throw fail("--weight-decay must be ≥ 0, got \(weightDecay)") }
         if let limit = trainingLimit, limit < 1 { throw fail("--limit must be at least 1, got \(limit)") }
+        if let sgd {
+            if !(sgd.momentum >= 0 && sgd.momentum < 1) { throw fail("SGD momentum must be in [0, 1), got \(sgd.momentum)") }
+            if !(sgd.weightDecay >= 0) || !sgd.weightDecay.isFinite { throw fail("SGD weight decay must be ≥ 0, got \(sgd.weightDecay)") }
+            if let schedule = sgd.schedule, !(schedule.factor > 0) || schedule.milestones.contains(where: { $0 < 1 }) {
+                throw fail("a step schedule needs a positive factor and milestones ≥ 1")
+            }
+        }
     }
 
     /// The run's identity: the first 16 hex digits of the SHA-256 of this configuration's canonical

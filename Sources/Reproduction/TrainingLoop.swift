@@ -5,7 +5,7 @@ import NeuralNet
 /// training. Shared by `Trainer` and the benchmarks, so both time the same code.
 public final class TrainingLoop {
     public let network: Network
-    public let optimizer: Adam
+    public let optimizer: any Optimizer
     public let average: WeightAverage?
     public let train: ImageClassificationSet
     public let batchSize: Int
@@ -29,7 +29,13 @@ public final class TrainingLoop {
             random: RandomGenerator(seed: config.seed, stream: 0))
         average = config.averageDecay > 0
             ? WeightAverage(parameters: network.parameters, decay: Float(config.averageDecay)) : nil
-        optimizer = Adam(parameters: network.parameters, learningRate: Float(config.learningRate), average: average)
+        if let sgd = config.sgd {
+            optimizer = SGD(
+                parameters: network.parameters, learningRate: Float(config.learningRate), momentum: Float(sgd.momentum),
+                nesterov: sgd.nesterov, weightDecay: Float(sgd.weightDecay), schedule: sgd.schedule, average: average)
+        } else {
+            optimizer = Adam(parameters: network.parameters, learningRate: Float(config.learningRate), average: average)
+        }
         order = .allocate(capacity: train.count)
     }
 
@@ -38,7 +44,7 @@ public final class TrainingLoop {
     /// Steps per epoch (the last batch may be smaller).
     public var stepsPerEpoch: Int { (train.count + batchSize - 1) / batchSize }
 
-    /// One pass over the shuffled training set: per step, gradients and an Adam update, which also
+    /// One pass over the shuffled training set: per step, gradients and an optimiser step, which also
     /// clamps log α (its parameter bounds) and updates the weight average, with subnormals flushed to
     /// zero (`SubnormalFlushing`). `onStep` gets the step number (1-based) and the sums so far.
     public func runEpoch(random: RandomGenerator, onStep: (Int, EpochSums) -> Void = { _, _ in }) -> EpochSums {

@@ -81,7 +81,7 @@ struct L0DenseTests {
         "A step scheduled into the backward gives the bytes of backward, penalty, then the step",
         arguments: [(3, 7, 5, 1, false), (100, 784, 300, 1, false), (100, 784, 300, 2, false), (3, 7, 5, 1, true),
             (100, 300, 100, 2, true), (100, 800, 500, 2, true)])
-    func scheduledUpdate(rows: Int, inputs: Int, outputs: Int, threads: Int, needsInputGradient: Bool) {
+    func scheduledUpdate(rows: Int, inputs: Int, outputs: Int, threads: Int, needsInputGradient: Bool) throws {
         BLASRuntime.setThreads(threads)
         defer { BLASRuntime.setThreads(1) }
         func setUp() -> (L0Dense, Adam, Tensor, Tensor) {
@@ -107,12 +107,12 @@ struct L0DenseTests {
             plainAdam.update()
 
             _ = fused.forward(x, mode: .training, random: RandomGenerator(seed: UInt64(step)))
-            let update = fusedAdam.beginStep()
+            let update = try #require(fusedAdam.beginStep())
             let updated = fused.scheduleUpdate(update, slot: fusedAdam.slot(of:))
             #expect(updated === fused.weight)
             let fusedInputGradient = fused.backward(r, needsInputGradient: needsInputGradient)?.buffer.array
             let fusedPenalty = fused.accumulatePenalty()
-            fusedAdam.finishStep(update, skipping: updated.map { [$0] } ?? [])
+            fusedAdam.finishStep(skipping: updated.map { [$0] } ?? [])
 
             #expect(plainPenalty == fusedPenalty)
             #expect(plainInputGradient == fusedInputGradient)
@@ -128,7 +128,7 @@ struct L0DenseTests {
         // Per-example gates take another path: the layer declines.
         let perExample = L0Dense(name: "fc", inputs: 3, outputs: 2, maxBatch: 2, lambda: 0, decay: 0, perExampleGates: true)
         let adam = Adam(parameters: perExample.parameters, learningRate: 0.01)
-        #expect(perExample.scheduleUpdate(adam.beginStep(), slot: adam.slot(of:)) == nil)
+        #expect(perExample.scheduleUpdate(try #require(adam.beginStep()), slot: adam.slot(of:)) == nil)
     }
 
     @Test("Evaluation uses the deterministic gates ẑ")

@@ -28,6 +28,50 @@ struct OptimizerTests {
         for i in 0..<37 { #expect(Oracle.close(Double(parameter.value.pointer[i]), theta[i], relative: 1e-4, absolute: 1e-5)) }
     }
 
+    @Test("SGD with Nesterov momentum and coupled weight decay follows PyTorch's update, computed in Double")
+    func sgdNesterov() {
+        let parameter = Parameter(name: "p", shape: [5000], role: .weight)
+        let random = RandomGenerator(seed: 9)
+        var theta = Oracle.randomize(parameter.value, random)
+        var buffer = [Double](repeating: 0, count: 5000)
+        let sgd = SGD(parameters: [parameter], learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4)
+        for _ in 1...4 {
+            let gradient = Oracle.randomize(parameter.gradient, random)
+            sgd.update()
+            for i in 0..<5000 {
+                let g = gradient[i] + 5e-4 * theta[i]
+                buffer[i] = 0.9 * buffer[i] + g
+                theta[i] -= 0.1 * (g + 0.9 * buffer[i])
+            }
+        }
+        #expect(sgd.step == 4)
+        for i in 0..<5000 { #expect(Oracle.close(Double(parameter.value.pointer[i]), theta[i], relative: 1e-5, absolute: 1e-6)) }
+        // One step by hand: θ = 1, ∇ = 2, wd 0.5: g = 2.5, b = 2.5, θ − 0.1·(2.5 + 0.9·2.5) = 0.525.
+        let one = Parameter(name: "q", shape: [1], role: .weight)
+        one.value.fill(1)
+        one.gradient.fill(2)
+        SGD(parameters: [one], learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.5).update()
+        #expect(abs(one.value.pointer[0] - 0.525) < 1e-6)
+        // Without Nesterov: θ − 0.1·b = 0.75.
+        one.value.fill(1)
+        SGD(parameters: [one], learningRate: 0.1, momentum: 0.9, nesterov: false, weightDecay: 0.5).update()
+        #expect(abs(one.value.pointer[0] - 0.75) < 1e-6)
+    }
+
+    @Test("The step schedule multiplies the rate at each milestone: 0.1, ×0.2 at 60, 120 and 160")
+    func stepSchedule() {
+        let schedule = StepSchedule(milestones: [60, 120, 160], factor: 0.2)
+        let rates = [0, 59, 60, 119, 120, 160, 199].map { schedule.rate(base: 0.1, completed: $0) }
+        let expected = [0.1, 0.1, 0.02, 0.02, 0.004, 0.0008, 0.0008]
+        for (rate, want) in zip(rates, expected) { #expect(abs(rate - want) < 1e-12, "\(rates)") }
+        let parameter = Parameter(name: "p", shape: [3], role: .weight)
+        let sgd = SGD(parameters: [parameter], learningRate: 0.1, schedule: schedule)
+        sgd.startEpoch(120)
+        #expect(abs(sgd.learningRate - 0.004) < 1e-9)
+        sgd.startEpoch(0)
+        #expect(sgd.learningRate == 0.1)
+    }
+
     @Test("Adam projects bounded parameters and updates its average exactly as a separate average would")
     func boundsAndFusedAverage() {
         let random = RandomGenerator(seed: 8)

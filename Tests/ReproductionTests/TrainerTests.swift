@@ -1,6 +1,7 @@
 import Datasets
 import FileSupport
 import Foundation
+import NeuralNet
 import Reproduction
 import Testing
 
@@ -147,6 +148,42 @@ struct TrainerTests {
             let message = String(describing: error)
             #expect(message.contains("checkpoint.bin") && message.contains("--fresh") && !message.contains("\n"))
         }
+    }
+
+    @Test("SGD with Nesterov momentum and a step schedule trains a small network, changes its rate at the milestones, and resumes from its checkpoint to the same bytes")
+    func sgdScheduleResume() throws {
+        let (whole, split) = (Fixtures.temporaryDirectory(), Fixtures.temporaryDirectory())
+        defer { for url in [whole, split] { try? FileManager.default.removeItem(at: url) } }
+        var config = config(.dropout, epochs: 4)
+        config.learningRate = 0.05
+        config.averageDecay = 0
+        config.trainingLimit = 1000
+        config.sgd = SGDSettings(momentum: 0.9, nesterov: true, weightDecay: 5e-4, schedule: StepSchedule(milestones: [1, 3], factor: 0.2))
+        // The rate at each epoch's start, as the optimiser sets it.
+        let loop = TrainingLoop(config: config, train: try Self.data.train.prefix(1000))
+        let sgd = try #require(loop.optimizer as? SGD)
+        let rates = (0..<4).map { epoch -> Float in
+            sgd.startEpoch(epoch)
+            return sgd.learningRate
+        }
+        let expected: [Float] = [0.05, 0.01, 0.01, 0.002]
+        for (rate, want) in zip(rates, expected) { #expect(abs(rate - want) < 1e-7, "\(rates)") }
+
+        let reference = try Trainer(config: config, data: Self.data, runsDirectory: whole)
+        let log = try #require(try reference.run().log)
+        #expect(log.result.finalTestError < 50, "SGD did not learn: \(log.result.finalTestError) %")
+        #expect(log.epochs.last!.trainLoss < log.epochs.first!.trainLoss)
+        // SGD's settings are part of the configuration, so of the identity.
+        var adam = config
+        adam.sgd = nil
+        #expect(try Trainer(config: adam, data: Self.data, runsDirectory: whole).id != reference.id)
+
+        // Killed after epoch 2 (past the first milestone): momentum and step count come back.
+        let interrupted = try Trainer(config: config, data: Self.data, runsDirectory: split)
+        _ = try interrupted.run(stoppingAfter: 2)
+        _ = try interrupted.run()
+        #expect(try Data(contentsOf: interrupted.logURL) == Data(contentsOf: reference.logURL))
+        #expect(try Data(contentsOf: interrupted.modelURL) == Data(contentsOf: reference.modelURL))
     }
 
     /// A checkpoint file split into its header (as a JSON object) and its float payload.
