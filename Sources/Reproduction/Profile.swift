@@ -13,7 +13,7 @@ public enum Profile: String, CaseIterable, Codable, Sendable {
         case .smoke:
             TrainingConfig(model: model, variant: variant, dataset: dataset, epochs: 1, averageDecay: 0.9, trainingLimit: 1000)
         case .quick:
-            TrainingConfig(model: model, variant: variant, dataset: dataset, epochs: model == .mlp ? 30 : 12)
+            TrainingConfig(model: model, variant: variant, dataset: dataset, epochs: model.network.quickEpochs)
         case .paper:
             TrainingConfig(model: model, variant: variant, dataset: dataset, epochs: 200)
         }
@@ -23,7 +23,7 @@ public enum Profile: String, CaseIterable, Codable, Sendable {
     public var summary: String {
         switch self {
         case .smoke: "smoke: 1 epoch on 1,000 training examples (weight average 0.9); not a result"
-        case .quick: "quick: full training set, MLP 30 epochs, LeNet-5 12 epochs"
+        case .quick: "quick: full training set, " + ModelKind.allCases.map { "\($0.network.title) \($0.network.quickEpochs) epochs" }.joined(separator: ", ")
         case .paper: "paper: the paper's protocol, 200 epochs, batch 100, Adam 1e-3, weight average 0.999"
         }
     }

@@ -2,14 +2,6 @@ import FileSupport
 import Foundation
 import NeuralNet
 
-/// The networks the paper trains on MNIST-format data.
-public enum ModelKind: String, Codable, CaseIterable, Sendable {
-    /// 784-300-100-10 with ReLU.
-    case mlp
-    /// LeNet-5-Caffe: conv 5×5 (20), max-pool, conv 5×5 (50), max-pool, 800-500-10.
-    case lenet5
-}
-
 /// How a network is regularised.
 public enum Variant: String, Codable, CaseIterable, Sendable {
     /// L0 gates, the same λ on every layer.
@@ -90,32 +82,26 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.trainingLimit = trainingLimit
     }
 
-    /// The paper's λ (per N) for each gated layer: 0.1 everywhere for "l0"; for "l0-sep" on LeNet-5,
-    /// (10, 0.5, 0.1, 10), the values consistent with the paper's result (from a later replication);
-    /// on the MLP, where the paper does not publish its values, our choice (0.05, 0.5, 1): a lighter
-    /// penalty on the input layer and heavier ones on the hidden layers, the pattern of the paper's
-    /// 266-88-33 result.
+    /// The network's λ (per N) for each gated layer (`NetworkDescription.defaultLambdas`).
     public static func defaultLambdas(model: ModelKind, variant: Variant) -> [Double] {
-        switch (model, variant) {
-        case (.mlp, .l0): return [0.1, 0.1, 0.1]
-        case (.mlp, .l0Sep): return [0.05, 0.5, 1.0]
-        case (.lenet5, .l0): return [0.1, 0.1, 0.1, 0.1]
-        case (.lenet5, .l0Sep): return [10, 0.5, 0.1, 10]
-        case (_, .dropout), (_, .dense): return []
-        }
+        variant.isGated ? model.network.defaultLambdas(variant) : []
     }
 
     /// The number of gated (or, ungated, weight) layers.
-    public var weightLayerCount: Int {
-        switch model {
-        case .mlp: return 3
-        case .lenet5: return 4
-        }
+    public var weightLayerCount: Int { model.network.groups.count }
+
+    /// λ for every gated layer from `values`: one value is spread over all of them; otherwise the
+    /// values are taken as given (`validate` checks their number).
+    public mutating func setLambdas(_ values: [Double]) {
+        lambdas = values.count == 1 && variant.isGated ? Array(repeating: values[0], count: weightLayerCount) : values
     }
 
     /// Checks the values a user can set; the message names the offending value.
     public func validate() throws {
         func fail(_ message: String) -> ConfigError { ConfigError(message: message) }
+        if NetworkCatalog.description(named: model.rawValue) == nil {
+            throw fail("unknown network '\(model.rawValue)'; choose one of \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if variant.isGated && lambdas.count != weightLayerCount {
             throw fail("--lambda needs one value or \(weightLayerCount) comma-separated values for \(model.rawValue), got \(lambdas.count)")
         }

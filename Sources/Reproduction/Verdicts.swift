@@ -9,11 +9,8 @@ public enum KeptWeights {
 
     /// The weights between the kept groups of `architecture` (groups kept per gated layer, as in
     /// Table 1). For LeNet-5 the kept inputs of fc1 are taken to lie in kept maps of conv2.
-    public static func count(_ model: ModelKind, architecture a: [Int]) -> Int {
-        switch model {
-        case .mlp: return a[0] * a[1] + a[1] * a[2] + a[2] * 10
-        case .lenet5: return a[0] * 25 + a[1] * a[0] * 25 + a[2] * a[3] + a[3] * 10
-        }
+    public static func count(_ model: ModelKind, architecture: [Int]) -> Int {
+        model.network.keptWeights(architecture: architecture)
     }
 
     /// The weights between kept groups of a finished run, from its final gates (ẑ > 0); an ungated
@@ -22,11 +19,7 @@ public enum KeptWeights {
         let model = log.config.model
         guard !log.finalGates.isEmpty else { return total(model) }
         let kept = log.finalGates.map { gates in gates.logAlpha.map { HardConcrete.deterministicGate(logAlpha: Double($0)) > 0 } }
-        var architecture = kept.map { $0.filter { $0 }.count }
-        if model == .lenet5, kept.count == 4, kept[1].count * 16 == kept[2].count {
-            architecture[2] = kept[2].indices.filter { kept[2][$0] && kept[1][$0 / 16] }.count
-        }
-        return count(model, architecture: architecture)
+        return count(model, architecture: model.network.keptArchitecture(kept))
     }
 
     /// The share of weights kept, 0…1.

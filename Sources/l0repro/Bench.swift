@@ -30,7 +30,8 @@ struct Bench: ParsableCommand {
     @Argument(help: "mlp, lenet5 (training speed) or figures (rendering speed).")
     var target: BenchTarget = .mlp
 
-    var model: ModelKind { target == .lenet5 ? .lenet5 : .mlp }
+    /// The network a training benchmark times (the target's name).
+    var model: ModelKind { ModelKind(rawValue: target.rawValue) ?? .mlp }
 
     @OptionGroup var data: DataOptions
 
@@ -80,7 +81,7 @@ struct Bench: ParsableCommand {
         }
         let peer = try PeerRun.run(
             python: peerPython, script: peerScript,
-            arguments: ["--model", model == .lenet5 ? "lenet" : "mlp", "--data", trainingData.location?.directory ?? ".", "--epochs", String(epochs), "--threads", String(threads)])
+            arguments: ["--model", model.network.peerName ?? model.rawValue, "--data", trainingData.location?.directory ?? ".", "--epochs", String(epochs), "--threads", String(threads)])
         let sorted = peer.seconds.sorted()
         let median = sorted[sorted.count / 2]
         print("PyTorch peer:  \(format(median, 3)) s/epoch (median of \(peer.seconds.map { format($0, 3) }.joined(separator: ", "))), peak RSS \(format(Double(peer.peakResidentBytes) / 1e6, 0)) MB")

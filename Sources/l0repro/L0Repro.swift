@@ -81,6 +81,9 @@ struct CommandError: Error {
     let message: String
 }
 
-extension ModelKind: ExpressibleByArgument {}
+extension ModelKind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
 extension Variant: ExpressibleByArgument {}
 extension GateSampling: ExpressibleByArgument {}

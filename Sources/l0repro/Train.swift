@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
             the paper does not publish it).
             """)
 
-    @Argument(help: "The network: mlp (784-300-100-10) or lenet5 (LeNet-5-Caffe, 20-50-800-500).")
+    @Argument(help: ArgumentHelp("The network: \(ModelKind.allCases.map { "\($0.rawValue) (\($0.network.summary))" }.joined(separator: ", ")).", valueName: "network"))
     var model: ModelKind
 
     @Option(help: "l0 (one λ), l0-sep (λ per layer), dropout, or dense.")
@@ -89,10 +89,7 @@ struct Train: ParsableCommand {
             learningRate: learningRate, averageDecay: averageDecay, seed: seed, gateSampling: gateSampling,
             trainingLimit: limit)
         config.weightDecay = weightDecay
-        if var values = try parsedLambdas() {
-            if values.count == 1 && variant.isGated { values = Array(repeating: values[0], count: config.weightLayerCount) }
-            config.lambdas = values
-        }
+        if let values = try parsedLambdas() { config.setLambdas(values) }
         try config.validate()
         let trainingData = try data.load()
         let trainer = try Trainer(config: config, data: trainingData, runsDirectory: URL(fileURLWithPath: runsDirectory))

@@ -140,12 +140,5 @@ enum Style {
         }
     }
 
-    static func plainTitle(_ model: ModelKind) -> String { model == .mlp ? "MLP" : "LeNet-5" }
-
-    static func title(_ model: ModelKind) -> String {
-        switch model {
-        case .mlp: "MLP"
-        case .lenet5: "LeNet-5"
-        }
-    }
+    static func title(_ model: ModelKind) -> String { model.network.title }
 }
