@@ -154,17 +154,7 @@ public struct Evaluator {
 
     /// The cells of `document`, in order.
     public func cells(_ document: Document) -> [Cell] {
-        var out: [Cell] = []
-        func visit(_ block: Block) {
-            switch block {
-            case .cell(let cell): out.append(cell)
-            case .quote(let blocks): blocks.forEach(visit)
-            case .list(_, _, let items): items.joined().forEach(visit)
-            default: break
-            }
-        }
-        document.blocks.forEach(visit)
-        return out
+        document.allBlocks.compactMap { if case .cell(let cell) = $0 { cell } else { nil } }
     }
 
     /// The registry's inputs for `cell`, errors placed at its line.
@@ -177,6 +167,16 @@ public struct Evaluator {
     }
 
     private func evaluate(_ block: Block, file: String) throws -> Block {
+        try block.rewritten { inner in
+            switch inner {
+            case .quote, .list: inner  // their blocks are done already
+            default: try evaluateLeaf(inner, file: file)
+            }
+        }
+    }
+
+    /// Values in a block's inlines, and a cell's result in its place.
+    private func evaluateLeaf(_ block: Block, file: String) throws -> Block {
         let valued = try Passes.mapInlines(block) { inline in
             guard case .value(let key, let line) = inline else { return [inline] }
             do {
@@ -209,9 +209,6 @@ public struct Evaluator {
                         id: cell.id, number: cell.number, caption: cell.caption, alignments: stored.alignments, header: stored.header.map { [.text($0)] },
                         rows: stored.rows.map { $0.map { [.text($0)] } }))
             }
-        case .quote(let blocks): return .quote(try blocks.map { try evaluate($0, file: file) })
-        case .list(let ordered, let start, let items):
-            return .list(ordered: ordered, start: start, items: try items.map { try $0.map { try evaluate($0, file: file) } })
         default: return valued
         }
     }

@@ -159,3 +159,33 @@ extension [Inline] {
         }.joined()
     }
 }
+
+// MARK: walking the document
+
+extension Block {
+    /// This block and every block inside it (a quote's, a list's items'), depth first, in document
+    /// order: the one walk that finds cells, figures, headings and ids.
+    public var descendants: [Block] {
+        switch self {
+        case .quote(let blocks): [self] + blocks.flatMap(\.descendants)
+        case .list(_, _, let items): [self] + items.joined().flatMap(\.descendants)
+        default: [self]
+        }
+    }
+
+    /// This block rebuilt bottom up: `transform` applied to each block inside it first, then to the
+    /// block itself. Containers keep their shape.
+    public func rewritten(_ transform: (Block) throws -> Block) rethrows -> Block {
+        switch self {
+        case .quote(let blocks): try transform(.quote(try blocks.map { try $0.rewritten(transform) }))
+        case .list(let ordered, let start, let items):
+            try transform(.list(ordered: ordered, start: start, items: try items.map { try $0.map { try $0.rewritten(transform) } }))
+        default: try transform(self)
+        }
+    }
+}
+
+extension Document {
+    /// Every block of the body, depth first, in document order (footnotes not included).
+    public var allBlocks: [Block] { blocks.flatMap(\.descendants) }
+}

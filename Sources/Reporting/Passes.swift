@@ -4,37 +4,29 @@ public enum Passes {
     public static func number(_ document: Document) -> Document {
         var counts: [String: Int] = [:]
         var out = document
-        out.blocks = document.blocks.map { number($0, &counts) }
-        return out
-    }
-
-    private static func number(_ block: Block, _ counts: inout [String: Int]) -> Block {
-        switch block {
-        case .cell(var cell):
-            counts[cell.kind, default: 0] += 1
-            cell.number = counts[cell.kind]!
-            return .cell(cell)
-        case .quote(let blocks): return .quote(blocks.map { number($0, &counts) })
-        case .list(let ordered, let start, let items): return .list(ordered: ordered, start: start, items: items.map { $0.map { number($0, &counts) } })
-        default: return block
+        out.blocks = document.blocks.map { block in
+            block.rewritten { inner in
+                guard case .cell(var cell) = inner else { return inner }
+                counts[cell.kind, default: 0] += 1
+                cell.number = counts[cell.kind]!
+                return .cell(cell)
+            }
         }
+        return out
     }
 
     /// What each id refers to: "Figure 3", "Table 1", or a section's title.
     public static func labels(_ document: Document) -> [String: String] {
         var labels: [String: String] = [:]
-        func visit(_ block: Block) {
+        for block in document.allBlocks {
             switch block {
             case .cell(let cell): labels[cell.id] = "\(cell.kind == "figure" ? "Figure" : "Table") \(cell.number)"
             case .figure(let figure): labels[figure.id] = "Figure \(figure.number)"
             case .table(let table): if let id = table.id, let n = table.number { labels[id] = "Table \(n)" }
             case .heading(_, let id, let content): labels[id] = content.plainText
-            case .quote(let blocks): blocks.forEach(visit)
-            case .list(_, _, let items): items.joined().forEach(visit)
             default: break
             }
         }
-        document.blocks.forEach(visit)
         return labels
     }
 

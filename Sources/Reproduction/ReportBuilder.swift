@@ -30,17 +30,7 @@ public struct ReportBuilder {
     public var figuresDirectory: URL { outputDirectory.appendingPathComponent("figures") }
 
     static func figures(_ document: Document) -> [FigureBlock] {
-        var out: [FigureBlock] = []
-        func visit(_ block: Block) {
-            switch block {
-            case .figure(let figure): out.append(figure)
-            case .quote(let blocks): blocks.forEach(visit)
-            case .list(_, _, let items): items.joined().forEach(visit)
-            default: break
-            }
-        }
-        document.blocks.forEach(visit)
-        return out
+        document.allBlocks.compactMap { if case .figure(let figure) = $0 { figure } else { nil } }
     }
 
     /// Makes the figure cell `id` recompute on the next build (and, with `retrain`, retrains the runs

@@ -80,18 +80,7 @@ final class ReportServer: @unchecked Sendable {
     func knownFigureIDs() -> [String] {
         let dataset = (try? TemplateReader.frontMatter(contentsOf: template))?.dataset ?? "mnist"
         guard let document = try? TemplateReader.read(contentsOf: template, conditions: ["dataset": dataset]) else { return [] }
-        return Self.figureCells(document.blocks)
-    }
-
-    static func figureCells(_ blocks: [Block]) -> [String] {
-        blocks.flatMap { block -> [String] in
-            switch block {
-            case .cell(let cell) where cell.kind == "figure": [cell.id]
-            case .quote(let inner): figureCells(inner)
-            case .list(_, _, let items): items.flatMap(figureCells)
-            default: []
-            }
-        }
+        return document.allBlocks.compactMap { if case .cell(let cell) = $0, cell.kind == "figure" { cell.id } else { nil } }
     }
 
     func indexPage() -> String {
