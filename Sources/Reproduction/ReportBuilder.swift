@@ -159,7 +159,7 @@ public struct ReportBuilder {
         if !logs.isEmpty {
             rows.append(("seeds", Set(logs.map(\.config.seed)).sorted().map(String.init).joined(separator: ", ")))
             for log in logs {
-                let name = "\(log.config.model.rawValue)-\(log.config.variant.rawValue)-\(log.id)"
+                let name = log.directoryName
                 let timingURL = cells.runsDirectory.appendingPathComponent(name).appendingPathComponent("timing.json")
                 if let timing = try? JSONDecoder().decode(RunTiming.self, from: Data(contentsOf: timingURL)) {
                     let seconds = timing.epochSeconds.reduce(0, +) + timing.evaluationSeconds.reduce(0, +)

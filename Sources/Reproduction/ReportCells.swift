@@ -60,11 +60,11 @@ public final class ReportCells: CellRegistry {
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []).sorted()
         var found: [DataRecord] = []
         for config in configs() {
-            let prefix = "\(config.model.rawValue)-\(config.variant.rawValue)-"
+            let prefix = config.runDirectoryPrefix
             // A run of this configuration whose directory is named by its own identity.
             let matches = try entries.filter { $0.hasPrefix(prefix) }.compactMap { entry -> RunLog? in
                 guard let log = try Trainer.finishedLog(in: runsDirectory.appendingPathComponent(entry)), log.config == config,
-                    entry == prefix + config.runIdentity(dataDigest: log.data.sha256)
+                    entry == config.runDirectoryName(dataDigest: log.data.sha256)
                 else { return nil }
                 return log
             }
@@ -82,7 +82,7 @@ public final class ReportCells: CellRegistry {
 
     /// The run directory name of `config` (`<model>-<variant>-<id>`).
     public func runName(_ config: TrainingConfig) throws -> String {
-        "\(config.model.rawValue)-\(config.variant.rawValue)-\(config.runIdentity(dataDigest: try dataRecord().sha256))"
+        config.runDirectoryName(dataDigest: try dataRecord().sha256)
     }
 
     /// Trains (or reuses) every run of the profile and returns their logs.
@@ -267,7 +267,7 @@ enum ReportTables {
                 let c = run.config
                 let lambdas = c.lambdas.isEmpty ? "–" : c.lambdas.map { String(format: "%g", $0) }.joined(separator: ", ")
                 return [
-                    "\(c.model.rawValue)-\(c.variant.rawValue)-\(run.id)", run.data.name, String(min(c.trainingLimit ?? Int.max, run.data.trainingExamples)), String(c.epochs), lambdas,
+                    run.directoryName, run.data.name, String(min(c.trainingLimit ?? Int.max, run.data.trainingExamples)), String(c.epochs), lambdas,
                     String(c.seed), String(format: "%.2f", run.result.finalTestError), count(run.result.expectedFlops),
                 ]
             }

@@ -20,6 +20,9 @@ public struct RunLog: Codable, Equatable, Sendable {
     public var result: RunResult
     /// The learned log α of each gated layer at the end (from the averaged weights when averaging).
     public var finalGates: [GateRecord]
+
+    /// The name of the run's directory (`TrainingConfig.runDirectoryName`).
+    public var directoryName: String { TrainingConfig.runDirectoryName(model: config.model, variant: config.variant, id: id) }
 }
 
 /// Which data a run used: its name and digest, never where the files were found (that is in

@@ -67,7 +67,7 @@ public final class Trainer {
         self.data = data
         train = config.trainingLimit.map { data.train.prefix($0) } ?? data.train
         id = config.runIdentity(dataDigest: data.record.sha256)
-        directory = runsDirectory.appendingPathComponent("\(config.model.rawValue)-\(config.variant.rawValue)-\(id)")
+        directory = runsDirectory.appendingPathComponent(TrainingConfig.runDirectoryName(model: config.model, variant: config.variant, id: id))
     }
 
     /// An epoch's mean cross-entropy above this stops the run as diverged.
@@ -249,10 +249,10 @@ public final class Trainer {
         let model = ModelFile(
             network: config.model.rawValue, method: config.variant.rawValue, runID: id, parameters: network.parameters)
         average?.swapOut()
-        let n = Double(train.count)
+        let effective = config.perWeight(trainingSize: train.count)
         let log = RunLog(
             format: RunLog.currentFormat, id: id, config: config,
-            data: data.record, effectiveLambdas: config.lambdas.map { $0 / n }, effectiveWeightDecay: config.weightDecay / n,
+            data: data.record, effectiveLambdas: effective.lambdas, effectiveWeightDecay: effective.weightDecay,
             epochs: records, result: RunResult(epochs: records),
             finalGates: gates)
         // The model and the log's digest first: a directory with a log is a finished run.

@@ -124,6 +124,26 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// λ and the weight decay as the objective uses them, per weight: "per N" divided by the
+    /// training-set size N (DESIGN §1.1). The one place that converts.
+    public func perWeight(trainingSize: Int) -> (lambdas: [Double], weightDecay: Double) {
+        let n = Double(trainingSize)
+        return (lambdas.map { $0 / n }, weightDecay / n)
+    }
+
+    /// The start of the directory names of this network and variant: "mlp-l0-".
+    public var runDirectoryPrefix: String { "\(model.rawValue)-\(variant.rawValue)-" }
+
+    /// The name of a run directory: `<network>-<variant>-<identity>`; the one place that makes it.
+    public static func runDirectoryName(model: ModelKind, variant: Variant, id: String) -> String {
+        "\(model.rawValue)-\(variant.rawValue)-\(id)"
+    }
+
+    /// This run's directory name on the data with `dataDigest`.
+    public func runDirectoryName(dataDigest: String) -> String {
+        Self.runDirectoryName(model: model, variant: variant, id: runIdentity(dataDigest: dataDigest))
+    }
+
     /// The run's identity: the first 16 hex digits of the SHA-256 of this configuration's canonical
     /// JSON and the data digest.
     public func runIdentity(dataDigest: String) -> String {

@@ -94,7 +94,7 @@ struct FigureCommand: ParsableCommand {
             print("wrote \(url.path)")
         }
         if let runs {
-            let used = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { "\($0.config.model.rawValue)-\($0.config.variant.rawValue)-\($0.id) (\($0.data.name), \($0.epochs.count) epochs)" }
+            let used = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { "\($0.directoryName) (\($0.data.name), \($0.epochs.count) epochs)" }
             print("from runs in \(runsDirectory): \(used.joined(separator: ", "))")
         }
     }

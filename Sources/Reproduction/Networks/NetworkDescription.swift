@@ -161,9 +161,9 @@ public enum Models {
     /// The network for `config`, initialised from `random`, for a training set of `trainingSize`
     /// examples (which scales λ and the weight decay) and batches of at most `maxBatch`.
     public static func build(_ config: TrainingConfig, trainingSize: Int, maxBatch: Int, random: RandomGenerator) -> Network {
-        let n = Double(trainingSize)
+        let effective = config.perWeight(trainingSize: trainingSize)
         let build = NetworkBuild(
-            variant: config.variant, lambdas: config.lambdas.map { Float($0 / n) }, decay: Float(config.weightDecay / n),
+            variant: config.variant, lambdas: effective.lambdas.map { Float($0) }, decay: Float(effective.weightDecay),
             perExampleGates: config.gateSampling == .example, maxBatch: maxBatch, random: random)
         return config.model.network.network(build)
     }
