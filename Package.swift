@@ -5,12 +5,12 @@ import PackageDescription
 // Swift's SIMD types lower to scalar code on the SSE2 baseline. Build with L0REPRO_PORTABLE=1 for
 // older CPUs. Other architectures keep their own baseline (NEON on arm64).
 #if arch(x86_64)
-let portable = Context.environment["L0REPRO_PORTABLE"] != nil
-let vectorFlags: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "haswell"])]
-let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"] + (portable ? [] : ["-mavx2", "-mfma"]))]
+    let portable = Context.environment["L0REPRO_PORTABLE"] != nil
+    let vectorFlags: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "haswell"])]
+    let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"] + (portable ? [] : ["-mavx2", "-mfma"]))]
 #else
-let vectorFlags: [SwiftSetting] = []
-let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
+    let vectorFlags: [SwiftSetting] = []
+    let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
 #endif
 
 let package = Package(

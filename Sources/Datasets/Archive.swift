@@ -47,11 +47,15 @@ extension DatasetName {
         case .mnist, .fashionMNIST: return nil
         case .cifar10:
             let members = (1...5).map { "cifar-10-batches-bin/data_batch_\($0).bin" } + ["cifar-10-batches-bin/test_batch.bin"]
-            return ArchiveSpec(fileName: "cifar-10-binary.tar.gz", md5: "c32a1d4ab5d03f1284b67883e8d87530", members: members.map { .init(path: $0, size: 10_000 * 3073) })
+            return ArchiveSpec(
+                fileName: "cifar-10-binary.tar.gz", md5: "c32a1d4ab5d03f1284b67883e8d87530",
+                members: members.map { .init(path: $0, size: 10_000 * 3073) })
         case .cifar100:
             return ArchiveSpec(
                 fileName: "cifar-100-binary.tar.gz", md5: "03b5dce01913d631647c71ecec9e9cb8",
-                members: [.init(path: "cifar-100-binary/train.bin", size: 50_000 * 3074), .init(path: "cifar-100-binary/test.bin", size: 10_000 * 3074)])
+                members: [
+                    .init(path: "cifar-100-binary/train.bin", size: 50_000 * 3074), .init(path: "cifar-100-binary/test.bin", size: 10_000 * 3074),
+                ])
         }
     }
 }
@@ -71,7 +75,9 @@ extension DatasetVerifier {
                     return .corrupt(path: url.path, problem: "\(bytes.count) bytes, expected \(member.size); re-fetch the dataset")
                 }
                 guard let expected = manifest?.sha256[member.name] else {
-                    return .unverified(path: url.path, why: "size is right; no checksum of the file itself is published (`l0repro data fetch` checks the archive and records one)")
+                    return .unverified(
+                        path: url.path,
+                        why: "size is right; no checksum of the file itself is published (`l0repro data fetch` checks the archive and records one)")
                 }
                 guard Digest.sha256(bytes) == expected else { return .corrupt(path: url.path, problem: "checksum mismatch; re-fetch the dataset") }
                 return .verified(path: url.path, how: "SHA-256 recorded from the official archive (MD5 \(spec.md5))")
@@ -90,7 +96,8 @@ extension Downloader {
     /// the manifest last. Nothing is written unless everything checked out. Files already verified
     /// are kept without downloading.
     public static func fetch(
-        _ spec: ArchiveSpec, mirrors: [String], into directory: URL, limits: DownloadLimits = DownloadLimits(idle: 600, deadline: 7200), progress: (String) -> Void = { _ in }
+        _ spec: ArchiveSpec, mirrors: [String], into directory: URL, limits: DownloadLimits = DownloadLimits(idle: 600, deadline: 7200),
+        progress: (String) -> Void = { _ in }
     ) throws -> [Outcome] {
         let present = DatasetVerifier.check(spec, in: directory)
         if present.allSatisfy({ if case .verified = $0 { true } else { false } }) {
@@ -134,6 +141,8 @@ extension Downloader {
         let names = spec.members.map(\.name).joined(separator: ", ")
         throw DatasetError(
             path: spec.fileName,
-            problem: "could not download from any mirror (\(failures.joined(separator: "; "))); download it by hand and put its files (\(names)) in \(directory.path)")
+            problem:
+                "could not download from any mirror (\(failures.joined(separator: "; "))); download it by hand and put its files (\(names)) in \(directory.path)"
+        )
     }
 }

@@ -53,7 +53,8 @@ public enum DatasetName: String, CaseIterable, Codable, Sendable {
         if let root = environment[Self.environmentVariable], !root.isEmpty {
             result.append((URL(fileURLWithPath: root).appendingPathComponent(rawValue), Self.environmentVariable))
         }
-        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+        let cache =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
             ?? URL(fileURLWithPath: environment["HOME"] ?? NSHomeDirectory()).appendingPathComponent(".cache")
         result.append((cache.appendingPathComponent("l0repro").appendingPathComponent(rawValue), "user cache"))
         if self == .fashionMNIST {
@@ -80,7 +81,8 @@ public enum DatasetName: String, CaseIterable, Codable, Sendable {
     public var instructions: String {
         switch self {
         case .mnist: "run `l0repro data fetch mnist`, or put the four MNIST IDX files (gzip or plain) in one of these directories or pass --data-dir"
-        case .fashionMNIST: "install Debian's dataset-fashion-mnist, run `l0repro data fetch fashion-mnist`, or put the four IDX files in one of these directories or pass --data-dir"
+        case .fashionMNIST:
+            "install Debian's dataset-fashion-mnist, run `l0repro data fetch fashion-mnist`, or put the four IDX files in one of these directories or pass --data-dir"
         case .cifar10, .cifar100:
             "run `l0repro data fetch \(rawValue)`, or unpack \(archive!.fileName) and put its files (\(archive!.members.map(\.name).joined(separator: ", "))) in one of these directories or pass --data-dir"
         }

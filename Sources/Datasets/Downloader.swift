@@ -1,5 +1,6 @@
 import FileSupport
 import Foundation
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -125,11 +126,18 @@ public enum Downloader {
             let expected = transfer.expectedBytes.map { " of \($0)" } ?? ""
             if elapsed > limits.deadline {
                 task.cancel()
-                throw FileError(path: address, problem: String(format: "abandoned after the %.0f s deadline (%d%@ bytes received; --deadline sets it)", limits.deadline, received, expected))
+                throw FileError(
+                    path: address,
+                    problem: String(
+                        format: "abandoned after the %.0f s deadline (%d%@ bytes received; --deadline sets it)", limits.deadline, received, expected))
             }
             if limits.minimumRate > 0, elapsed > limits.rateGrace, Double(received) / elapsed < limits.minimumRate {
                 task.cancel()
-                throw FileError(path: address, problem: String(format: "too slow: %.0f bytes/s after %.0f s, below the minimum of %.0f (%d%@ bytes received; --min-rate sets it)", Double(received) / elapsed, elapsed, limits.minimumRate, received, expected))
+                throw FileError(
+                    path: address,
+                    problem: String(
+                        format: "too slow: %.0f bytes/s after %.0f s, below the minimum of %.0f (%d%@ bytes received; --min-rate sets it)",
+                        Double(received) / elapsed, elapsed, limits.minimumRate, received, expected))
             }
         }
         let (data, response, error) = transfer.load()

@@ -100,7 +100,9 @@ public struct MNISTFormat {
         }
         throw DatasetError(
             path: directory.appendingPathComponent(stem + ".gz").path,
-            problem: "missing (also looked for \(candidateNames(stem).dropFirst().joined(separator: ", "))); put the dataset's four IDX files in this directory")
+            problem:
+                "missing (also looked for \(candidateNames(stem).dropFirst().joined(separator: ", "))); put the dataset's four IDX files in this directory"
+        )
     }
 
     /// The names a file goes by, in the order they are looked for: the official gzip name, the

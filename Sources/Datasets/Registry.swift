@@ -95,7 +95,11 @@ public enum DatasetVerifier {
                 return .corrupt(path: url.path, problem: "\(raw.count) bytes of data, expected \(file.rawSize); re-download the file")
             }
             guard let expected = file.rawSHA256 else {
-                return .unverified(path: url.path, why: isGzip ? "gzip MD5 differs from the official file and no digest of the decompressed data is known" : "no digest of the uncompressed file is known")
+                return .unverified(
+                    path: url.path,
+                    why: isGzip
+                        ? "gzip MD5 differs from the official file and no digest of the decompressed data is known"
+                        : "no digest of the uncompressed file is known")
             }
             guard Digest.sha256(raw) == expected else {
                 return .corrupt(path: url.path, problem: "checksum mismatch; re-download the file")

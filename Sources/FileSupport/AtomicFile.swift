@@ -73,7 +73,8 @@ public enum AtomicFile {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw FileError(path: directory.path, problem: "cannot create directory (\(FileError.describe(error, path: directory.path, expecting: .directory)))")
+            throw FileError(
+                path: directory.path, problem: "cannot create directory (\(FileError.describe(error, path: directory.path, expecting: .directory)))")
         }
         let temporary = directory.appendingPathComponent(
             ".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")

@@ -27,7 +27,8 @@ public struct StagedDirectory {
         do {
             try manager.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
-            throw FileError(path: parent.path, problem: "cannot create directory (\(FileError.describe(error, path: parent.path, expecting: .directory)))")
+            throw FileError(
+                path: parent.path, problem: "cannot create directory (\(FileError.describe(error, path: parent.path, expecting: .directory)))")
         }
         let prefix = ".\(destination.lastPathComponent)\(Self.marker)"
         for entry in (try? manager.contentsOfDirectory(atPath: parent.path)) ?? [] where entry.hasPrefix(prefix) {
@@ -40,7 +41,9 @@ public struct StagedDirectory {
         do {
             try manager.createDirectory(at: staging, withIntermediateDirectories: false)
         } catch {
-            throw FileError(path: staging.path, problem: "cannot create the staging directory (\(FileError.describe(error, path: staging.path, expecting: .directory)))")
+            throw FileError(
+                path: staging.path,
+                problem: "cannot create the staging directory (\(FileError.describe(error, path: staging.path, expecting: .directory)))")
         }
     }
 

@@ -170,7 +170,8 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     var rowsPerPart: Int { max(16, Self.valuesPerPart / inputs) }
 
     public func accumulatePenalty() -> Double {
-        let total = penaltyPrepared
+        let total =
+            penaltyPrepared
             ? gates.finishGroupPenalty()
             : gates.accumulateGroupPenalty(
                 weights: weight.value.pointer, weightGradient: weight.gradient.pointer, groupSize: outputs,

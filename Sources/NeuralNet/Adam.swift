@@ -27,7 +27,8 @@ public final class Adam: Optimizer {
         parameters: [Parameter], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999,
         epsilon: Float = 1e-8, average: WeightAverage? = nil
     ) {
-        precondition(average.map { $0.parameters.map(ObjectIdentifier.init) == parameters.map(ObjectIdentifier.init) } ?? true,
+        precondition(
+            average.map { $0.parameters.map(ObjectIdentifier.init) == parameters.map(ObjectIdentifier.init) } ?? true,
             "the average must cover the same parameters")
         self.parameters = parameters
         self.average = average
@@ -64,10 +65,11 @@ public final class Adam: Optimizer {
         average?.countUpdate()
         let correction1 = 1 - pow(Double(beta1), Double(step))
         let correction2 = 1 - pow(Double(beta2), Double(step))
-        current.initialize(to: Step(
-            slots: UnsafePointer(slots), count: parameters.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
-            stepSize: Float(Double(learningRate) / correction1), inverseRoot2: Float(1 / correction2.squareRoot()),
-            decay: average?.decay ?? 0, parts: WorkerPool.shared.width))
+        current.initialize(
+            to: Step(
+                slots: UnsafePointer(slots), count: parameters.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                stepSize: Float(Double(learningRate) / correction1), inverseRoot2: Float(1 / correction2.squareRoot()),
+                decay: average?.decay ?? 0, parts: WorkerPool.shared.width))
         return InPlaceStep(constants: UnsafeRawPointer(current)) { constants, slot, start, count in
             constants.assumingMemoryBound(to: Step.self).pointee.update(slot: slot, range: start..<(start + count))
         }

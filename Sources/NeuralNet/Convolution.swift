@@ -169,10 +169,12 @@ public final class ConvolutionCore {
         let imageSize = channels * mapSize
         liveInputCount = 0
         for c in 0..<channels {
-            let live = channels == 1 || (0..<batch).contains { b in
-                let map = input + b * imageSize + c * mapSize
-                return (0..<mapSize).contains { map[$0] != 0 }
-            }
+            let live =
+                channels == 1
+                || (0..<batch).contains { b in
+                    let map = input + b * imageSize + c * mapSize
+                    return (0..<mapSize).contains { map[$0] != 0 }
+                }
             if live {
                 inputChannels[liveInputCount] = c
                 liveInputCount += 1
@@ -269,7 +271,8 @@ public final class ConvolutionCore {
 
         init(
             core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, open: Int,
-            liveWeight: UnsafePointer<Float>, live: Int, bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>?,
+            liveWeight: UnsafePointer<Float>, live: Int, bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?,
+            outputGradient: UnsafePointer<Float>?,
             inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating?, pooling: ConvolutionPooling?,
             threads: Int
         ) {
@@ -428,7 +431,9 @@ public final class ConvolutionCore {
                     transposeA: true, transposeB: false, m: patch, n: width, k: open, alpha: 1, a: weight, lda: patch,
                     b: dmaps, ldb: width, beta: 0, c: dcols, ldc: width)
                 for (i, b) in block.enumerated() {
-                    fold(dcols + i * p, channels: inputChannels + shape.inChannels, count: shape.inChannels, rowLength: width, into: inputGradient + b * imageSize)
+                    fold(
+                        dcols + i * p, channels: inputChannels + shape.inChannels, count: shape.inChannels, rowLength: width,
+                        into: inputGradient + b * imageSize)
                 }
             }
             // The open maps' rows of dW in place, their taps on the live inputs; a closed map's filter,
@@ -662,7 +667,8 @@ public final class ConvolutionCore {
                                 for j in 0..<s.kernel {
                                     let (ih, iw) = (oh * s.stride - s.padding + i, ow * s.stride - s.padding + j)
                                     guard ih >= 0 && ih < s.inHeight && iw >= 0 && iw < s.inWidth else { continue }
-                                    sum += Double(w[((o * s.inChannels + c) * s.kernel + i) * s.kernel + j])
+                                    sum +=
+                                        Double(w[((o * s.inChannels + c) * s.kernel + i) * s.kernel + j])
                                         * Double(x[((b * s.inChannels + c) * s.inHeight + ih) * s.inWidth + iw])
                                 }
                             }

@@ -176,8 +176,10 @@ public enum BLASRuntime {
     /// does on Sapphire Rapids, running SSE3 kernels at a fifth of the AVX-512 speed. Nil when the
     /// detected family is fine.
     public static func recommendedCoreType(cpuFlags: Set<Substring>? = nil) -> String? {
-        let fallbacks: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
-            "coppermine", "northwood", "banias", "barcelona", "opteron", "unknown"]
+        let fallbacks: Set<String> = [
+            "prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai",
+            "coppermine", "northwood", "banias", "barcelona", "opteron", "unknown",
+        ]
         guard fallbacks.contains(coreName.lowercased()), let flags = cpuFlags ?? cpuFlagsFromProc() else { return nil }
         if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy({ flags.contains($0[...]) }) { return "SkylakeX" }
         if ["avx2", "fma"].allSatisfy({ flags.contains($0[...]) }) { return "Haswell" }

@@ -62,9 +62,10 @@ public final class SGD: Optimizer {
     public func beginStep() -> InPlaceStep? {
         step += 1
         average?.countUpdate()
-        current.initialize(to: Step(
-            slots: UnsafePointer(slots), count: parameters.count, rate: learningRate, momentum: momentum, nesterov: nesterov,
-            weightDecay: weightDecay, decay: average?.decay ?? 0, parts: WorkerPool.shared.width))
+        current.initialize(
+            to: Step(
+                slots: UnsafePointer(slots), count: parameters.count, rate: learningRate, momentum: momentum, nesterov: nesterov,
+                weightDecay: weightDecay, decay: average?.decay ?? 0, parts: WorkerPool.shared.width))
         return InPlaceStep(constants: UnsafeRawPointer(current)) { constants, slot, start, count in
             constants.assumingMemoryBound(to: Step.self).pointee.update(slot: slot, range: start..<(start + count))
         }

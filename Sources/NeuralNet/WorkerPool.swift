@@ -81,7 +81,8 @@ public final class WorkerPool: @unchecked Sendable {
                 if count > 0 { kernel(UnsafeMutableRawPointer(pointer), 0, count) }
                 return
             }
-            var job = RangeJob(arguments: UnsafeMutableRawPointer(pointer), kernel: kernel, count: count,
+            var job = RangeJob(
+                arguments: UnsafeMutableRawPointer(pointer), kernel: kernel, count: count,
                 chunk: (count + parts - 1) / parts)
             run(parts: parts, with: &job) { raw, part in
                 let job = raw.assumingMemoryBound(to: RangeJob.self).pointee

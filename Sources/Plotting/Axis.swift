@@ -93,7 +93,9 @@ public struct Scale: Sendable {
             case .fixed(let a, let b):
                 (lo, hi) = (a, b)
             case .nice:
-                let t = axis.integerTicks ? Ticks.integers(lo, hi, m: axis.tickCount, enclosing: true) : Ticks.extended(lo, hi, m: axis.tickCount, onlyLoose: true)
+                let t =
+                    axis.integerTicks
+                    ? Ticks.integers(lo, hi, m: axis.tickCount, enclosing: true) : Ticks.extended(lo, hi, m: axis.tickCount, onlyLoose: true)
                 (lo, hi) = (min(lo, t.first!), max(hi, t.last!))
             case .data:
                 let pad = axis.categories == nil ? 0.04 * (hi - lo) : 0.6
@@ -129,7 +131,9 @@ public struct Scale: Sendable {
             values = axis.integerTicks ? Ticks.integers(lo, hi, m: axis.tickCount) : Ticks.extended(lo, hi, m: axis.tickCount)
         }
         let slack = 1e-9 * (axis.kind == .linear ? hi - lo : 1)
-        let inside = values.filter { axis.kind == .linear ? ($0 >= lo - slack && $0 <= hi + slack) : ($0 >= lo * (1 - 1e-9) && $0 <= hi * (1 + 1e-9)) }
+        let inside = values.filter {
+            axis.kind == .linear ? ($0 >= lo - slack && $0 <= hi + slack) : ($0 >= lo * (1 - 1e-9) && $0 <= hi * (1 + 1e-9))
+        }
         let labels = axis.categories ?? axis.format.labels(inside)
         ticks = zip(inside, labels).map { Tick(value: $0, label: $1) }
         minorTicks = axis.kind == .logarithmic && axis.ticks == nil ? Ticks.logarithmicMinor(lo, hi) : []

@@ -137,7 +137,8 @@ public struct Figure: Sendable {
             let cell = Rect(
                 x: content.x + Double(index % columns) * (cellWidth + hGap), y: content.y + Double(index / columns) * (cellHeight + vGap),
                 width: cellWidth, height: cellHeight)
-            let frame = cell.inset(top: top[index / columns], left: left[index % columns], bottom: bottom[index / columns], right: right[index % columns])
+            let frame = cell.inset(
+                top: top[index / columns], left: left[index % columns], bottom: bottom[index / columns], right: right[index % columns])
             var (x, y) = resolved[index]
             x.start = frame.minX
             x.end = frame.maxX
@@ -149,7 +150,9 @@ public struct Figure: Sendable {
         return Layout(panels: layouts)
     }
 
-    private func margins(_ panel: Panel, _ scales: (x: Scale, y: Scale), _ canvas: any Canvas) -> (top: Double, left: Double, bottom: Double, right: Double) {
+    private func margins(_ panel: Panel, _ scales: (x: Scale, y: Scale), _ canvas: any Canvas) -> (
+        top: Double, left: Double, bottom: Double, right: Double
+    ) {
         let t = theme
         let tickHeight = canvas.measure("0", style: t.tickStyle).height
         let yTickWidth = scales.y.ticks.map { canvas.measure($0.label, style: t.tickStyle).width }.max() ?? 0
@@ -160,15 +163,26 @@ public struct Figure: Sendable {
         return (
             top: title + max(tickHeight / 2, 3), left: yLabel + yTickWidth + t.gap + t.tickLength,
             bottom: t.tickLength + t.gap + tickHeight + xLabel,
-            right: max(lastX, 4) + (panel.legend == .outsideRight ? Legend(entries: panel.legendEntries, theme: t).size(on: canvas).width + 2 * t.gap : 0)
+            right: max(lastX, 4)
+                + (panel.legend == .outsideRight ? Legend(entries: panel.legendEntries, theme: t).size(on: canvas).width + 2 * t.gap : 0)
         )
     }
 
     private func drawPanel(_ panel: Panel, in cell: Rect, frame: Rect, x: Scale, y: Scale, on canvas: any Canvas) -> Rect? {
         let t = theme
         let grid = StrokeStyle(width: t.gridWidth, color: t.gridColor)
-        if panel.x.grid { for tick in x.ticks { let p = x.position(tick.value); canvas.stroke(.polyline([Point(p, frame.minY), Point(p, frame.maxY)]), style: grid) } }
-        if panel.y.grid { for tick in y.ticks { let p = y.position(tick.value); canvas.stroke(.polyline([Point(frame.minX, p), Point(frame.maxX, p)]), style: grid) } }
+        if panel.x.grid {
+            for tick in x.ticks {
+                let p = x.position(tick.value)
+                canvas.stroke(.polyline([Point(p, frame.minY), Point(p, frame.maxY)]), style: grid)
+            }
+        }
+        if panel.y.grid {
+            for tick in y.ticks {
+                let p = y.position(tick.value)
+                canvas.stroke(.polyline([Point(frame.minX, p), Point(frame.maxX, p)]), style: grid)
+            }
+        }
 
         let area = PlotArea(canvas: canvas, x: x, y: y, frame: frame, theme: t)
         canvas.pushClip(frame.inset(top: -3, left: -3, bottom: -3, right: -3))
@@ -199,7 +213,9 @@ public struct Figure: Sendable {
             canvas.text(label, style: t.axisLabelStyle, at: Point(frame.minX + frame.width / 2, cell.maxY), anchor: TextAnchor(.center, .bottom))
         }
         if let label = panel.y.label {
-            canvas.text(label, style: t.axisLabelStyle, at: Point(cell.minX, frame.minY + frame.height / 2), anchor: TextAnchor(.center, .top), rotation: -Double.pi / 2)
+            canvas.text(
+                label, style: t.axisLabelStyle, at: Point(cell.minX, frame.minY + frame.height / 2), anchor: TextAnchor(.center, .top),
+                rotation: -Double.pi / 2)
         }
         if let title = panel.title {
             canvas.text(title, style: t.titleStyle, at: Point(frame.minX + frame.width / 2, cell.minY), anchor: TextAnchor(.center, .top))

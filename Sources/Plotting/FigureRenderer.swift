@@ -99,7 +99,9 @@ public enum FigureRenderer {
     }()
 
     /// Draws onto a fresh `size` surface of `format` with `draw`, and returns the file's bytes.
-    public static func render(size: Size, as format: ImageFormat, options: RenderOptions = RenderOptions(), draw: (any Canvas) -> Void) throws -> [UInt8] {
+    public static func render(size: Size, as format: ImageFormat, options: RenderOptions = RenderOptions(), draw: (any Canvas) -> Void) throws
+        -> [UInt8]
+    {
         lock.lock()
         defer { lock.unlock() }
         let figureSize = size
@@ -134,9 +136,10 @@ public enum FigureRenderer {
         if format == .png {
             cairo_surface_flush(surface)
             if drawStatus == CAIRO_STATUS_SUCCESS, let data = cairo_image_surface_get_data(surface) {
-                sink.replace(with: PNGEncoder.encode(
-                    width: Int(cairo_image_surface_get_width(surface)), height: Int(cairo_image_surface_get_height(surface)),
-                    stride: Int(cairo_image_surface_get_stride(surface)), pixels: UnsafeRawPointer(data)))
+                sink.replace(
+                    with: PNGEncoder.encode(
+                        width: Int(cairo_image_surface_get_width(surface)), height: Int(cairo_image_surface_get_height(surface)),
+                        stride: Int(cairo_image_surface_get_stride(surface)), pixels: UnsafeRawPointer(data)))
             }
         } else {
             cairo_surface_finish(surface)

@@ -70,7 +70,8 @@ struct Legend {
             let midY = top + rowHeight * (Double(r) + 0.5)
             for i in row {
                 drawGlyph(entries[i].glyph, x: x, midY: midY, canvas: canvas)
-                canvas.text(entries[i].label, style: theme.legendStyle, at: Point(x + glyphWidth + theme.gap, midY), anchor: TextAnchor(.left, .middle))
+                canvas.text(
+                    entries[i].label, style: theme.legendStyle, at: Point(x + glyphWidth + theme.gap, midY), anchor: TextAnchor(.left, .middle))
                 x += widths[i] + spacing
             }
         }

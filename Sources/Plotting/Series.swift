@@ -60,7 +60,11 @@ public struct LineMark: Mark {
         let style = StrokeStyle(width: width ?? area.theme.lineWidth, color: color, dash: dash)
         for run in runs(in: area) {
             // A lone point (a one-epoch run, say) would vanish as a line: show it as a dot.
-            if run.count == 1 { area.canvas.fill(.circle(run[0], radius: style.width * 1.6), color: color) } else { area.canvas.stroke(.polyline(run), style: style) }
+            if run.count == 1 {
+                area.canvas.fill(.circle(run[0], radius: style.width * 1.6), color: color)
+            } else {
+                area.canvas.stroke(.polyline(run), style: style)
+            }
         }
     }
 

@@ -200,13 +200,18 @@ public struct Evaluator {
             }
             switch result! {
             case .figure(let drawing):
-                guard cell.kind == "figure" else { throw TemplateError(file: file, line: cell.line, problem: "\(cell.id): a .table cell got a figure") }
+                guard cell.kind == "figure" else {
+                    throw TemplateError(file: file, line: cell.line, problem: "\(cell.id): a .table cell got a figure")
+                }
                 return .figure(FigureBlock(id: cell.id, number: cell.number, caption: cell.caption, drawing: drawing))
             case .table(let stored):
-                guard cell.kind == "table" else { throw TemplateError(file: file, line: cell.line, problem: "\(cell.id): a .figure cell got a table") }
+                guard cell.kind == "table" else {
+                    throw TemplateError(file: file, line: cell.line, problem: "\(cell.id): a .figure cell got a table")
+                }
                 return .table(
                     Table(
-                        id: cell.id, number: cell.number, caption: cell.caption, alignments: stored.alignments, header: stored.header.map { [.text($0)] },
+                        id: cell.id, number: cell.number, caption: cell.caption, alignments: stored.alignments,
+                        header: stored.header.map { [.text($0)] },
                         rows: stored.rows.map { $0.map { [.text($0)] } }))
             }
         default: return valued

@@ -25,7 +25,9 @@ public struct FrontMatter: Equatable, Sendable {
     /// Other `key: value` pairs, and the `parameters:` block flattened as `parameters.key`.
     public var fields: [String: String]
 
-    public init(title: String, subtitle: String? = nil, authors: [String] = [], profile: String? = nil, dataset: String? = nil, fields: [String: String] = [:]) {
+    public init(
+        title: String, subtitle: String? = nil, authors: [String] = [], profile: String? = nil, dataset: String? = nil, fields: [String: String] = [:]
+    ) {
         self.title = title
         self.subtitle = subtitle
         self.authors = authors

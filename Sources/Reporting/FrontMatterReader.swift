@@ -6,7 +6,8 @@ enum FrontMatterReader {
     static func read(_ text: String, file: String) throws -> (metadata: FrontMatter, body: String, bodyLine: Int) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
         guard lines.first.map({ $0.trimmingCharacters() == "---" }) == true else {
-            throw TemplateError(file: file, line: 1, problem: "missing front matter: start the template with a '---' line, then 'title: …', then '---'")
+            throw TemplateError(
+                file: file, line: 1, problem: "missing front matter: start the template with a '---' line, then 'title: …', then '---'")
         }
         guard let end = lines.dropFirst().firstIndex(where: { $0.trimmingCharacters() == "---" }) else {
             throw TemplateError(file: file, line: 1, problem: "front matter is not closed: add a '---' line after it")
@@ -37,7 +38,9 @@ enum FrontMatterReader {
             if value.isEmpty {
                 parent = key
             } else if value.hasPrefix("[") {
-                guard value.hasSuffix("]") else { throw TemplateError(file: file, line: number, problem: "malformed front matter: a list needs a closing ']'") }
+                guard value.hasSuffix("]") else {
+                    throw TemplateError(file: file, line: number, problem: "malformed front matter: a list needs a closing ']'")
+                }
                 lists[key] = value.dropFirst().dropLast().split(separator: ",").map { unquote($0.trimmingCharacters()) }.filter { !$0.isEmpty }
                 parent = nil
             } else {

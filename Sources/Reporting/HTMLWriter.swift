@@ -98,7 +98,8 @@ public enum HTMLWriter {
             }
             func cells(_ row: [[Inline]], _ tag: String) -> String {
                 row.enumerated().map { i, content in
-                    let align = i < table.alignments.count && table.alignments[i] != .none ? " style=\"text-align:\(table.alignments[i].rawValue)\"" : ""
+                    let align =
+                        i < table.alignments.count && table.alignments[i] != .none ? " style=\"text-align:\(table.alignments[i].rawValue)\"" : ""
                     // A body cell of one word (a number, an architecture like 219-214-100) never breaks.
                     let oneWord = tag == "td" && !content.plainText.contains(where: \.isWhitespace)
                     return "<\(tag)\(oneWord ? " class=\"nw\"" : "")\(align)>\(inline(content))</\(tag)>"
@@ -108,7 +109,8 @@ public enum HTMLWriter {
             html += "<tbody>\n" + table.rows.map { "<tr>\(cells($0, "td"))</tr>\n" }.joined() + "</tbody>\n</table></div>\n"
             return html
         case .figure(let figure):
-            return "<figure id=\"\(escape(figure.id))\">\n\(try svg(figure))<figcaption><span class=\"label\">Figure \(figure.number).</span> \(inline(figure.caption))</figcaption>\n</figure>\n"
+            return
+                "<figure id=\"\(escape(figure.id))\">\n\(try svg(figure))<figcaption><span class=\"label\">Figure \(figure.number).</span> \(inline(figure.caption))</figcaption>\n</figure>\n"
         case .cell(let cell):
             preconditionFailure("cell \(cell.id) reached the HTML writer unevaluated")
         }
@@ -122,7 +124,8 @@ public enum HTMLWriter {
         let size = figure.drawing.size
         let width = "width=\"\(format(size.width))pt\" height=\"\(format(size.height))pt\""
         let label = escape(figure.caption.plainText)
-        text = text.replacingOccurrences(of: width, with: "width=\"100%\" style=\"max-width:\(format(size.width * 4 / 3))px\" role=\"img\" aria-label=\"\(label)\"")
+        text = text.replacingOccurrences(
+            of: width, with: "width=\"100%\" style=\"max-width:\(format(size.width * 4 / 3))px\" role=\"img\" aria-label=\"\(label)\"")
         return text.hasSuffix("\n") ? text : text + "\n"
     }
 

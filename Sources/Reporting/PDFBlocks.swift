@@ -7,8 +7,13 @@ extension PDFPass {
     func titleBlock() {
         let meta = document.metadata
         paragraph(StyledText(plain: meta.title), x: left, width: textWidth, family: sans, size: 19, bold: true, after: 6)
-        if let subtitle = meta.subtitle { paragraph(StyledText(plain: subtitle), x: left, width: textWidth, family: body, size: 12, color: muted, after: 4) }
-        if !meta.authors.isEmpty { paragraph(StyledText(plain: meta.authors.joined(separator: ", ")), x: left, width: textWidth, family: sans, size: 9, color: muted, after: 2) }
+        if let subtitle = meta.subtitle {
+            paragraph(StyledText(plain: subtitle), x: left, width: textWidth, family: body, size: 12, color: muted, after: 4)
+        }
+        if !meta.authors.isEmpty {
+            paragraph(
+                StyledText(plain: meta.authors.joined(separator: ", ")), x: left, width: textWidth, family: sans, size: 9, color: muted, after: 2)
+        }
         var facts = [context.date]
         if let profile = meta.profile { facts.append("profile: \(profile)") }
         if let dataset = meta.dataset { facts.append("dataset: \(dataset)") }
@@ -54,7 +59,9 @@ extension PDFPass {
         case .quote(let blocks):
             for b in blocks {
                 if case .paragraph(let content) = b {
-                    paragraph(StyledText(content, size: bodySize), x: x + 14, width: width - 14, family: body, size: bodySize, italic: true, color: muted, after: 7)
+                    paragraph(
+                        StyledText(content, size: bodySize), x: x + 14, width: width - 14, family: body, size: bodySize, italic: true, color: muted,
+                        after: 7)
                 } else {
                     render(b, x: x + 14, width: width - 14)
                 }
@@ -87,7 +94,8 @@ extension PDFPass {
     func render(itemBlocks: [Block], x: Double, width: Double) {
         for (i, b) in itemBlocks.enumerated() {
             if case .paragraph(let content) = b {
-                paragraph(StyledText(content, size: bodySize), x: x, width: width, family: body, size: bodySize, after: i == itemBlocks.count - 1 ? 2 : 5)
+                paragraph(
+                    StyledText(content, size: bodySize), x: x, width: width, family: body, size: bodySize, after: i == itemBlocks.count - 1 ? 2 : 5)
             } else {
                 render(b, x: x, width: width)
             }
@@ -215,7 +223,9 @@ extension PDFPass {
             caption(table.number.map { "Table \($0)." }, table.caption, x: x0, width: tableWidth, after: 4)
         }
         func rowHeight(_ row: [[Inline]], bold: Bool) -> Double {
-            row.enumerated().map { c, cell in measureHeight(StyledText(cell, size: size), width: widths[c] - 2 * padding, family: sans, size: size, bold: bold) }.max()! + 4
+            row.enumerated().map { c, cell in
+                measureHeight(StyledText(cell, size: size), width: widths[c] - 2 * padding, family: sans, size: size, bold: bold)
+            }.max()! + 4
         }
         func drawRow(_ row: [[Inline]], bold: Bool, rule: Double) {
             let height = rowHeight(row, bold: bold)
@@ -229,7 +239,9 @@ extension PDFPass {
                     case .center: PANGO_ALIGN_CENTER
                     default: PANGO_ALIGN_LEFT
                     }
-                paragraph(StyledText(cell, size: size), x: cx + padding, width: widths[c] - 2 * padding, family: sans, size: size, bold: bold, alignment: alignment, after: 0, hyphenate: false)
+                paragraph(
+                    StyledText(cell, size: size), x: cx + padding, width: widths[c] - 2 * padding, family: sans, size: size, bold: bold,
+                    alignment: alignment, after: 0, hyphenate: false)
                 cx += widths[c]
             }
             y = rowTop + height

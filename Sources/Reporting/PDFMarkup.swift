@@ -51,7 +51,9 @@ struct StyledText {
             case .lineBreak: appendText("\u{2028}")
             case .footnoteReference(_, let n):
                 let start = visibleBytes
-                appendMarkup("<span size=\"\(Int(size * 0.7 * 1024))\" rise=\"\(Int(size * 0.38 * 1024))\" foreground=\"#0072B2\">", "</span>") { $0.appendText(String(n)) }
+                appendMarkup("<span size=\"\(Int(size * 0.7 * 1024))\" rise=\"\(Int(size * 0.38 * 1024))\" foreground=\"#0072B2\">", "</span>") {
+                    $0.appendText(String(n))
+                }
                 links.append((start..<visibleBytes, .destination("fn-\(n)")))
             case .crossReference(let id, _): appendText("@" + id)
             case .value(let key, _): appendText("{{ \(key) }}")

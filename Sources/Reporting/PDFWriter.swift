@@ -54,7 +54,9 @@ final class PDFPass {
     func run() throws -> (bytes: [UInt8], pages: [String: Int]) {
         surface = cairo_pdf_surface_create_for_stream(ByteSink.write, sink.closure, pageWidth, pageHeight)
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, document.metadata.title)
-        if !document.metadata.authors.isEmpty { cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_AUTHOR, document.metadata.authors.joined(separator: ", ")) }
+        if !document.metadata.authors.isEmpty {
+            cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_AUTHOR, document.metadata.authors.joined(separator: ", "))
+        }
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "l0repro")
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE, context.isoDate)
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_MOD_DATE, context.isoDate)
@@ -142,14 +144,14 @@ final class PDFPass {
 
     func link(_ target: StyledText.Target, rect: (Double, Double, Double, Double)) {
         guard drawing else { return }
-        let where_: String
+        let attribute: String
         switch target {
         case .destination(let name):
             guard knownPages[name] != nil else { return }
-            where_ = "dest='\(name)'"
-        case .uri(let uri): where_ = "uri='\(uri.replacingOccurrences(of: "'", with: "\\'"))'"
+            attribute = "dest='\(name)'"
+        case .uri(let uri): attribute = "uri='\(uri.replacingOccurrences(of: "'", with: "\\'"))'"
         }
-        cairo_tag_begin(cr, CAIRO_TAG_LINK, "rect=[\(rect.0) \(rect.1) \(rect.2) \(rect.3)] \(where_)")
+        cairo_tag_begin(cr, CAIRO_TAG_LINK, "rect=[\(rect.0) \(rect.1) \(rect.2) \(rect.3)] \(attribute)")
         cairo_tag_end(cr, CAIRO_TAG_LINK)
     }
 
@@ -221,4 +223,3 @@ final class PDFPass {
         return Double(logical.height) / Double(PANGO_SCALE) * 1.18
     }
 }
-

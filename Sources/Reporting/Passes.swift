@@ -68,7 +68,8 @@ public enum Passes {
         switch block {
         case .heading(let level, let id, let content): return .heading(level: level, id: id, content: try map(content))
         case .paragraph(let content): return .paragraph(try map(content))
-        case .list(let ordered, let start, let items): return .list(ordered: ordered, start: start, items: try items.map { try $0.map { try mapInlines($0, transform) } })
+        case .list(let ordered, let start, let items):
+            return .list(ordered: ordered, start: start, items: try items.map { try $0.map { try mapInlines($0, transform) } })
         case .quote(let blocks): return .quote(try blocks.map { try mapInlines($0, transform) })
         case .table(var table):
             table.caption = try map(table.caption)

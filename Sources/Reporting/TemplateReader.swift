@@ -33,7 +33,8 @@ public enum TemplateReader {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw TemplateError(file: url.path, line: 1, problem: "cannot read the template (\(FileError.describe(error, path: url.path, expecting: .file)))")
+            throw TemplateError(
+                file: url.path, line: 1, problem: "cannot read the template (\(FileError.describe(error, path: url.path, expecting: .file)))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw TemplateError(file: url.path, line: 1, problem: "the template is not UTF-8 text")
@@ -227,7 +228,9 @@ struct Converter {
                 throw error(node, "cell attribute '\(token)' must be key=value")
             }
         }
-        guard let kind else { throw error(node, "cell '\(info)' needs a type: \(TemplateReader.cellKinds.map { "." + $0 }.joined(separator: " or "))") }
+        guard let kind else {
+            throw error(node, "cell '\(info)' needs a type: \(TemplateReader.cellKinds.map { "." + $0 }.joined(separator: " or "))")
+        }
         guard TemplateReader.cellKinds.contains(kind) else {
             throw error(node, "unknown cell type '.\(kind)'; use \(TemplateReader.cellKinds.map { "." + $0 }.joined(separator: " or "))")
         }
@@ -280,15 +283,20 @@ struct Converter {
             case CMARK_NODE_LINK: out.append(.link(url: cmark_node_get_url(node).map { String(cString: $0) } ?? "", content: try inlines(of: node)))
             case CMARK_NODE_FOOTNOTE_REFERENCE:
                 let label = literal(node)
-                guard let number = Int(label) else { throw TemplateError(file: file, line: lineNumber, problem: "footnote reference '\(label)' has no number") }
+                guard let number = Int(label) else {
+                    throw TemplateError(file: file, line: lineNumber, problem: "footnote reference '\(label)' has no number")
+                }
                 out.append(.footnoteReference(label: label, number: number))
-            case CMARK_NODE_IMAGE: throw TemplateError(file: file, line: lineNumber, problem: "images are not supported; draw figures with a {.figure #fig-…} cell")
-            case CMARK_NODE_HTML_INLINE: throw TemplateError(file: file, line: lineNumber, problem: "raw HTML is not supported (the PDF cannot show it); use markdown")
+            case CMARK_NODE_IMAGE:
+                throw TemplateError(file: file, line: lineNumber, problem: "images are not supported; draw figures with a {.figure #fig-…} cell")
+            case CMARK_NODE_HTML_INLINE:
+                throw TemplateError(file: file, line: lineNumber, problem: "raw HTML is not supported (the PDF cannot show it); use markdown")
             default:
                 if String(cString: cmark_node_get_type_string(node)) == "strikethrough" {
                     out.append(.strikethrough(try inlines(of: node)))
                 } else {
-                    throw TemplateError(file: file, line: lineNumber, problem: "unsupported markdown element '\(String(cString: cmark_node_get_type_string(node)))'")
+                    throw TemplateError(
+                        file: file, line: lineNumber, problem: "unsupported markdown element '\(String(cString: cmark_node_get_type_string(node)))'")
                 }
             }
         }
@@ -319,7 +327,9 @@ struct Converter {
                 ["fig-", "tab-", "sec-"].contains(where: { rest.dropFirst().hasPrefix($0) })
             {
                 var end = text.index(after: i)
-                while end < text.endIndex, text[end].isLetter || text[end].isNumber || text[end] == "-" || text[end] == "_" { end = text.index(after: end) }
+                while end < text.endIndex, text[end].isLetter || text[end].isNumber || text[end] == "-" || text[end] == "_" {
+                    end = text.index(after: end)
+                }
                 // A trailing hyphen belongs to the sentence, not the id.
                 while text[text.index(before: end)] == "-" { end = text.index(before: end) }
                 flush()

@@ -77,7 +77,9 @@ public struct FigureTiming: Sendable {
 
 extension Benchmarks {
     /// Computes and renders `entry` `repeats` times per format; the median of each.
-    public static func figure(_ entry: FigureEntry, runs: RunCollection?, formats: [ImageFormat] = ImageFormat.allCases, repeats: Int = 3) throws -> FigureTiming {
+    public static func figure(_ entry: FigureEntry, runs: RunCollection?, formats: [ImageFormat] = ImageFormat.allCases, repeats: Int = 3) throws
+        -> FigureTiming
+    {
         var result: [(ImageFormat, Double)] = []
         for format in formats {
             var seconds: [Double] = []

@@ -61,7 +61,9 @@ struct Checkpoint {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw FileError(path: url.path, problem: "cannot read checkpoint (\(FileError.describe(error, path: url.path, expecting: .file))); rerun with --fresh")
+            throw FileError(
+                path: url.path, problem: "cannot read checkpoint (\(FileError.describe(error, path: url.path, expecting: .file))); rerun with --fresh"
+            )
         }
         let bad = { (why: String) in
             FileError(path: url.path, problem: "\(why); delete it or rerun with --fresh")

@@ -23,7 +23,8 @@ public enum Profile: String, CaseIterable, Codable, Sendable {
     public var summary: String {
         switch self {
         case .smoke: "smoke: 1 epoch on 1,000 training examples (weight average 0.9); not a result"
-        case .quick: "quick: full training set, " + ModelKind.allCases.map { "\($0.network.title) \($0.network.quickEpochs) epochs" }.joined(separator: ", ")
+        case .quick:
+            "quick: full training set, " + ModelKind.allCases.map { "\($0.network.title) \($0.network.quickEpochs) epochs" }.joined(separator: ", ")
         case .paper: "paper: the paper's protocol, 200 epochs, batch 100, Adam 1e-3, weight average 0.999"
         }
     }

@@ -39,7 +39,9 @@ public struct ReportBuilder {
         let evaluator = Evaluator(registry: cells, cache: cache)
         let figures = evaluator.cells(try document()).filter { $0.kind == "figure" }
         guard let cell = figures.first(where: { $0.id == id }) else {
-            throw TemplateError(file: template.path, line: 1, problem: "no figure cell #\(id) in this template; its figures are \(figures.map(\.id).joined(separator: ", "))")
+            throw TemplateError(
+                file: template.path, line: 1,
+                problem: "no figure cell #\(id) in this template; its figures are \(figures.map(\.id).joined(separator: ", "))")
         }
         // A figure from runs needs every run of the profile; one from formulas needs none.
         cells.retrain = try retrain && evaluator.inputs(cell, file: template.path)["runs"] != nil
@@ -99,7 +101,11 @@ public struct ReportBuilder {
         for figure in Self.figures(evaluated) where only == nil || only == figure.id {
             for format in ImageFormat.allCases {
                 let options = RenderOptions(idPrefix: figure.id, date: context.isoDate, title: figure.caption.plainText)
-                files.append((figuresDirectory.appendingPathComponent("\(figure.id).\(format.rawValue)"), Data(try FigureRenderer.render(figure.drawing, as: format, options: options))))
+                files.append(
+                    (
+                        figuresDirectory.appendingPathComponent("\(figure.id).\(format.rawValue)"),
+                        Data(try FigureRenderer.render(figure.drawing, as: format, options: options))
+                    ))
             }
         }
         // Everything is computed before the first file is written, and the report is replaced
@@ -163,7 +169,13 @@ public struct ReportBuilder {
                 let timingURL = cells.runsDirectory.appendingPathComponent(name).appendingPathComponent("timing.json")
                 if let timing = try? JSONDecoder().decode(RunTiming.self, from: Data(contentsOf: timingURL)) {
                     let seconds = timing.epochSeconds.reduce(0, +) + timing.evaluationSeconds.reduce(0, +)
-                    rows.append(("run \(name)", String(format: "%d epoch%@ in %.1f s; %@; %d thread%@; %@", log.epochs.count, log.epochs.count == 1 ? "" : "s", seconds, timing.blas, timing.threads, timing.threads == 1 ? "" : "s", timing.cpu)))
+                    rows.append(
+                        (
+                            "run \(name)",
+                            String(
+                                format: "%d epoch%@ in %.1f s; %@; %d thread%@; %@", log.epochs.count, log.epochs.count == 1 ? "" : "s", seconds,
+                                timing.blas, timing.threads, timing.threads == 1 ? "" : "s", timing.cpu)
+                        ))
                 } else {
                     rows.append(("run \(name)", "\(log.epochs.count) epochs; timing not recorded"))
                 }

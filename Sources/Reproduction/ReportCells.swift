@@ -105,14 +105,23 @@ public final class ReportCells: CellRegistry {
         if retrain { try trainer.discard() }
         let started = Date()
         let fresh = !FileManager.default.fileExists(atPath: trainer.logURL.path)
-        if fresh { note("training \(name): \(config.epochs) epoch\(config.epochs == 1 ? "" : "s") on \(min(config.trainingLimit ?? Int.max, try trainingData().train.count)) examples") }
+        if fresh {
+            note(
+                "training \(name): \(config.epochs) epoch\(config.epochs == 1 ? "" : "s") on \(min(config.trainingLimit ?? Int.max, try trainingData().train.count)) examples"
+            )
+        }
         let outcome = try trainer.run { event in
             if case .epochFinished(let record, _) = event {
                 self.progress("\(name): epoch \(record.epoch)/\(config.epochs), test error \(String(format: "%.2f", record.testError)) %")
             }
         }
         guard let log = outcome.log else { throw CellError("training \(name) stopped before its last epoch") }
-        if fresh { note(String(format: "finished %@ in %.0f s: test error %.2f %%, groups kept %@", name, Date().timeIntervalSince(started), log.result.finalTestError, log.result.architecture)) }
+        if fresh {
+            note(
+                String(
+                    format: "finished %@ in %.0f s: test error %.2f %%, groups kept %@", name, Date().timeIntervalSince(started),
+                    log.result.finalTestError, log.result.architecture))
+        }
         logs[name] = log
         return log
     }
@@ -122,7 +131,9 @@ public final class ReportCells: CellRegistry {
         var inputs = ["source": source, "code": Self.codeVersion]
         let needsRuns: Bool
         if cell.kind == "figure" {
-            guard let entry = FigureCatalog.entry(named: source) else { throw CellError("unknown figure source '\(source)'; choose one of \(sources("figure"))") }
+            guard let entry = FigureCatalog.entry(named: source) else {
+                throw CellError("unknown figure source '\(source)'; choose one of \(sources("figure"))")
+            }
             needsRuns = entry.source == .runs
         } else {
             guard TableSource(rawValue: source) != nil else { throw CellError("unknown table source '\(source)'; choose one of \(sources("table"))") }
@@ -139,7 +150,9 @@ public final class ReportCells: CellRegistry {
             // other bytes: a changed engine) makes the cells that use it stale.
             inputs["runs"] = try configs().map { config in
                 let name = try runName(config)
-                guard let bytes = try? Data(contentsOf: Trainer.logURL(in: runsDirectory.appendingPathComponent(name))) else { return name + "@untrained" }
+                guard let bytes = try? Data(contentsOf: Trainer.logURL(in: runsDirectory.appendingPathComponent(name))) else {
+                    return name + "@untrained"
+                }
                 return name + "@" + Digest.sha256(bytes).prefix(16)
             }.joined(separator: " ")
         }
@@ -171,7 +184,8 @@ public final class ReportCells: CellRegistry {
             guard let model = ModelKind(rawValue: parts[1]) else { break }
             return String(profile.config(model, .l0, dataset: "").epochs)
         case "paper" where parts.count == 4:
-            guard let model = ModelKind(rawValue: parts[1]), let variant = Variant(rawValue: parts[2]), let row = PaperResults.row(model, variant) else { break }
+            guard let model = ModelKind(rawValue: parts[1]), let variant = Variant(rawValue: parts[2]), let row = PaperResults.row(model, variant)
+            else { break }
             switch parts[3] {
             case "error": return String(format: "%.1f %%", row.error)
             case "architecture": return row.architecture.map(String.init).joined(separator: "-")
@@ -195,7 +209,8 @@ public final class ReportCells: CellRegistry {
             }
         }
         throw CellError(
-            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)")
+            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)"
+        )
     }
 }
 

@@ -19,13 +19,17 @@ public struct RunCollection: Sendable {
             guard let log = try Trainer.finishedLog(in: directory.appendingPathComponent(entry)) else { continue }
             if dataset == nil || log.data.name == dataset { runs.append(log) }
         }
-        self.runs = runs.sorted { ($0.config.model.rawValue, $0.config.variant.rawValue, $0.id) < ($1.config.model.rawValue, $1.config.variant.rawValue, $1.id) }
+        self.runs = runs.sorted {
+            ($0.config.model.rawValue, $0.config.variant.rawValue, $0.id) < ($1.config.model.rawValue, $1.config.variant.rawValue, $1.id)
+        }
     }
 
     /// A collection of the given logs (those of one report, say); `directory` is named in errors.
     public init(runs: [RunLog], directory: URL) {
         self.directory = directory
-        self.runs = runs.sorted { ($0.config.model.rawValue, $0.config.variant.rawValue, $0.id) < ($1.config.model.rawValue, $1.config.variant.rawValue, $1.id) }
+        self.runs = runs.sorted {
+            ($0.config.model.rawValue, $0.config.variant.rawValue, $0.id) < ($1.config.model.rawValue, $1.config.variant.rawValue, $1.id)
+        }
     }
 
     /// The run of `model` and `variant` that trained longest (ties: the smallest id), if any.
@@ -42,6 +46,7 @@ public struct RunCollection: Sendable {
         let what = variant.map { "\(model.rawValue) \($0.rawValue)" } ?? model.rawValue
         return FileError(
             path: directory.path,
-            problem: "no \(what) run log here; train one with `l0repro train \(model.rawValue) --variant \((variant ?? .l0).rawValue)` or pass --runs-dir")
+            problem:
+                "no \(what) run log here; train one with `l0repro train \(model.rawValue) --variant \((variant ?? .l0).rawValue)` or pass --runs-dir")
     }
 }

@@ -145,7 +145,9 @@ public final class Trainer {
         } catch {
             throw FileError(
                 path: directory.path,
-                problem: "cannot create the run directory (\(FileError.describe(error, path: directory.path, expecting: .directory))); choose another --runs-dir")
+                problem:
+                    "cannot create the run directory (\(FileError.describe(error, path: directory.path, expecting: .directory))); choose another --runs-dir"
+            )
         }
         for url in [logURL, Self.digestURL(in: directory), timingURL, modelURL, checkpointURL, previousCheckpointURL] {
             if manager.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -281,10 +283,14 @@ public final class Trainer {
             guard manager.fileExists(atPath: previousCheckpointURL.path),
                 let header = try? Checkpoint.read(from: previousCheckpointURL, runID: id, into: buffers)
             else {
-                throw FileError(path: newest.path, problem: newest.problem.replacingOccurrences(
-                    of: "; delete it or rerun with --fresh", with: "; no earlier good checkpoint: delete it or rerun with --fresh"))
+                throw FileError(
+                    path: newest.path,
+                    problem: newest.problem.replacingOccurrences(
+                        of: "; delete it or rerun with --fresh", with: "; no earlier good checkpoint: delete it or rerun with --fresh"))
             }
-            observer(.damagedCheckpoint(problem: "\(newest.description); resuming from \(previousCheckpointURL.lastPathComponent) (epoch \(header.completedEpochs))"))
+            observer(
+                .damagedCheckpoint(
+                    problem: "\(newest.description); resuming from \(previousCheckpointURL.lastPathComponent) (epoch \(header.completedEpochs))"))
             return header
         }
     }

@@ -20,7 +20,8 @@ public struct TrainingData: Sendable {
     /// Reads an MNIST-format dataset from `directory`, or from where `dataset` is usually found.
     public static func load(_ dataset: DatasetName, directory: URL?) throws -> TrainingData {
         guard dataset.isIDX else {
-            throw DatasetError(path: dataset.rawValue, problem: "training on CIFAR needs the wide ResNet, which is not built yet; use mnist or fashion-mnist")
+            throw DatasetError(
+                path: dataset.rawValue, problem: "training on CIFAR needs the wide ResNet, which is not built yet; use mnist or fashion-mnist")
         }
         let (resolved, source) = try dataset.resolve(explicit: directory)
         let (train, test) = try MNISTFormat.load(from: resolved)

@@ -27,7 +27,8 @@ public final class TrainingLoop {
         network = Models.build(
             config, trainingSize: train.count, maxBatch: config.batchSize,
             random: RandomGenerator(seed: config.seed, stream: 0))
-        average = config.averageDecay > 0
+        average =
+            config.averageDecay > 0
             ? WeightAverage(parameters: network.parameters, decay: Float(config.averageDecay)) : nil
         if let sgd = config.sgd {
             optimizer = SGD(

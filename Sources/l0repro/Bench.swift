@@ -50,7 +50,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .customLong("no-peer"), help: "Skip the PyTorch peer.")
     var noPeer = false
 
-    @Option(name: .customLong("target"), parsing: .unconditional, help: "Required speed-up over the peer (default: 4 for mlp, 2.5 for lenet5, 10 for figures); exit 1 when missed.")
+    @Option(
+        name: .customLong("target"), parsing: .unconditional,
+        help: "Required speed-up over the peer (default: 4 for mlp, 2.5 for lenet5, 10 for figures); exit 1 when missed.")
     var requiredRatio: Double?
 
     @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Run logs for the figures bench.", valueName: "dir"))
@@ -64,16 +66,22 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        if target == .figures { return try FigureBench(python: peerPython, runsDirectory: runsDirectory, usePeer: !noPeer, requiredSpeedUp: requiredSpeedUp).run() }
+        if target == .figures {
+            return try FigureBench(python: peerPython, runsDirectory: runsDirectory, usePeer: !noPeer, requiredSpeedUp: requiredSpeedUp).run()
+        }
         BLASRuntime.setThreads(threads)
         let trainingData = try data.load()
         let config = TrainingConfig(model: model, variant: .l0, dataset: trainingData.record.name, epochs: epochs)
-        print("bench \(model.rawValue): L0, λ = 0.1/N, \(trainingData.train.count) examples, batch \(config.batchSize), \(threads) threads, \(BLASRuntime.coreName) kernels")
+        print(
+            "bench \(model.rawValue): L0, λ = 0.1/N, \(trainingData.train.count) examples, batch \(config.batchSize), \(threads) threads, \(BLASRuntime.coreName) kernels"
+        )
         let ceiling = Benchmarks.sgemmGigaflops()
         print("sgemm 1024³ (ceiling):  \(format(ceiling, 1)) GFLOP/s")
         let ours = Benchmarks.trainingEpochs(config: config, train: trainingData.train, epochs: epochs)
         let memory = MachineInfo.peakResidentBytes.map { "\(format(Double($0) / 1e6, 0)) MB" } ?? "unknown"
-        print("l0repro:  \(format(ours.medianSeconds, 3)) s/epoch (median of \(ours.seconds.map { format($0, 3) }.joined(separator: ", "))), \(format(ours.gigaflopsPerSecond, 1)) GFLOP/s = \(format(100 * ours.gigaflopsPerSecond / ceiling, 0)) % of sgemm, peak RSS \(memory)")
+        print(
+            "l0repro:  \(format(ours.medianSeconds, 3)) s/epoch (median of \(ours.seconds.map { format($0, 3) }.joined(separator: ", "))), \(format(ours.gigaflopsPerSecond, 1)) GFLOP/s = \(format(100 * ours.gigaflopsPerSecond / ceiling, 0)) % of sgemm, peak RSS \(memory)"
+        )
         guard !noPeer else { return }
         guard FileManager.default.isExecutableFile(atPath: peerPython), FileManager.default.fileExists(atPath: peerScript) else {
             print("PyTorch peer: skipped (no \(peerPython) or \(peerScript); see ../shared/bench/README.md)")
@@ -81,10 +89,15 @@ struct Bench: ParsableCommand {
         }
         let peer = try PeerRun.run(
             python: peerPython, script: peerScript,
-            arguments: ["--model", model.network.peerName ?? model.rawValue, "--data", trainingData.location?.directory ?? ".", "--epochs", String(epochs), "--threads", String(threads)])
+            arguments: [
+                "--model", model.network.peerName ?? model.rawValue, "--data", trainingData.location?.directory ?? ".", "--epochs", String(epochs),
+                "--threads", String(threads),
+            ])
         let sorted = peer.seconds.sorted()
         let median = sorted[sorted.count / 2]
-        print("PyTorch peer:  \(format(median, 3)) s/epoch (median of \(peer.seconds.map { format($0, 3) }.joined(separator: ", "))), peak RSS \(format(Double(peer.peakResidentBytes) / 1e6, 0)) MB")
+        print(
+            "PyTorch peer:  \(format(median, 3)) s/epoch (median of \(peer.seconds.map { format($0, 3) }.joined(separator: ", "))), peak RSS \(format(Double(peer.peakResidentBytes) / 1e6, 0)) MB"
+        )
         let ratio = median / ours.medianSeconds
         let verdict = ratio >= requiredSpeedUp ? "meets" : "misses"
         print("speed-up over PyTorch: \(format(ratio, 2))× (\(verdict) the \(format(requiredSpeedUp, 1))× target)")

@@ -87,7 +87,8 @@ extension DataCommand {
 
         @Option(
             name: .customLong("min-rate"), parsing: .unconditional,
-            help: ArgumentHelp("Bytes per second, averaged from the start, below which a mirror is abandoned after 15 s; 0: none.", valueName: "bytes/s"))
+            help: ArgumentHelp(
+                "Bytes per second, averaged from the start, below which a mirror is abandoned after 15 s; 0: none.", valueName: "bytes/s"))
         var minimumRate: Double = 20_000
 
         func validate() throws {
@@ -104,12 +105,14 @@ extension DataCommand {
             let directory = dataset.cacheDirectory()
             let chosen = mirrors.isEmpty ? dataset.mirrors : mirrors
             // An archive of 170 MB gets longer limits than a file of 10 MB.
-            let outcomes = try dataset.archive.map {
-                let limits = DownloadLimits(idle: max(timeout, 600), deadline: deadline ?? 7200, minimumRate: minimumRate)
-                return try Downloader.fetch($0, mirrors: chosen, into: directory, limits: limits, progress: Terminal.note)
-            } ?? Downloader.fetch(
-                dataset.files, mirrors: chosen, into: directory,
-                limits: DownloadLimits(idle: timeout, deadline: deadline ?? 1800, minimumRate: minimumRate), progress: Terminal.note)
+            let outcomes =
+                try dataset.archive.map {
+                    let limits = DownloadLimits(idle: max(timeout, 600), deadline: deadline ?? 7200, minimumRate: minimumRate)
+                    return try Downloader.fetch($0, mirrors: chosen, into: directory, limits: limits, progress: Terminal.note)
+                }
+                ?? Downloader.fetch(
+                    dataset.files, mirrors: chosen, into: directory,
+                    limits: DownloadLimits(idle: timeout, deadline: deadline ?? 1800, minimumRate: minimumRate), progress: Terminal.note)
             for outcome in outcomes {
                 switch outcome {
                 case .alreadyPresent(let path): print("kept       \(path) (already verified)")
@@ -130,12 +133,12 @@ enum DataReport {
             return "\(name)missing (searched \(searched.joined(separator: ", "))); \(dataset.instructions)"
         }
         let checks = DatasetVerifier.check(dataset, in: directory)
-        let where_ = "\(directory.path) (\(source))"
-        if let bad = checks.first(where: { !$0.isUsable }) { return "\(name)incomplete or corrupt at \(where_): \(describe(bad))" }
+        let location = "\(directory.path) (\(source))"
+        if let bad = checks.first(where: { !$0.isUsable }) { return "\(name)incomplete or corrupt at \(location): \(describe(bad))" }
         if checks.contains(where: { if case .unverified = $0 { return true } else { return false } }) {
-            return "\(name)present at \(where_), some files unverified"
+            return "\(name)present at \(location), some files unverified"
         }
-        return "\(name)verified at \(where_)"
+        return "\(name)verified at \(location)"
     }
 
     static func describe(_ check: FileCheck) -> String {

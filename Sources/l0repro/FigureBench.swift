@@ -22,7 +22,7 @@ struct FigureBench {
             let timing: FigureTiming
             do {
                 timing = try Benchmarks.figure(entry, runs: runs)
-            } catch where entry.source == .runs {
+            } catch  where entry.source == .runs {
                 skipped.append(entry.name)
                 continue
             }
@@ -45,9 +45,13 @@ struct FigureBench {
             let median = theirs.sorted()[theirs.count / 2]
             let ratio = median / seconds
             if format == .png { pngRatio = ratio }
-            print("hard-concrete \(format.rawValue): l0repro \(self.format(seconds * 1000, 1)) ms, matplotlib \(self.format(median * 1000, 1)) ms: \(self.format(ratio, 1))× faster")
+            print(
+                "hard-concrete \(format.rawValue): l0repro \(self.format(seconds * 1000, 1)) ms, matplotlib \(self.format(median * 1000, 1)) ms: \(self.format(ratio, 1))× faster"
+            )
         }
-        print("speed-up over matplotlib (PNG): \(format(pngRatio, 1))× (\(pngRatio >= requiredSpeedUp ? "meets" : "misses") the \(format(requiredSpeedUp, 0))× target)")
+        print(
+            "speed-up over matplotlib (PNG): \(format(pngRatio, 1))× (\(pngRatio >= requiredSpeedUp ? "meets" : "misses") the \(format(requiredSpeedUp, 0))× target)"
+        )
         if pngRatio < requiredSpeedUp || total >= 1 { throw ExitCode(1) }
     }
 

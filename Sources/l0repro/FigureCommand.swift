@@ -53,7 +53,9 @@ struct FigureCommand: ParsableCommand {
     @Flag(help: "For a figure id: delete and retrain the runs the figure needs, then recompute it.")
     var retrain = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("For a figure id: threads for any training it needs. \(ThreadCount.help.abstract)", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("For a figure id: threads for any training it needs. \(ThreadCount.help.abstract)", valueName: "n"))
     var threads: Int = ThreadCount.default
 
     /// For figure names: only runs on the chosen dataset (`auto`: any).
@@ -66,7 +68,8 @@ struct FigureCommand: ParsableCommand {
         if list { return }
         guard let name else { throw ValidationError("name a figure, or pass --list") }
         guard FigureCatalog.entry(named: name) != nil || name.hasPrefix("fig-") else {
-            throw ValidationError("unknown figure '\(name)'; choose one of \(FigureCatalog.entries.map(\.name).joined(separator: ", ")), or a template's fig-… id")
+            throw ValidationError(
+                "unknown figure '\(name)'; choose one of \(FigureCatalog.entries.map(\.name).joined(separator: ", ")), or a template's fig-… id")
         }
         guard format == "all" || ImageFormat(rawValue: format) != nil else {
             throw ValidationError("unknown format '\(format)'; choose png, svg, pdf or all")
@@ -102,7 +105,8 @@ struct FigureCommand: ParsableCommand {
     /// `figure fig-…`: recompute one figure of the report template and update the report's files.
     private func rerunReportFigure(_ id: String) throws {
         BLASRuntime.setThreads(threads)
-        var builder = try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
+        var builder = try ReportCommand.builder(
+            template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
         try builder.rerun(id, retrain: retrain)
         let written = try builder.build(date: try builder.sourceDate()) { Terminal.note($0) }
         Terminal.endProgress()

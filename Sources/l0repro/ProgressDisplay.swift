@@ -37,7 +37,8 @@ final class ProgressDisplay {
             epochSeconds.append(trainingSeconds)
             lastRecord = record
             guard enabled else { return }
-            let line = "epoch \(record.epoch)/\(totalEpochs)  loss \(format(record.trainLoss, 4))  test error \(format(record.testError, 2))%  kept \(kept(record))  E[FLOPs] \(Int(record.expectedFlops.rounded()))  \(format(trainingSeconds, 1)) s"
+            let line =
+                "epoch \(record.epoch)/\(totalEpochs)  loss \(format(record.trainLoss, 4))  test error \(format(record.testError, 2))%  kept \(kept(record))  E[FLOPs] \(Int(record.expectedFlops.rounded()))  \(format(trainingSeconds, 1)) s"
             FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\n".utf8))
         }
     }

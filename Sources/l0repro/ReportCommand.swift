@@ -47,12 +47,15 @@ struct ReportCommand: ParsableCommand {
 
         func builder() throws -> ReportBuilder {
             BLASRuntime.setThreads(threads)
-            return try ReportCommand.builder(template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
+            return try ReportCommand.builder(
+                template: template, profile: profile, data: data, runsDirectory: runsDirectory, reportsDirectory: reportsDirectory)
         }
     }
 
     /// The builder for `template` with the profile given (else the template's, else smoke).
-    static func builder(template: String, profile: Profile?, data: DataOptions, runsDirectory: String, reportsDirectory: String) throws -> ReportBuilder {
+    static func builder(template: String, profile: Profile?, data: DataOptions, runsDirectory: String, reportsDirectory: String) throws
+        -> ReportBuilder
+    {
         let url = URL(fileURLWithPath: template)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TemplateError(file: url.path, line: 1, problem: "no such template; pass --template FILE")

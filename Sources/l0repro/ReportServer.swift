@@ -88,11 +88,14 @@ final class ReportServer: @unchecked Sendable {
         var body = ""
         for report in reports() {
             body += "<section><h2><a href=\"/reports/\(report.name)/index.html\">\(escape(report.name))</a></h2>\n"
-            body += "<p><a href=\"/reports/\(report.name)/index.html\">HTML</a> · <a href=\"/reports/\(report.name)/report.pdf\">PDF</a></p>\n<ul class=\"figures\">\n"
+            body +=
+                "<p><a href=\"/reports/\(report.name)/index.html\">HTML</a> · <a href=\"/reports/\(report.name)/report.pdf\">PDF</a></p>\n<ul class=\"figures\">\n"
             for id in report.figures {
-                let rerun = report.name == reportName && known.contains(id)
+                let rerun =
+                    report.name == reportName && known.contains(id)
                     ? " <button data-report=\"\(report.name)\" data-id=\"\(id)\">rerun</button>" : ""
-                body += "<li><a href=\"/reports/\(report.name)/figures/\(id).svg\"><img src=\"/reports/\(report.name)/figures/\(id).svg\" alt=\"\(id)\"></a><span>\(id)\(rerun)</span></li>\n"
+                body +=
+                    "<li><a href=\"/reports/\(report.name)/figures/\(id).svg\"><img src=\"/reports/\(report.name)/figures/\(id).svg\" alt=\"\(id)\"></a><span>\(id)\(rerun)</span></li>\n"
             }
             body += "</ul></section>\n"
         }
@@ -210,7 +213,9 @@ final class ReportServer: @unchecked Sendable {
         errors.fileHandleForReading.readabilityHandler = { handle in
             let chunk = handle.availableData
             guard !chunk.isEmpty else { return }
-            let lines = String(decoding: chunk, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String($0).replacingOccurrences(of: "\u{1B}[K", with: "") }
+            let lines = String(decoding: chunk, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map {
+                String($0).replacingOccurrences(of: "\u{1B}[K", with: "")
+            }
             self.append(lines)
         }
         process.terminationHandler = { process in
@@ -223,7 +228,9 @@ final class ReportServer: @unchecked Sendable {
             try process.run()
         } catch {
             lock.withLock {
-                job = Job(id: id, command: command, running: false, finished: true, succeeded: false, log: ["cannot start the rerun: \(error.localizedDescription)"])
+                job = Job(
+                    id: id, command: command, running: false, finished: true, succeeded: false,
+                    log: ["cannot start the rerun: \(error.localizedDescription)"])
             }
             return text(500, "cannot start the rerun: \(error.localizedDescription)")
         }
@@ -252,7 +259,8 @@ final class ReportServer: @unchecked Sendable {
     func json<T: Encodable>(_ value: T) -> WebResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return WebResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: (try? encoder.encode(value)) ?? Data())
+        return WebResponse(
+            status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: (try? encoder.encode(value)) ?? Data())
     }
 
     func text(_ status: Int, _ message: String) -> WebResponse { .text(status, message) }

@@ -19,7 +19,9 @@ struct Train: ParsableCommand {
             the paper does not publish it).
             """)
 
-    @Argument(help: ArgumentHelp("The network: \(ModelKind.allCases.map { "\($0.rawValue) (\($0.network.summary))" }.joined(separator: ", ")).", valueName: "network"))
+    @Argument(
+        help: ArgumentHelp(
+            "The network: \(ModelKind.allCases.map { "\($0.rawValue) (\($0.network.summary))" }.joined(separator: ", ")).", valueName: "network"))
     var model: ModelKind
 
     @Option(help: "l0 (one λ), l0-sep (λ per layer), dropout, or dense.")

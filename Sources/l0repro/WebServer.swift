@@ -152,7 +152,10 @@ final class WebServer: @unchecked Sendable {
             while scanned < buffer.count {
                 if buffer[scanned] == UInt8(ascii: "\n") {
                     if lineEnd == nil { lineEnd = scanned }
-                    if scanned >= 1, buffer[scanned - 1] == UInt8(ascii: "\n") || (scanned >= 2 && buffer[scanned - 1] == UInt8(ascii: "\r") && buffer[scanned - 2] == UInt8(ascii: "\n")) {
+                    if scanned >= 1,
+                        buffer[scanned - 1] == UInt8(ascii: "\n")
+                            || (scanned >= 2 && buffer[scanned - 1] == UInt8(ascii: "\r") && buffer[scanned - 2] == UInt8(ascii: "\n"))
+                    {
                         headEnd = scanned + 1
                         break
                     }
@@ -215,8 +218,9 @@ final class WebServer: @unchecked Sendable {
                 query[name] = value
             }
         }
-        return .success(WebRequest(
-            method: String(parts[0]), target: target, path: path, query: query, headers: headers, body: Data(body.prefix(length))))
+        return .success(
+            WebRequest(
+                method: String(parts[0]), target: target, path: path, query: query, headers: headers, body: Data(body.prefix(length))))
     }
 
     /// `text` with each %XX replaced by its byte, or nil when a % is not followed by two hex digits,

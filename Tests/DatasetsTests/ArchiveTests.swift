@@ -28,7 +28,8 @@ struct ArchiveTests {
         try tar.run()
         tar.waitUntilExit()
         let md5 = Digest.md5(try Data(contentsOf: archive))
-        let spec = ArchiveSpec(fileName: "archive.tar.gz", md5: md5, members: names.map { .init(path: "cifar-10-batches-bin/\($0)", size: records * 3073) })
+        let spec = ArchiveSpec(
+            fileName: "archive.tar.gz", md5: md5, members: names.map { .init(path: "cifar-10-batches-bin/\($0)", size: records * 3073) })
         return (archive, spec)
     }
 
@@ -39,13 +40,17 @@ struct ArchiveTests {
         let (archive, _) = try Self.makeArchive(in: work)
         let bytes = try Gzip.decompress(Array(try Data(contentsOf: archive)), path: archive.path)
         let files = try TarArchive.files(bytes, path: "a.tar")
-        #expect(files.map(\.name).sorted() == ((1...5).map { "cifar-10-batches-bin/data_batch_\($0).bin" } + ["cifar-10-batches-bin/test_batch.bin"]).sorted())
+        #expect(
+            files.map(\.name).sorted()
+                == ((1...5).map { "cifar-10-batches-bin/data_batch_\($0).bin" } + ["cifar-10-batches-bin/test_batch.bin"]).sorted())
         let original = try Data(contentsOf: work.appendingPathComponent("src/cifar-10-batches-bin/test_batch.bin"))
         #expect(Array(files.first { $0.name.hasSuffix("test_batch.bin") }!.data) == Array(original))
         var damaged = bytes
         damaged[10] ^= 0xFF
         #expect { try TarArchive.files(damaged, path: "a.tar") } throws: { ($0 as? DatasetError)?.problem.contains("checksum mismatch") == true }
-        #expect { try TarArchive.files(Array(bytes.prefix(5000)), path: "a.tar") } throws: { ($0 as? DatasetError)?.problem.contains("truncated") == true }
+        #expect { try TarArchive.files(Array(bytes.prefix(5000)), path: "a.tar") } throws: {
+            ($0 as? DatasetError)?.problem.contains("truncated") == true
+        }
     }
 
     @Test("fetch downloads, checks the archive MD5, extracts, records checksums; verify and the reader then accept the files")
@@ -56,14 +61,16 @@ struct ArchiveTests {
         let (_, spec) = try Self.makeArchive(in: served)
         let server = try LocalServer(serving: served)
         try #require(server.port > 0)
-        let outcomes = try Downloader.fetch(spec, mirrors: [server.url("missing"), server.url("good")], into: cache, limits: DownloadLimits(idle: 10))
+        let outcomes = try Downloader.fetch(
+            spec, mirrors: [server.url("missing"), server.url("good")], into: cache, limits: DownloadLimits(idle: 10))
         #expect(outcomes.count == 6)
         #expect(DatasetVerifier.check(spec, in: cache).allSatisfy { if case .verified = $0 { true } else { false } })
         let (train, test) = try CIFARFormat.load(.cifar10, from: cache)
         #expect(train.count == 15 && test.count == 3)
-        #expect(try Downloader.fetch(spec, mirrors: [server.url("missing")], into: cache, limits: DownloadLimits(idle: 10)).allSatisfy {
-            if case .alreadyPresent = $0 { true } else { false }
-        })
+        #expect(
+            try Downloader.fetch(spec, mirrors: [server.url("missing")], into: cache, limits: DownloadLimits(idle: 10)).allSatisfy {
+                if case .alreadyPresent = $0 { true } else { false }
+            })
         // A file changed after the fetch no longer verifies.
         let changed = cache.appendingPathComponent("test_batch.bin")
         var bytes = try Data(contentsOf: changed)
@@ -72,7 +79,8 @@ struct ArchiveTests {
         #expect(DatasetVerifier.check(spec, in: cache).last == .corrupt(path: changed.path, problem: "checksum mismatch; re-fetch the dataset"))
     }
 
-    @Test("A wrong checksum, a truncated body, a 404 or a member missing from the archive fail in one line and write nothing",
+    @Test(
+        "A wrong checksum, a truncated body, a 404 or a member missing from the archive fail in one line and write nothing",
         arguments: ["corrupt", "truncated", "missing", "incomplete"])
     func failures(mode: String) throws {
         let served = temporaryDirectory()
@@ -80,7 +88,11 @@ struct ArchiveTests {
         defer { for url in [served, cache] { try? FileManager.default.removeItem(at: url) } }
         var (_, spec) = try Self.makeArchive(in: served, leave: mode == "incomplete" ? "data_batch_3.bin" : nil)
         if mode == "incomplete" {
-            spec = ArchiveSpec(fileName: spec.fileName, md5: spec.md5, members: ((1...5).map { "cifar-10-batches-bin/data_batch_\($0).bin" } + ["cifar-10-batches-bin/test_batch.bin"]).map { .init(path: $0, size: 3 * 3073) })
+            spec = ArchiveSpec(
+                fileName: spec.fileName, md5: spec.md5,
+                members: ((1...5).map { "cifar-10-batches-bin/data_batch_\($0).bin" } + ["cifar-10-batches-bin/test_batch.bin"]).map {
+                    .init(path: $0, size: 3 * 3073)
+                })
         }
         let server = try LocalServer(serving: served)
         do {

@@ -36,7 +36,8 @@ struct CIFARTests {
     func cifar100() throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try Data((0..<4).flatMap { cifarRecord(labels: [UInt8($0 * 5), UInt8($0 * 25)], seed: $0) }).write(to: directory.appendingPathComponent("train.bin"))
+        try Data((0..<4).flatMap { cifarRecord(labels: [UInt8($0 * 5), UInt8($0 * 25)], seed: $0) }).write(
+            to: directory.appendingPathComponent("train.bin"))
         try Data(cifarRecord(labels: [19, 99], seed: 9)).write(to: directory.appendingPathComponent("test.bin"))
         let (train, test) = try CIFARFormat.load(.cifar100, from: directory)
         #expect(train.labels == [0, 25, 50, 75] && train.coarseLabels == [0, 5, 10, 15] && train.classes == 100)
@@ -46,16 +47,25 @@ struct CIFARTests {
     @Test("Bad CIFAR input gives one line naming the file and the problem")
     func badInput() throws {
         let cases: [(String, (URL) throws -> Void, [String])] = [
-            ("wrong record size", { try Data(repeating: 1, count: 3073 * 2 + 5).write(to: $0.appendingPathComponent("data_batch_3.bin")) },
-             ["data_batch_3.bin", "not a whole number of 3073-byte CIFAR-10 records"]),
-            ("label out of range", { try Data(cifarRecord(labels: [12], seed: 1)).write(to: $0.appendingPathComponent("test_batch.bin")) },
-             ["test_batch.bin", "record 0 has label 12"]),
-            ("missing file", { try FileManager.default.removeItem(at: $0.appendingPathComponent("data_batch_5.bin")) },
-             ["data_batch_5.bin", "no such file"]),
-            ("directory instead of a file", {
-                try FileManager.default.removeItem(at: $0.appendingPathComponent("data_batch_2.bin"))
-                try FileManager.default.createDirectory(at: $0.appendingPathComponent("data_batch_2.bin"), withIntermediateDirectories: false)
-            }, ["data_batch_2.bin", "is a directory"]),
+            (
+                "wrong record size", { try Data(repeating: 1, count: 3073 * 2 + 5).write(to: $0.appendingPathComponent("data_batch_3.bin")) },
+                ["data_batch_3.bin", "not a whole number of 3073-byte CIFAR-10 records"]
+            ),
+            (
+                "label out of range", { try Data(cifarRecord(labels: [12], seed: 1)).write(to: $0.appendingPathComponent("test_batch.bin")) },
+                ["test_batch.bin", "record 0 has label 12"]
+            ),
+            (
+                "missing file", { try FileManager.default.removeItem(at: $0.appendingPathComponent("data_batch_5.bin")) },
+                ["data_batch_5.bin", "no such file"]
+            ),
+            (
+                "directory instead of a file",
+                {
+                    try FileManager.default.removeItem(at: $0.appendingPathComponent("data_batch_2.bin"))
+                    try FileManager.default.createDirectory(at: $0.appendingPathComponent("data_batch_2.bin"), withIntermediateDirectories: false)
+                }, ["data_batch_2.bin", "is a directory"]
+            ),
             ("empty file", { try Data().write(to: $0.appendingPathComponent("data_batch_1.bin")) }, ["data_batch_1.bin", "size 0"]),
         ]
         for (what, damage, needles) in cases {

@@ -91,10 +91,16 @@ struct DownloaderTests {
     func correct() throws {
         try withServer { server, cache in
             let outcomes = try Downloader.fetch([labels], mirrors: [server.url("good")], into: cache, limits: DownloadLimits(idle: 10))
-            #expect(outcomes == [.downloaded(path: cache.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path,
-                from: server.url("good") + "t10k-labels-idx1-ubyte.gz", bytes: 4542)])
-            #expect(DatasetVerifier.check(.mnist, in: cache)[3] == .verified(
-                path: cache.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path, how: "official gzip MD5"))
+            #expect(
+                outcomes == [
+                    .downloaded(
+                        path: cache.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path,
+                        from: server.url("good") + "t10k-labels-idx1-ubyte.gz", bytes: 4542)
+                ])
+            #expect(
+                DatasetVerifier.check(.mnist, in: cache)[3]
+                    == .verified(
+                        path: cache.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path, how: "official gzip MD5"))
             let again = try Downloader.fetch([labels], mirrors: [server.url("missing")], into: cache, limits: DownloadLimits(idle: 10))
             #expect(again == [.alreadyPresent(path: cache.appendingPathComponent("t10k-labels-idx1-ubyte.gz").path)])
         }
@@ -105,12 +111,16 @@ struct DownloaderTests {
         try withServer { server, cache in
             let outcomes = try Downloader.fetch(
                 [labels], mirrors: [server.url("missing"), server.url("corrupt"), server.url("good")], into: cache, limits: DownloadLimits(idle: 10))
-            guard case .downloaded(_, let source, _) = outcomes.first else { Issue.record("not downloaded"); return }
+            guard case .downloaded(_, let source, _) = outcomes.first else {
+                Issue.record("not downloaded")
+                return
+            }
             #expect(source.hasPrefix(server.url("good")))
         }
     }
 
-    @Test("Wrong checksum, truncated body and 404 each fail with one line and leave nothing behind",
+    @Test(
+        "Wrong checksum, truncated body and 404 each fail with one line and leave nothing behind",
         arguments: [("corrupt", "checksum mismatch"), ("truncated", "t10k-labels-idx1-ubyte.gz"), ("missing", "HTTP 404")])
     func failures(mode: String, message: String) throws {
         try withServer { server, cache in
@@ -134,9 +144,13 @@ struct DownloaderTests {
             let started = Date()
             let outcomes = try Downloader.fetch(
                 [labels], mirrors: [server.url("slow"), server.url("good")], into: cache,
-                limits: DownloadLimits(idle: 10, deadline: 30, minimumRate: 1000, rateGrace: 1)) { notes.append($0) }
+                limits: DownloadLimits(idle: 10, deadline: 30, minimumRate: 1000, rateGrace: 1)
+            ) { notes.append($0) }
             #expect(Date().timeIntervalSince(started) < 5)
-            guard case .downloaded(_, let source, _) = outcomes.first else { Issue.record("not downloaded"); return }
+            guard case .downloaded(_, let source, _) = outcomes.first else {
+                Issue.record("not downloaded")
+                return
+            }
             #expect(source.hasPrefix(server.url("good")))
             #expect(notes.count == 3 && notes[0].contains("/slow/") && notes[1].contains("/good/"), "\(notes)")
         }
@@ -144,7 +158,8 @@ struct DownloaderTests {
             // No minimum rate: the 2 s deadline ends it, and the failure says what happened.
             let started = Date()
             #expect {
-                try Downloader.fetch([labels], mirrors: [server.url("slow")], into: cache, limits: DownloadLimits(idle: 10, deadline: 2, minimumRate: 0))
+                try Downloader.fetch(
+                    [labels], mirrors: [server.url("slow")], into: cache, limits: DownloadLimits(idle: 10, deadline: 2, minimumRate: 0))
             } throws: { error in
                 let message = String(describing: error)
                 return message.contains("abandoned after the 2 s deadline") && message.contains("of 4542 bytes received") && !message.contains("\n")

@@ -106,53 +106,61 @@ struct BadInputTests {
 
     @Test("A missing file")
     func missingFile() throws {
-        try expectFailure({ try FileManager.default.removeItem(at: $0.appendingPathComponent("t10k-labels-idx1-ubyte")) },
+        try expectFailure(
+            { try FileManager.default.removeItem(at: $0.appendingPathComponent("t10k-labels-idx1-ubyte")) },
             mentioning: ["t10k-labels-idx1-ubyte", "missing"])
     }
 
     @Test("A wrong magic number")
     func wrongMagic() throws {
-        try expectFailure({ try Data([0, 0, 9, 1, 0, 0, 0, 4, 1, 1, 1, 1]).write(to: $0.appendingPathComponent("train-labels-idx1-ubyte")) },
+        try expectFailure(
+            { try Data([0, 0, 9, 1, 0, 0, 0, 4, 1, 1, 1, 1]).write(to: $0.appendingPathComponent("train-labels-idx1-ubyte")) },
             mentioning: ["train-labels-idx1-ubyte", "wrong magic number 00000901"])
     }
 
     @Test("A truncated IDX file")
     func truncatedIDX() throws {
-        try expectFailure({ try idx([4, 2, 2], [UInt8](repeating: 0, count: 10)).write(to: $0.appendingPathComponent("train-images-idx3-ubyte")) },
+        try expectFailure(
+            { try idx([4, 2, 2], [UInt8](repeating: 0, count: 10)).write(to: $0.appendingPathComponent("train-images-idx3-ubyte")) },
             mentioning: ["train-images-idx3-ubyte", "truncated", "16 bytes of data, file has 10"])
     }
 
     @Test("Image and label counts that disagree")
     func countMismatch() throws {
-        try expectFailure({ try idx([3], [1, 1, 1]).write(to: $0.appendingPathComponent("train-labels-idx1-ubyte")) },
+        try expectFailure(
+            { try idx([3], [1, 1, 1]).write(to: $0.appendingPathComponent("train-labels-idx1-ubyte")) },
             mentioning: ["train-labels-idx1-ubyte", "3 labels", "4 images"])
     }
 
     @Test("A label outside 0–9")
     func badLabel() throws {
-        try expectFailure({ try idx([2], [1, 12]).write(to: $0.appendingPathComponent("t10k-labels-idx1-ubyte")) },
+        try expectFailure(
+            { try idx([2], [1, 12]).write(to: $0.appendingPathComponent("t10k-labels-idx1-ubyte")) },
             mentioning: ["label 12 at index 1"])
     }
 
     @Test("A truncated gzip file (the real MNIST labels cut short)")
     func truncatedGzip() throws {
         let real = try Data(contentsOf: mnistFixtures.appendingPathComponent("t10k-labels-idx1-ubyte.gz"))
-        try expectFailure({ try real.prefix(real.count / 2).write(to: $0.appendingPathComponent("t10k-labels-idx1-ubyte.gz")) },
+        try expectFailure(
+            { try real.prefix(real.count / 2).write(to: $0.appendingPathComponent("t10k-labels-idx1-ubyte.gz")) },
             mentioning: ["t10k-labels-idx1-ubyte.gz", "truncated gzip data"])
     }
 
     @Test("A file named .gz that is not gzip")
     func notGzip() throws {
-        try expectFailure({ try idx([2], [1, 1]).write(to: $0.appendingPathComponent("t10k-labels-idx1-ubyte.gz")) },
+        try expectFailure(
+            { try idx([2], [1, 1]).write(to: $0.appendingPathComponent("t10k-labels-idx1-ubyte.gz")) },
             mentioning: ["t10k-labels-idx1-ubyte.gz", "not gzip data"])
     }
 
     @Test("A directory where a file should be")
     func directoryInsteadOfFile() throws {
-        try expectFailure({
-            try FileManager.default.removeItem(at: $0.appendingPathComponent("train-images-idx3-ubyte"))
-            try FileManager.default.createDirectory(at: $0.appendingPathComponent("train-images-idx3-ubyte"), withIntermediateDirectories: false)
-        }, mentioning: ["train-images-idx3-ubyte", "is a directory"])
+        try expectFailure(
+            {
+                try FileManager.default.removeItem(at: $0.appendingPathComponent("train-images-idx3-ubyte"))
+                try FileManager.default.createDirectory(at: $0.appendingPathComponent("train-images-idx3-ubyte"), withIntermediateDirectories: false)
+            }, mentioning: ["train-images-idx3-ubyte", "is a directory"])
     }
 
     @Test("Whole gzip files decompress to the same bytes as the plain ones")

@@ -10,7 +10,10 @@ struct RegistryTests {
         let checks = DatasetVerifier.check(.mnist, in: mnistFixtures)
         #expect(checks[0] == .missing(stem: "train-images-idx3-ubyte"))
         for check in checks.dropFirst() {
-            guard case .verified(_, let how) = check else { Issue.record("\(check)"); continue }
+            guard case .verified(_, let how) = check else {
+                Issue.record("\(check)")
+                continue
+            }
             #expect(how == "official gzip MD5")
         }
     }
@@ -78,10 +81,11 @@ struct RegistryTests {
         defer { for url in [root, cache] { try? FileManager.default.removeItem(at: url) } }
         let environment = ["L0REPRO_DATA_DIR": root.path, "XDG_CACHE_HOME": cache.path, "HOME": "/nonexistent"]
         let order = DatasetName.fashionMNIST.searchDirectories(environment: environment)
-        #expect(order.map(\.directory.path) == [
-            root.appendingPathComponent("fashion-mnist").path, cache.appendingPathComponent("l0repro/fashion-mnist").path,
-            "/usr/share/datasets/fashion-mnist",
-        ])
+        #expect(
+            order.map(\.directory.path) == [
+                root.appendingPathComponent("fashion-mnist").path, cache.appendingPathComponent("l0repro/fashion-mnist").path,
+                "/usr/share/datasets/fashion-mnist",
+            ])
         #expect(order.map(\.source) == ["L0REPRO_DATA_DIR", "user cache", "system: Debian's dataset-fashion-mnist"])
 
         // The first directory that holds the training images wins.

@@ -22,7 +22,8 @@ struct FusedPoolingTests {
         let (shape, size) = Self.cases[index]
         let batch = 6
         let setup = RandomGenerator(seed: 51)
-        let fused: any Layer & Penalized, plain: any Layer & Penalized
+        let fused: any Layer & Penalized
+        let plain: any Layer & Penalized
         if gating == "plain" {
             fused = Conv2D(name: "conv", shape: shape, maxBatch: batch, decay: 0.1, pooling: size)
             plain = Conv2D(name: "conv", shape: shape, maxBatch: batch, decay: 0.1)

@@ -60,7 +60,8 @@ struct HardConcreteTests {
             let p1 = HardConcrete.probabilityOne(logAlpha: logAlpha, beta: beta)
             #expect(abs(mass + p0 + p1 - 1) < 1e-4)
             #expect(abs(p0 - (1 - HardConcrete.probabilityNonZero(logAlpha: logAlpha, beta: beta))) < 1e-12)
-            let cdfStep = HardConcrete.stretchedCDF(0.6, logAlpha: logAlpha, beta: beta) - HardConcrete.stretchedCDF(0.4, logAlpha: logAlpha, beta: beta)
+            let cdfStep =
+                HardConcrete.stretchedCDF(0.6, logAlpha: logAlpha, beta: beta) - HardConcrete.stretchedCDF(0.4, logAlpha: logAlpha, beta: beta)
             var integral = 0.0
             for i in 0..<2000 { integral += HardConcrete.stretchedDensity(0.4 + (Double(i) + 0.5) * 1e-4, logAlpha: logAlpha, beta: beta) * 1e-4 }
             #expect(abs(cdfStep - integral) < 1e-6)
@@ -75,7 +76,9 @@ struct HardConcreteTests {
             let logAlpha = random.normal() * 2
             let (z, derivative) = HardConcrete.sample(logAlpha: logAlpha, uniform: u)
             let h = 1e-6
-            let numeric = (HardConcrete.sample(logAlpha: logAlpha + h, uniform: u).gate - HardConcrete.sample(logAlpha: logAlpha - h, uniform: u).gate) / (2 * h)
+            let numeric =
+                (HardConcrete.sample(logAlpha: logAlpha + h, uniform: u).gate - HardConcrete.sample(logAlpha: logAlpha - h, uniform: u).gate)
+                / (2 * h)
             if z > 1e-4 && z < 1 - 1e-4 { #expect(abs(derivative - numeric) < 1e-5 * max(1, abs(numeric))) }
             if z == 0 || z == 1 { #expect(derivative == 0) }
         }

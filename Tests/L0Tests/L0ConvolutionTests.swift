@@ -43,7 +43,8 @@ struct L0ConvolutionTests {
             var total = Oracle.dot(y, rs)
             for c in 0..<4 {
                 let filter = Array(w[c * shape.patch..<(c + 1) * shape.patch])
-                total += HardConcrete.probabilityNonZero(logAlpha: a[c])
+                total +=
+                    HardConcrete.probabilityNonZero(logAlpha: a[c])
                     * (Double(lambda) * Double(shape.patch) + 0.5 * Double(decay) * Oracle.dot(filter, filter))
             }
             return total + 0.5 * Double(decay) * Oracle.dot(b, b)

@@ -79,8 +79,10 @@ struct L0DenseTests {
     /// as two tasks when its products are small (300→100, 7→5) and splits them otherwise (800→500).
     @Test(
         "A step scheduled into the backward gives the bytes of backward, penalty, then the step",
-        arguments: [(3, 7, 5, 1, false), (100, 784, 300, 1, false), (100, 784, 300, 2, false), (3, 7, 5, 1, true),
-            (100, 300, 100, 2, true), (100, 800, 500, 2, true)])
+        arguments: [
+            (3, 7, 5, 1, false), (100, 784, 300, 1, false), (100, 784, 300, 2, false), (3, 7, 5, 1, true),
+            (100, 300, 100, 2, true), (100, 800, 500, 2, true),
+        ])
     func scheduledUpdate(rows: Int, inputs: Int, outputs: Int, threads: Int, needsInputGradient: Bool) throws {
         BLASRuntime.setThreads(threads)
         defer { BLASRuntime.setThreads(1) }
@@ -167,7 +169,8 @@ struct SparsityTests {
 
     @Test("Dense MLP forward FLOPs: (2·784−1)·300+300 + (2·300−1)·100+100 + (2·100−1)·10+10 = 532,400")
     func denseMLP() {
-        let total = FlopCount.dense(inputs: 784, outputs: 300) + FlopCount.dense(inputs: 300, outputs: 100)
+        let total =
+            FlopCount.dense(inputs: 784, outputs: 300) + FlopCount.dense(inputs: 300, outputs: 100)
             + FlopCount.dense(inputs: 100, outputs: 10)
         #expect(total == 532_400)
         #expect(FlopCount.dense(inputs: 0, outputs: 10) == 0)

@@ -95,9 +95,11 @@ struct WorkerPoolTests {
             for i in 0..<b.count { b.pointer[i] = Float(random.normal()) }
             let (fast, naive) = (FloatBuffer(count: m * n), FloatBuffer(count: m * n))
             let lda = transposeA ? m : k
-            Gemm.fast(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
+            Gemm.fast(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
                 b: b.pointer, ldb: ldb, beta: 0, c: fast.pointer, ldc: n)
-            Gemm.naive(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
+            Gemm.naive(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
                 b: b.pointer, ldb: ldb, beta: 0, c: naive.pointer, ldc: n)
             let worst = zip(fast.array, naive.array).map { abs($0 - $1) / max(1, abs($1)) }.max()!
             #expect(worst < 1e-4, "m \(m) n \(n) k \(k)")

@@ -45,7 +45,8 @@ import Testing
         #expect(fixed.x.lower == 0 && fixed.x.upper == 12)
         let nice = Panel(x: Axis(limits: .nice), y: Axis(), marks: [mark]).scales()
         #expect(nice.x.lower == 0 && nice.x.upper == 10)
-        let log = Panel(x: Axis(), y: Axis(kind: .logarithmic, limits: .nice), marks: [LineMark(x: [1, 2, 3], y: [3, 0, 4000], color: .black)]).scales()
+        let log = Panel(x: Axis(), y: Axis(kind: .logarithmic, limits: .nice), marks: [LineMark(x: [1, 2, 3], y: [3, 0, 4000], color: .black)])
+            .scales()
         #expect(log.y.lower == 1 && log.y.upper == 10_000)
         #expect(log.y.ticks.map(\.label) == ["1", "10", "100", "10<sup>3</sup>", "10<sup>4</sup>"])
     }
@@ -65,7 +66,11 @@ import Testing
 
     @Test func sharedLegendListsDistinctEntriesOnce() {
         let a = Panel(x: Axis(), y: Axis(), marks: [LineMark(x: [0, 1], y: [0, 1], label: "ours", color: Palette.blue)], legend: .none)
-        let b = Panel(x: Axis(), y: Axis(), marks: [LineMark(x: [0, 1], y: [1, 0], label: "ours", color: Palette.blue), ScatterMark(x: [0.5], y: [0.5], label: "paper", color: .black)], legend: .none)
+        let b = Panel(
+            x: Axis(), y: Axis(),
+            marks: [
+                LineMark(x: [0, 1], y: [1, 0], label: "ours", color: Palette.blue), ScatterMark(x: [0.5], y: [0.5], label: "paper", color: .black),
+            ], legend: .none)
         let figure = Figure(panels: [a, b], sharedLegend: true)
         #expect(figure.sharedLegendEntries.map(\.label) == ["ours", "paper"])
         let canvas = RecordingCanvas()

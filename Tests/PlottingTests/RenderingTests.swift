@@ -49,7 +49,8 @@ import Testing
         #expect(Set(ids).count == ids.count)
         #expect(ids.allSatisfy { $0.hasPrefix("fig-a-") })
         for reference in matches(of: "href=\"#", in: svg) { #expect(ids.contains(reference), "dangling reference #\(reference)") }
-        let other = String(decoding: try FigureRenderer.render(Self.sample(title: "other"), as: .svg, options: RenderOptions(idPrefix: "fig-b")), as: UTF8.self)
+        let other = String(
+            decoding: try FigureRenderer.render(Self.sample(title: "other"), as: .svg, options: RenderOptions(idPrefix: "fig-b")), as: UTF8.self)
         #expect(Set(matches(of: " id=\"", in: other)).isDisjoint(with: ids))
     }
 

@@ -28,7 +28,7 @@ import Testing
     @Test func propertiesOverRandomRanges() {
         var state: UInt64 = 12345
         func uniform() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(state >> 11) * 0x1.0p-53
         }
         for _ in 0..<300 {

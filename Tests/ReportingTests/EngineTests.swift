@@ -48,8 +48,10 @@ final class SmallRegistry: CellRegistry {
         let expected = try String(contentsOf: Self.golden, encoding: .utf8)
         #expect(html == expected, "HTML differs from Golden/small.html; if the change is intended, re-record with L0REPRO_RECORD_GOLDEN=1")
         for piece in [
-            "<a href=\"#fig-curve\">Figure 1</a>", "<a href=\"#tab-numbers\">Table 1</a>", "the value is 42.", "<span class=\"label\">Figure 1.</span> A rising <em>line</em>.",
-            "<caption><span class=\"label\">Table 1.</span> Numbers.</caption>", "<li class=\"toc-2\"><a href=\"#sec-intro\">Intro</a></li>", "id=\"fig-curve-1\"",
+            "<a href=\"#fig-curve\">Figure 1</a>", "<a href=\"#tab-numbers\">Table 1</a>", "the value is 42.",
+            "<span class=\"label\">Figure 1.</span> A rising <em>line</em>.",
+            "<caption><span class=\"label\">Table 1.</span> Numbers.</caption>", "<li class=\"toc-2\"><a href=\"#sec-intro\">Intro</a></li>",
+            "id=\"fig-curve-1\"",
             "<li id=\"fn-1\"><p>A footnote with 42.", "<th>commit</th><td>abc123</td>", "<del>gone</del>", "@media print",
         ] {
             #expect(html.contains(piece), "missing \(piece)")
@@ -57,7 +59,8 @@ final class SmallRegistry: CellRegistry {
         // Nothing is loaded from elsewhere: no src attributes, no stylesheets, and the only http
         // addresses are the SVG namespaces and the template's own link.
         let addresses = html.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "")
-            .replacingOccurrences(of: "xmlns:xlink=\"http://www.w3.org/1999/xlink\"", with: "").replacingOccurrences(of: "href=\"https://example.org\"", with: "")
+            .replacingOccurrences(of: "xmlns:xlink=\"http://www.w3.org/1999/xlink\"", with: "").replacingOccurrences(
+                of: "href=\"https://example.org\"", with: "")
         #expect(!addresses.contains("http") && !html.contains("src=") && !html.contains("<link"), "the page must not load anything")
     }
 
@@ -81,8 +84,10 @@ final class SmallRegistry: CellRegistry {
         #expect(info.contains("CreationDate:    Tue May  1 00:00:00 2018"))
         // Words as read from the pages, whitespace (line ends, column gaps) collapsed.
         let body = try poppler("pdftotext", url).split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        for piece in ["A small report", "every feature, once", "Contents", "Intro", "Details", "Figure 1", "Table 1. Numbers", "the value is 42",
-                      "Figure 1. A rising line.", "1. one", "quoted, see Intro", "R = L + λ·Σ π", "Notes", "1. A footnote with 42.", "Provenance", "abc123"] {
+        for piece in [
+            "A small report", "every feature, once", "Contents", "Intro", "Details", "Figure 1", "Table 1. Numbers", "the value is 42",
+            "Figure 1. A rising line.", "1. one", "quoted, see Intro", "R = L + λ·Σ π", "Notes", "1. A footnote with 42.", "Provenance", "abc123",
+        ] {
             #expect(body.contains(piece), "missing \(piece)")
         }
     }
@@ -112,7 +117,10 @@ final class SmallRegistry: CellRegistry {
         #expect(registry.evaluations == 2)
         #expect(try evaluator.status(document, file: "small.md").map(\.status) == [.fresh, .fresh])
         registry.version = "2"
-        #expect(try evaluator.status(document, file: "small.md").map(\.status) == [.stale("changed since last computed: version"), .stale("changed since last computed: version")])
+        #expect(
+            try evaluator.status(document, file: "small.md").map(\.status) == [
+                .stale("changed since last computed: version"), .stale("changed since last computed: version"),
+            ])
         _ = try render(registry, cache: cache)
         #expect(registry.evaluations == 4)
     }
@@ -124,6 +132,8 @@ final class SmallRegistry: CellRegistry {
         let badCell = try TemplateReader.read("---\ntitle: x\n---\n\n```{.figure #fig-a source=nope}\nc\n```\n", file: "t.md")
         #expect(throws: TemplateError(file: "t.md", line: 5, problem: "fig-a: unknown source")) { try evaluator.evaluate(badCell, file: "t.md") }
         let badValue = try TemplateReader.read("---\ntitle: x\n---\n\nIt is {{ question }}.\n", file: "t.md")
-        #expect(throws: TemplateError(file: "t.md", line: 5, problem: "{{ question }}: unknown value")) { try evaluator.evaluate(badValue, file: "t.md") }
+        #expect(throws: TemplateError(file: "t.md", line: 5, problem: "{{ question }}: unknown value")) {
+            try evaluator.evaluate(badValue, file: "t.md")
+        }
     }
 }

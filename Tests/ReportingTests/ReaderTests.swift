@@ -56,12 +56,18 @@ import Testing
         #expect(document.metadata.fields["parameters.seed"] == "3")
         #expect(document.blocks.first == .tableOfContents)
         #expect(document.blocks[1] == .heading(level: 2, id: "sec-intro", content: [.text("Intro")]))
-        guard case .paragraph(let paragraph) = document.blocks[2] else { Issue.record("no paragraph"); return }
+        guard case .paragraph(let paragraph) = document.blocks[2] else {
+            Issue.record("no paragraph")
+            return
+        }
         #expect(paragraph.contains(.crossReference(id: "fig-curve", line: 15)))
         #expect(paragraph.contains(.value(key: "answer", line: 15)))
         #expect(paragraph.contains(.footnoteReference(label: "1", number: 1)))
         #expect(paragraph.contains(.strikethrough([.text("gone")])))
-        guard case .cell(let cell) = document.blocks[3] else { Issue.record("no cell"); return }
+        guard case .cell(let cell) = document.blocks[3] else {
+            Issue.record("no cell")
+            return
+        }
         #expect(cell.kind == "figure" && cell.id == "fig-curve" && cell.attributes == ["source": "curve"] && cell.line == 17)
         #expect(cell.caption == [.text("A rising "), .emphasis([.text("line")]), .text(".")])
         #expect(document.blocks[4] == .heading(level: 3, id: "sec-details", content: [.text("Details")]))
@@ -73,7 +79,10 @@ import Testing
 
     @Test func numberingAndCrossReferences() throws {
         let document = try Passes.resolveCrossReferences(Passes.number(TemplateReader.read(Self.small, file: "small.md")), file: "small.md")
-        guard case .paragraph(let paragraph) = document.blocks[2] else { Issue.record("no paragraph"); return }
+        guard case .paragraph(let paragraph) = document.blocks[2] else {
+            Issue.record("no paragraph")
+            return
+        }
         #expect(paragraph.contains(.link(url: "#fig-curve", content: [.text("Figure 1")])))
         #expect(paragraph.contains(.link(url: "#tab-numbers", content: [.text("Table 1")])))
         #expect(Passes.outline(document).map(\.title) == ["Intro", "Details"])
@@ -109,11 +118,15 @@ import Testing
 
     @Test("A {.when key=value} block is read as markdown when the condition holds, and left out otherwise")
     func conditionalBlocks() throws {
-        let text = "---\ntitle: x\n---\n\nBefore.\n\n```{.when dataset=mnist}\n## On digits {#sec-d}\n\nSee @sec-d, **bold**.\n```\n\n```{.when dataset=fashion-mnist}\nGarments.\n```\n"
+        let text =
+            "---\ntitle: x\n---\n\nBefore.\n\n```{.when dataset=mnist}\n## On digits {#sec-d}\n\nSee @sec-d, **bold**.\n```\n\n```{.when dataset=fashion-mnist}\nGarments.\n```\n"
         let mnist = try TemplateReader.read(text, file: "t.md", conditions: ["dataset": "mnist"])
         #expect(mnist.blocks.count == 3)
         #expect(mnist.blocks[1] == .heading(level: 2, id: "sec-d", content: [.text("On digits")]))
-        guard case .paragraph(let inner) = mnist.blocks[2] else { Issue.record("\(mnist.blocks)"); return }
+        guard case .paragraph(let inner) = mnist.blocks[2] else {
+            Issue.record("\(mnist.blocks)")
+            return
+        }
         #expect(inner.contains(.crossReference(id: "sec-d", line: 10)) && inner.contains(.strong([.text("bold")])))
         let fashion = try TemplateReader.read(text, file: "t.md", conditions: ["dataset": "fashion-mnist"])
         #expect(fashion.blocks == [.paragraph([.text("Before.")]), .paragraph([.text("Garments.")])])
@@ -121,7 +134,9 @@ import Testing
 
     @Test func danglingCrossReference() throws {
         let document = try Passes.number(TemplateReader.read("---\ntitle: x\n---\n\nSee\n@fig-missing here.\n", file: "t.md"))
-        #expect(throws: TemplateError(file: "t.md", line: 6, problem: "dangling cross-reference @fig-missing: no figure, table or section has that id")) {
+        #expect(
+            throws: TemplateError(file: "t.md", line: 6, problem: "dangling cross-reference @fig-missing: no figure, table or section has that id")
+        ) {
             try Passes.resolveCrossReferences(document, file: "t.md")
         }
     }

@@ -29,7 +29,8 @@ struct CommandLineTests {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         let runDirectory = try #require(checkpoint).deletingLastPathComponent()
-        try #require(!FileManager.default.fileExists(atPath: runDirectory.appendingPathComponent("log.json").path), "the run finished before it was killed")
+        try #require(
+            !FileManager.default.fileExists(atPath: runDirectory.appendingPathComponent("log.json").path), "the run finished before it was killed")
 
         let resumed = try Fixtures.run(arguments + ["--runs-dir", killed.path])
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -75,7 +76,10 @@ struct CommandLineTests {
     func badInput(arguments: [String], message: String) throws {
         let data = try Fixtures.smallMNIST(trainCount: 100, testCount: 100)
         let runs = Fixtures.temporaryDirectory().appendingPathComponent("runs")
-        defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: runs.deletingLastPathComponent()) }
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: runs.deletingLastPathComponent())
+        }
         let outcome = try Fixtures.run(
             ["train", "mlp"] + arguments.map { $0 == "DATA" ? data.path : $0 } + ["--runs-dir", runs.path])
         #expect(outcome.status != 0)
@@ -95,10 +99,14 @@ struct CommandLineTests {
         let template = ReportTests.template.path
         let cases: [([String], String)] = [
             (["report", "--template", folder.path, "--runs-dir", work.path], "\(folder.path):1: cannot read the template (is a directory)"),
-            (["report", "--template", template, "--reports-dir", file.path, "--runs-dir", work.path],
-             "\(file.path)/reproduction: cannot write the report here (\(file.path) is a file, not a directory); choose another --reports-dir"),
-            (["train", "mlp", "--dataset", "mnist", "--data-dir", data.path, "--epochs", "1", "--runs-dir", file.path],
-             "\(file.path): is a file, not a directory; choose another --runs-dir"),
+            (
+                ["report", "--template", template, "--reports-dir", file.path, "--runs-dir", work.path],
+                "\(file.path)/reproduction: cannot write the report here (\(file.path) is a file, not a directory); choose another --reports-dir"
+            ),
+            (
+                ["train", "mlp", "--dataset", "mnist", "--data-dir", data.path, "--epochs", "1", "--runs-dir", file.path],
+                "\(file.path): is a file, not a directory; choose another --runs-dir"
+            ),
         ]
         for (arguments, message) in cases {
             let outcome = try Fixtures.run(arguments)
@@ -136,7 +144,9 @@ struct CommandLineTests {
 
     @Test("Every command explains itself with --help")
     func help() throws {
-        for command in [[], ["train"], ["bench"], ["data"], ["data", "list"], ["data", "verify"], ["figure"], ["report"], ["report", "status"], ["serve"]] {
+        for command in [
+            [], ["train"], ["bench"], ["data"], ["data", "list"], ["data", "verify"], ["figure"], ["report"], ["report", "status"], ["serve"],
+        ] {
             let outcome = try Fixtures.run(command + ["--help"])
             #expect(outcome.status == 0)
             #expect(outcome.stdout.contains("USAGE"))

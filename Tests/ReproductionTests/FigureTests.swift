@@ -108,13 +108,18 @@ struct FigureTests {
         let out = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let environment = ["SOURCE_DATE_EPOCH": "1524960000"]
-        let draw = try Fixtures.run(["figure", "expected-flops", "--format", "all", "--out", out.path, "--runs-dir", try Self.runsDirectory.path], environment: environment)
+        let draw = try Fixtures.run(
+            ["figure", "expected-flops", "--format", "all", "--out", out.path, "--runs-dir", try Self.runsDirectory.path], environment: environment)
         #expect(draw.status == 0, "\(draw.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         #expect(names == ["expected-flops.pdf", "expected-flops.png", "expected-flops.svg"])
         let pdf = try Data(contentsOf: out.appendingPathComponent("expected-flops.pdf"))
         #expect(String(decoding: pdf, as: UTF8.self).contains("/CreationDate (20180429000000Z)"))
-        let again = try Fixtures.run(["figure", "expected-flops", "--format", "pdf", "--out", out.appendingPathComponent("again.pdf").path, "--runs-dir", try Self.runsDirectory.path], environment: environment)
+        let again = try Fixtures.run(
+            [
+                "figure", "expected-flops", "--format", "pdf", "--out", out.appendingPathComponent("again.pdf").path, "--runs-dir",
+                try Self.runsDirectory.path,
+            ], environment: environment)
         #expect(again.status == 0)
         #expect(try Data(contentsOf: out.appendingPathComponent("again.pdf")) == pdf)
 

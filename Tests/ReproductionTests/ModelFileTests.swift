@@ -44,7 +44,9 @@ struct ModelFileTests {
         #expect(Array(try #require(back.values(of: "b"))) == [7, 8, 9])
     }
 
-    @Test("A truncated, foreign, newer or damaged file is refused in one line naming it", arguments: ["truncated", "foreign", "newer", "flipped", "header"])
+    @Test(
+        "A truncated, foreign, newer or damaged file is refused in one line naming it",
+        arguments: ["truncated", "foreign", "newer", "flipped", "header"])
     func refused(damage: String) throws {
         let directory = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

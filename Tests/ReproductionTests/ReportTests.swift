@@ -11,8 +11,10 @@ struct ReportTests {
 
     /// The files a reader sees in a report directory, by relative path.
     static func published(_ report: URL) throws -> [String: Data] {
-        var files = ["index.html": try Data(contentsOf: report.appendingPathComponent("index.html")),
-                     "report.pdf": try Data(contentsOf: report.appendingPathComponent("report.pdf"))]
+        var files = [
+            "index.html": try Data(contentsOf: report.appendingPathComponent("index.html")),
+            "report.pdf": try Data(contentsOf: report.appendingPathComponent("report.pdf")),
+        ]
         let figures = report.appendingPathComponent("figures")
         for name in try FileManager.default.contentsOfDirectory(atPath: figures.path) {
             files["figures/" + name] = try Data(contentsOf: figures.appendingPathComponent(name))
@@ -20,7 +22,9 @@ struct ReportTests {
         return files
     }
 
-    @Test("A report is replaced whole or not at all: a blocked figure path does not leave new pages beside old figures, and a writer killed mid-write leaves the old report")
+    @Test(
+        "A report is replaced whole or not at all: a blocked figure path does not leave new pages beside old figures, and a writer killed mid-write leaves the old report"
+    )
     func wholeOrNothing() throws {
         let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
         let work = Fixtures.temporaryDirectory()
@@ -64,7 +68,10 @@ struct ReportTests {
         // restores the default and unblocks it, which the test runner may have changed): the old
         // report stays whole.
         let killed = try Fixtures.run(
-            ["-c", "ulimit -f \(limit); exec perl -MPOSIX -e '$SIG{XFSZ} = \"DEFAULT\"; sigprocmask(SIG_UNBLOCK, POSIX::SigSet->new(SIGXFSZ)); exec @ARGV or die' -- \(command)"],
+            [
+                "-c",
+                "ulimit -f \(limit); exec perl -MPOSIX -e '$SIG{XFSZ} = \"DEFAULT\"; sigprocmask(SIG_UNBLOCK, POSIX::SigSet->new(SIGXFSZ)); exec @ARGV or die' -- \(command)",
+            ],
             environment: ["SOURCE_DATE_EPOCH": "1525305600"], executable: bash)
         #expect(killed.status != 0, "\(killed.stderr)")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: reports.path).filter { $0.hasPrefix(".reproduction.staging-") }
@@ -100,7 +107,9 @@ struct ReportTests {
         let figureCount = templateText.components(separatedBy: "```{.figure").count - 1
         let cellCount = figureCount + templateText.components(separatedBy: "```{.table").count - 1
         // The MNIST discussion is in, the Fashion-MNIST one is not.
-        #expect(page.contains("MNIST is the paper") && page.contains("own dataset, so the numbers below") && !page.contains("this is the Fashion-MNIST companion"))
+        #expect(
+            page.contains("MNIST is the paper") && page.contains("own dataset, so the numbers below")
+                && !page.contains("this is the Fashion-MNIST companion"))
         #expect(page.components(separatedBy: "<svg").count - 1 == figureCount)
         #expect(page.contains("<a href=\"#fig-flops\">") || page.contains("id=\"fig-flops\""))
         #expect(page.contains("paper: L0, λ = 0.1/N") && page.contains("ours: L0, λ = 0.1/N"))
@@ -152,7 +161,9 @@ struct ReportTests {
 
         let status = try Fixtures.run(["report", "status"] + arguments.dropFirst(), environment: environment)
         #expect(status.status == 0)
-        #expect(status.stdout.split(separator: "\n").count == cellCount && status.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("fresh  ") }, "\(status.stdout)")
+        #expect(
+            status.stdout.split(separator: "\n").count == cellCount && status.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("fresh  ") },
+            "\(status.stdout)")
 
         // --fresh retrains every run from scratch; the same seed gives the same logs.
         let runLog = work.appendingPathComponent("runs").appendingPathComponent(runName).appendingPathComponent("log.json")
@@ -210,13 +221,16 @@ struct ReportTests {
         // when no cell uses runs.
         let other = try Fixtures.run(["report", "--template", template.path, "--dataset", "fashion-mnist", "--reports-dir", reports.path])
         #expect(other.status == 0, "\(other.stderr)")
-        #expect(try String(contentsOf: reports.appendingPathComponent("small-fashion-mnist/index.html"), encoding: .utf8).contains("On Fashion-MNIST."))
+        #expect(
+            try String(contentsOf: reports.appendingPathComponent("small-fashion-mnist/index.html"), encoding: .utf8).contains("On Fashion-MNIST."))
 
         let bad = work.appendingPathComponent("bad.md")
         try "---\ntitle: Bad\ndataset: imagenet\n---\n\nText.\n".write(to: bad, atomically: true, encoding: .utf8)
         let refused = try Fixtures.run(["report", "--template", bad.path, "--reports-dir", reports.path])
         #expect(refused.status == 1)
-        #expect(refused.stderr.hasSuffix("l0repro: \(bad.path):1: front matter dataset 'imagenet' is not mnist, fashion-mnist or auto\n"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.hasSuffix("l0repro: \(bad.path):1: front matter dataset 'imagenet' is not mnist, fashion-mnist or auto\n"),
+            "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: reports.appendingPathComponent("bad").path))
     }
 
@@ -226,9 +240,13 @@ struct ReportTests {
         defer { try? FileManager.default.removeItem(at: work) }
         let template = work.appendingPathComponent("bad.md")
         try "---\ntitle: Bad\n---\n\nSee @fig-nowhere.\n".write(to: template, atomically: true, encoding: .utf8)
-        let outcome = try Fixtures.run(["report", "--template", template.path, "--reports-dir", work.appendingPathComponent("reports").path, "--dataset", "fashion-mnist"])
+        let outcome = try Fixtures.run([
+            "report", "--template", template.path, "--reports-dir", work.appendingPathComponent("reports").path, "--dataset", "fashion-mnist",
+        ])
         #expect(outcome.status == 1)
-        #expect(outcome.stderr.hasSuffix("l0repro: \(template.path):5: dangling cross-reference @fig-nowhere: no figure, table or section has that id\n"), "\(outcome.stderr)")
+        #expect(
+            outcome.stderr.hasSuffix("l0repro: \(template.path):5: dangling cross-reference @fig-nowhere: no figure, table or section has that id\n"),
+            "\(outcome.stderr)")
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("reports").path))
         let missing = try Fixtures.run(["report", "--template", work.appendingPathComponent("none.md").path])
         #expect(missing.status == 1 && missing.stderr.contains("none.md:1: no such template"))
@@ -242,9 +260,12 @@ struct ReportTests {
         try "---\ntitle: Small\n---\n\nText.\n".write(to: template, atomically: true, encoding: .utf8)
         let reports = work.appendingPathComponent("reports")
         let outcome = try Fixtures.run(
-            ["report", "--template", template.path, "--dataset", "mnist", "--reports-dir", reports.path], environment: ["SOURCE_DATE_EPOCH": "yesterday"])
+            ["report", "--template", template.path, "--dataset", "mnist", "--reports-dir", reports.path],
+            environment: ["SOURCE_DATE_EPOCH": "yesterday"])
         #expect(outcome.status == 1)
-        #expect(outcome.stderr == "l0repro: SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds since 1970; unset it or fix it\n", "\(outcome.stderr)")
+        #expect(
+            outcome.stderr == "l0repro: SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds since 1970; unset it or fix it\n",
+            "\(outcome.stderr)")
         #expect(!FileManager.default.fileExists(atPath: reports.path))
     }
 
@@ -279,7 +300,9 @@ struct ReportTests {
         try "page\n".write(to: repo.appendingPathComponent("Reports/out/index.html"), atomically: true, encoding: .utf8)
         try git("add", ".")
         try git("commit", "-q", "-m", "report")
-        let files = [repo.appendingPathComponent("Sources"), repo.appendingPathComponent("Templates/t.md"), URL(fileURLWithPath: "/elsewhere/runs/x")]
+        let files = [
+            repo.appendingPathComponent("Sources"), repo.appendingPathComponent("Templates/t.md"), URL(fileURLWithPath: "/elsewhere/runs/x"),
+        ]
         let revision = try #require(SourceRevision.of(files, in: repo.appendingPathComponent("Templates")))
         // The report commit came after the code commit, yet the revision is the code commit's.
         #expect(revision.commit == (try git("rev-parse", "HEAD~1")) && !revision.changed)

@@ -20,8 +20,13 @@ struct ServeTests {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard connected == 0 else { close(fd); throw CocoaError(.fileReadUnknown) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw CocoaError(.fileReadUnknown)
+        }
         return fd
     }
 
@@ -70,7 +75,9 @@ struct ServeTests {
             if chunk.isEmpty { break }
             line += String(decoding: chunk, as: UTF8.self)
         }
-        guard line.hasPrefix("serving http://127.0.0.1:"), let port = line.split(separator: ":").dropFirst(2).first.flatMap({ UInt16($0.prefix { $0.isNumber }) }) else {
+        guard line.hasPrefix("serving http://127.0.0.1:"),
+            let port = line.split(separator: ":").dropFirst(2).first.flatMap({ UInt16($0.prefix { $0.isNumber }) })
+        else {
             stop(server)
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "no port in '\(line)'"])
         }
@@ -110,7 +117,10 @@ struct ServeTests {
         #expect(page.status == 200 && page.body.contains("<svg") && page.body.contains("fetch('/events?report=reproduction'"))
         let figure = try Self.request("GET", "/reports/reproduction/figures/fig-gate.svg", port: port)
         #expect(figure.status == 200 && figure.body.contains("id=\"fig-gate-1\""))
-        for attack in ["/reports/../../etc/passwd", "/reports/%2e%2e/%2e%2e/etc/passwd", "/reports/reproduction/../../../etc/passwd", "/reports/..%2f..%2fetc/passwd"] {
+        for attack in [
+            "/reports/../../etc/passwd", "/reports/%2e%2e/%2e%2e/etc/passwd", "/reports/reproduction/../../../etc/passwd",
+            "/reports/..%2f..%2fetc/passwd",
+        ] {
             let refused = try Self.request("GET", attack, port: port)
             #expect([400, 403, 404].contains(refused.status) && !refused.body.contains("root:"), "\(attack) gave \(refused.status)")
         }
@@ -145,7 +155,8 @@ struct ServeTests {
         let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
         defer { for url in [work, data] { try? FileManager.default.removeItem(at: url) } }
         let options = [
-            "--template", ReportTests.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path, "--threads", "3", "--request-timeout", "2",
+            "--template", ReportTests.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path, "--threads", "3",
+            "--request-timeout", "2",
             "--runs-dir", work.appendingPathComponent("runs").path, "--reports-dir", work.appendingPathComponent("reports").path,
         ]
         let (server, port) = try Self.start(options)

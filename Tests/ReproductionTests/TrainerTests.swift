@@ -86,7 +86,8 @@ struct TrainerTests {
     @Test("An fc1 input of LeNet-5 counts only when conv2 keeps the map it reads")
     func lenetCrossLayer() throws {
         var log = try Self.exampleLog(model: .lenet5)
-        let open: Float = 3, closed: Float = -5
+        let open: Float = 3
+        let closed: Float = -5
         // conv1 keeps 2 maps, conv2 keeps map 0 of 50; fc1 keeps inputs 0…15 (map 0) and 16…31 (map 1,
         // closed), fc2 keeps 3 inputs.
         log.finalGates = [
@@ -150,7 +151,9 @@ struct TrainerTests {
         }
     }
 
-    @Test("SGD with Nesterov momentum and a step schedule trains a small network, changes its rate at the milestones, and resumes from its checkpoint to the same bytes")
+    @Test(
+        "SGD with Nesterov momentum and a step schedule trains a small network, changes its rate at the milestones, and resumes from its checkpoint to the same bytes"
+    )
     func sgdScheduleResume() throws {
         let (whole, split) = (Fixtures.temporaryDirectory(), Fixtures.temporaryDirectory())
         defer { for url in [whole, split] { try? FileManager.default.removeItem(at: url) } }
@@ -223,7 +226,9 @@ struct TrainerTests {
             }
         }
         #expect(events.count == 2 && events[1] == "resumed 1", "\(events)")
-        #expect(events.first?.contains("checkpoint.bin: checkpoint is damaged") == true && events.first?.contains("checkpoint.previous.bin (epoch 1)") == true)
+        #expect(
+            events.first?.contains("checkpoint.bin: checkpoint is damaged") == true
+                && events.first?.contains("checkpoint.previous.bin (epoch 1)") == true)
         #expect(outcome.log != nil)
         #expect(try Data(contentsOf: trainer.logURL) == Data(contentsOf: reference.logURL))
         #expect(!FileManager.default.fileExists(atPath: trainer.directory.appendingPathComponent("checkpoint.previous.bin").path))
@@ -279,7 +284,9 @@ struct TrainerTests {
         #expect { try trainer.run() } throws: { String(describing: $0).contains("has no digest beside it") }
     }
 
-    @Test("Outputs that cannot be written are found before the first epoch: a runs directory that is a file or read-only, a log path that is a directory")
+    @Test(
+        "Outputs that cannot be written are found before the first epoch: a runs directory that is a file or read-only, a log path that is a directory"
+    )
     func outputsCheckedFirst() throws {
         let runs = Fixtures.temporaryDirectory()
         defer {

@@ -53,7 +53,8 @@ extension Oracle {
                                 for j in 0..<s.kernel {
                                     let (ih, iw) = (oh * s.stride - s.padding + i, ow * s.stride - s.padding + j)
                                     guard ih >= 0 && ih < s.inHeight && iw >= 0 && iw < s.inWidth else { continue }
-                                    sum += w[((o * s.inChannels + c) * s.kernel + i) * s.kernel + j]
+                                    sum +=
+                                        w[((o * s.inChannels + c) * s.kernel + i) * s.kernel + j]
                                         * x[((n * s.inChannels + c) * s.inHeight + ih) * s.inWidth + iw]
                                 }
                             }

@@ -36,10 +36,15 @@ public enum FigureCatalog {
         FigureEntry(name: "hard-concrete-grid", summary: "Rectified hard concrete for log α ∈ {−2, 0, 2} × β ∈ {0.25, 2/3, 1}", source: .math) { _ in
             MathFigures.hardConcreteGrid()
         },
-        FigureEntry(name: "expected-flops", summary: "Paper Fig. 3: expected FLOPs over training, MLP and LeNet-5, L0 and L0-sep, dense as a flat line", source: .runs) {
+        FigureEntry(
+            name: "expected-flops", summary: "Paper Fig. 3: expected FLOPs over training, MLP and LeNet-5, L0 and L0-sep, dense as a flat line",
+            source: .runs
+        ) {
             try RunFigures.expectedFlops($0!)
         },
-        FigureEntry(name: "kept-groups", summary: "Share of gate groups kept per layer after every epoch", source: .runs) { try RunFigures.keptGroups($0!) },
+        FigureEntry(name: "kept-groups", summary: "Share of gate groups kept per layer after every epoch", source: .runs) {
+            try RunFigures.keptGroups($0!)
+        },
         FigureEntry(name: "gate-histograms", summary: "Histograms of P(z ≠ 0) per layer at the end of training", source: .runs) {
             try RunFigures.gateHistograms($0!)
         },
@@ -79,7 +84,9 @@ public enum SourceDate {
         if (try? process.run()) != nil {
             let output = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            if process.terminationStatus == 0, let seconds = Double(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+            if process.terminationStatus == 0,
+                let seconds = Double(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            {
                 return Date(timeIntervalSince1970: seconds)
             }
         }

@@ -47,7 +47,9 @@ public enum MathFigures {
                     x: rectifiedX, lower: rectifiedX.map { _ in 0 },
                     upper: rectifiedX.map { HardConcrete.stretchedDensity(min(max($0, 1e-9), 1 - 1e-9), logAlpha: 0, beta: beta) },
                     label: "z on (0, 1)", color: Palette.bluishGreen, opacity: 0.3),
-                LineMark(x: xs, y: xs.map { HardConcrete.binaryConcreteDensity($0, logAlpha: 0, beta: beta) }, label: "s (binary concrete)", color: Palette.blue),
+                LineMark(
+                    x: xs, y: xs.map { HardConcrete.binaryConcreteDensity($0, logAlpha: 0, beta: beta) }, label: "s (binary concrete)",
+                    color: Palette.blue),
                 LineMark(
                     x: stretchedX, y: stretchedX.map { HardConcrete.stretchedDensity($0, logAlpha: 0, beta: beta) }, label: "s̄ (stretched)",
                     color: Palette.vermillion, dash: [5, 3]),
@@ -62,7 +64,9 @@ public enum MathFigures {
             x: Axis("log α"), y: Axis("gate value", limits: .fixed(-0.03, 1.03)),
             marks: [
                 AreaMark.errorBand(x: logAlphas, mean: means, halfWidth: bands, color: Palette.blue),
-                LineMark(x: logAlphas, y: means, label: "E[z], Monte Carlo (\(samples.formatted(.number.grouping(.automatic))) samples)", color: Palette.blue),
+                LineMark(
+                    x: logAlphas, y: means, label: "E[z], Monte Carlo (\(samples.formatted(.number.grouping(.automatic))) samples)",
+                    color: Palette.blue),
                 LineMark(x: fine, y: fine.map(HardConcrete.deterministicGate), label: "noise-free gate ẑ", color: Palette.vermillion, dash: [5, 3]),
                 ReferenceLine(.vertical, at: -log(11), color: Palette.black.withAlpha(0.5), dash: [2, 2], width: 0.8),
             ], legend: .auto)
@@ -74,7 +78,9 @@ public enum MathFigures {
     /// unbiased `samples`-draw estimate). With the logistic noise L = log u − log(1 − u) sorted, the
     /// draws with z = 0 (L ≤ −β·log 11 − log α) and z = 1 (L ≥ β·log 11 − log α) are counted by binary
     /// search, so only the draws in between need the sigmoid.
-    public static func monteCarloExpectedGate(logAlphas: [Double], beta: Double, samples: Int, seed: UInt64) -> (mean: [Double], twoStandardErrors: [Double]) {
+    public static func monteCarloExpectedGate(logAlphas: [Double], beta: Double, samples: Int, seed: UInt64) -> (
+        mean: [Double], twoStandardErrors: [Double]
+    ) {
         let generator = RandomGenerator(seed: seed)
         let noise = (0..<samples).map { _ in
             let u = HardConcrete.noise(fromUniform: generator.uniform())
@@ -117,7 +123,9 @@ public enum MathFigures {
                         x: Axis(panels.count >= 6 ? "z" : nil, limits: .fixed(-0.08, 1.08), ticks: [0, 0.5, 1]),
                         y: Axis(panels.count % 3 == 0 ? "density" : nil, limits: .fixed(0, 2), ticks: [0, 1, 2]),
                         marks: [
-                            AreaMark(x: xs, lower: xs.map { _ in 0 }, upper: densities, label: "density of z on (0, 1)", color: Palette.bluishGreen, opacity: 0.3),
+                            AreaMark(
+                                x: xs, lower: xs.map { _ in 0 }, upper: densities, label: "density of z on (0, 1)", color: Palette.bluishGreen,
+                                opacity: 0.3),
                             LineMark(x: xs, y: densities, color: Palette.bluishGreen, width: 1),
                             PointMassMark(x: [0, 1], mass: [p0, p1], label: "P(z = 0) and P(z = 1)", color: Palette.vermillion),
                         ], legend: .none))

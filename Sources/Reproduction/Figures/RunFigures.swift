@@ -12,11 +12,14 @@ public enum RunFigures {
         let panels = models.map { model in
             let gated = runs.runs(of: model).filter { $0.config.variant.isGated }
             var marks: [any Mark] = gated.map { run in
-                LineMark(x: epochs(run), y: run.epochs.map(\.expectedFlops), label: Style.name(run.config.variant), color: Style.color(run.config.variant), dash: Style.dash(run.config.variant))
+                LineMark(
+                    x: epochs(run), y: run.epochs.map(\.expectedFlops), label: Style.name(run.config.variant), color: Style.color(run.config.variant),
+                    dash: Style.dash(run.config.variant))
             }
             marks.append(ReferenceLine(.horizontal, at: gated[0].result.denseFlops, label: "dense and dropout", color: Palette.black.withAlpha(0.7)))
             return Panel(
-                title: Style.title(model), x: Axis("epoch", limits: .nice, integerTicks: true), y: Axis("expected FLOPs per example", format: .si, including: [0]),
+                title: Style.title(model), x: Axis("epoch", limits: .nice, integerTicks: true),
+                y: Axis("expected FLOPs per example", format: .si, including: [0]),
                 marks: marks, legend: .auto)
         }
         return Figure(panels: panels, size: Size(width: 468, height: 210))
@@ -49,7 +52,9 @@ public enum RunFigures {
             for (layer, record) in first.finalGates.enumerated() {
                 let marks: [any Mark] = gated.map { run in
                     let values = run.finalGates[layer].logAlpha.map { HardConcrete.probabilityNonZero(logAlpha: Double($0)) }
-                    return HistogramMark(values: values, bins: 20, range: 0...1, normalization: .fraction, label: Style.name(run.config.variant), color: Style.color(run.config.variant))
+                    return HistogramMark(
+                        values: values, bins: 20, range: 0...1, normalization: .fraction, label: Style.name(run.config.variant),
+                        color: Style.color(run.config.variant))
                 }
                 panels.append(
                     Panel(
@@ -73,13 +78,21 @@ public enum RunFigures {
             guard let first = gated.first else { continue }
             let original = PaperResults.originalArchitecture(model).map(Double.init)
             let positions = original.indices.map(Double.init)
-            var marks: [any Mark] = [BarMark(positions: positions, heights: original, width: 0.8, label: "original", color: Color(hex: 0xBBBBBB), opacity: 0.5)]
+            var marks: [any Mark] = [
+                BarMark(positions: positions, heights: original, width: 0.8, label: "original", color: Color(hex: 0xBBBBBB), opacity: 0.5)
+            ]
             for (k, run) in gated.enumerated() {
                 let offset = (Double(k) - Double(gated.count - 1) / 2) * 0.3
                 let variant = run.config.variant
-                marks.append(BarMark(positions: positions.map { $0 + offset }, heights: run.result.keptGroups.map(Double.init), width: 0.28, label: "ours, \(Style.name(variant))", color: Style.color(variant)))
+                marks.append(
+                    BarMark(
+                        positions: positions.map { $0 + offset }, heights: run.result.keptGroups.map(Double.init), width: 0.28,
+                        label: "ours, \(Style.name(variant))", color: Style.color(variant)))
                 if let paper = PaperResults.row(model, variant) {
-                    marks.append(ScatterMark(x: positions.map { $0 + offset }, y: paper.architecture.map(Double.init), label: "paper, \(Style.name(variant))", color: Palette.black, shape: variant == .l0 ? .diamond : .triangle, size: 5.5))
+                    marks.append(
+                        ScatterMark(
+                            x: positions.map { $0 + offset }, y: paper.architecture.map(Double.init), label: "paper, \(Style.name(variant))",
+                            color: Palette.black, shape: variant == .l0 ? .diamond : .triangle, size: 5.5))
                 }
             }
             panels.append(
@@ -97,10 +110,24 @@ public enum RunFigures {
         for model in ModelKind.allCases {
             let all = runs.runs(of: model)
             guard !all.isEmpty else { continue }
-            let error: [any Mark] = all.map { LineMark(x: epochs($0), y: $0.epochs.map(\.testError), label: Style.name($0.config.variant), color: Style.color($0.config.variant), dash: Style.dash($0.config.variant)) }
-            let loss: [any Mark] = all.map { LineMark(x: epochs($0), y: $0.epochs.map(\.trainCrossEntropy), label: Style.name($0.config.variant), color: Style.color($0.config.variant), dash: Style.dash($0.config.variant)) }
-            panels.append(Panel(title: "\(Style.title(model)): test error", x: Axis("epoch", limits: .nice, integerTicks: true), y: Axis("test error (%)"), marks: error))
-            panels.append(Panel(title: "\(Style.title(model)): training loss", x: Axis("epoch", limits: .nice, integerTicks: true), y: Axis("cross-entropy", kind: .logarithmic), marks: loss, legend: .none))
+            let error: [any Mark] = all.map {
+                LineMark(
+                    x: epochs($0), y: $0.epochs.map(\.testError), label: Style.name($0.config.variant), color: Style.color($0.config.variant),
+                    dash: Style.dash($0.config.variant))
+            }
+            let loss: [any Mark] = all.map {
+                LineMark(
+                    x: epochs($0), y: $0.epochs.map(\.trainCrossEntropy), label: Style.name($0.config.variant), color: Style.color($0.config.variant),
+                    dash: Style.dash($0.config.variant))
+            }
+            panels.append(
+                Panel(
+                    title: "\(Style.title(model)): test error", x: Axis("epoch", limits: .nice, integerTicks: true), y: Axis("test error (%)"),
+                    marks: error))
+            panels.append(
+                Panel(
+                    title: "\(Style.title(model)): training loss", x: Axis("epoch", limits: .nice, integerTicks: true),
+                    y: Axis("cross-entropy", kind: .logarithmic), marks: loss, legend: .none))
         }
         guard !panels.isEmpty else { throw runs.missing(.mlp) }
         return Figure(panels: panels, columns: 2, size: Size(width: 468, height: 190 * Double(panels.count / 2)))
