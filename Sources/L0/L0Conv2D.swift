@@ -40,7 +40,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         gates = HardConcreteGates(name: name, groups: shape.outChannels, perExample: perExampleGates, maxBatch: maxBatch)
-        pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, gated: true) : nil
+        pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, scaled: true) : nil
         preGate = pool == nil ? Tensor(maxBatch: maxBatch, featureShape: shape.outputShape) : nil
         output = pool?.output ?? Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
         products = FloatBuffer(count: maxBatch * shape.outChannels)
@@ -62,7 +62,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         gates.draw(mode: mode, batch: rows, random: random)
         core.forward(
             input: input.pointer, batch: rows, weight: weight.value.pointer, bias: bias.value.pointer, output: preGate?.pointer,
-            gating: ConvolutionGating(values: gates.values.pointer, perExample: gates.lastDrawPerExample, maps: output.pointer),
+            scale: MapScale(values: gates.values.pointer, perExample: gates.lastDrawPerExample, maps: output.pointer),
             pooling: pool?.pooling)
         return output.resized(to: rows)
     }
@@ -76,7 +76,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
             weightGradient: weight.gradient.pointer, biasGradient: bias.gradient.pointer,
             inputGradient: needsInputGradient ? inputGradient.pointer : nil,
             // With pooling the core takes o at the maxima from `pool` and does not read `maps`.
-            gating: ConvolutionGating(
+            scale: MapScale(
                 values: gates.values.pointer, perExample: perExample, maps: preGate?.pointer ?? output.pointer,
                 products: products.pointer),
             pooling: pool?.pooling)

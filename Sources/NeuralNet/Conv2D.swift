@@ -27,7 +27,7 @@ public final class Conv2D: Layer, Penalized {
         core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
-        pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, gated: false) : nil
+        pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, scaled: false) : nil
         output = pool?.output ?? Tensor(maxBatch: maxBatch, featureShape: shape.outputShape)
         inputGradient = Tensor(maxBatch: maxBatch, featureShape: shape.inputShape)
     }
@@ -74,10 +74,10 @@ public final class PoolingBuffers {
     /// max(0, the window maxima): the layer's output.
     public let output: Tensor
     let argmax: UnsafeMutablePointer<Int32>
-    /// o before the gate at each maximum (gated layers only).
-    let preGate: FloatBuffer?
+    /// o before the scale at each maximum (scaled layers only).
+    let unscaled: FloatBuffer?
 
-    public init(size: Int, shape: ConvolutionShape, maxBatch: Int, gated: Bool) {
+    public init(size: Int, shape: ConvolutionShape, maxBatch: Int, scaled: Bool) {
         self.size = size
         outputShape = [shape.outChannels, shape.outHeight / size, shape.outWidth / size]
         precondition(outputShape[1] > 0 && outputShape[2] > 0, "pooling window larger than the maps")
@@ -85,12 +85,12 @@ public final class PoolingBuffers {
         let count = maxBatch * outputShape.reduce(1, *)
         argmax = .allocate(capacity: count)
         argmax.initialize(repeating: 0, count: count)
-        preGate = gated ? FloatBuffer(count: count) : nil
+        unscaled = scaled ? FloatBuffer(count: count) : nil
     }
 
     deinit { argmax.deallocate() }
 
     public var pooling: ConvolutionPooling {
-        ConvolutionPooling(size: size, output: output.pointer, argmax: argmax, preGate: preGate?.pointer)
+        ConvolutionPooling(size: size, output: output.pointer, argmax: argmax, unscaled: unscaled?.pointer)
     }
 }

@@ -75,7 +75,7 @@ public enum VectorMath {
         }
     }
 
-    /// y = max(x, 0)·z: a ReLU and a gate in one pass (0 where x ≤ 0).
+    /// y = max(x, 0)·z: a ReLU and a scale in one pass (0 where x ≤ 0).
     @inline(__always)
     public static func rectifyAndMultiply(
         _ x: UnsafePointer<Float>, _ z: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int
@@ -93,7 +93,7 @@ public enum VectorMath {
         }
     }
 
-    /// d = g·z where h > 0, else 0: a gate's and a ReLU's backward in one pass (h before the ReLU).
+    /// d = g·z where h > 0, else 0: a scale's and a ReLU's backward in one pass (h before the ReLU).
     @inline(__always)
     public static func multiplyWherePositive(
         _ g: UnsafePointer<Float>, _ z: UnsafePointer<Float>, where h: UnsafePointer<Float>,
@@ -205,7 +205,7 @@ public enum VectorMath {
         }
     }
 
-    /// y = x + b and g = a·y, in one pass (a gated convolution's output before and after its gate).
+    /// y = x + b and g = a·y, in one pass (a scaled convolution's output before and after its scale).
     @inline(__always)
     public static func addBias(
         _ b: Float, to x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, scaledBy a: Float,
@@ -245,7 +245,7 @@ public enum VectorMath {
         return sum
     }
 
-    /// y = a·x, returning (Σ x·o, Σ y) in one pass (a gate's backward: z·dy, the gate's product and the
+    /// y = a·x, returning (Σ x·o, Σ y) in one pass (a scale's backward: z·dy, the scale's product and the
     /// bias gradient).
     @inline(__always)
     public static func scaleReturningDotAndSum(

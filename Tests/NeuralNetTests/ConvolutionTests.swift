@@ -39,6 +39,52 @@ struct ConvolutionTests {
         #expect(worst < 1e-4)
     }
 
+    @Test(
+        "The low-memory mode (columns unfolded again in the backward) gives the same bytes, with and without a per-map scale",
+        arguments: shapes, [false, true])
+    func lowMemory(shape: ConvolutionShape, scaled: Bool) {
+        BLASRuntime.setThreads(2)
+        defer { BLASRuntime.setThreads(1) }
+        let batch = 21
+        let random = RandomGenerator(seed: 43)
+        let x = FloatBuffer(count: batch * shape.inputSize)
+        let w = FloatBuffer(count: shape.outChannels * shape.patch)
+        let b = FloatBuffer(count: shape.outChannels)
+        let dy = FloatBuffer(count: batch * shape.outChannels * shape.positions)
+        for buffer in [x, w, b, dy] { _ = Oracle.randomize(buffer, random) }
+        // One map scaled by 0 (left out of every product), the others by 0.5…1.5.
+        let z = FloatBuffer(count: shape.outChannels)
+        for c in 0..<shape.outChannels { z.pointer[c] = c == 1 ? 0 : 0.5 + Float(c) / Float(shape.outChannels) }
+        func run(keepsColumns: Bool) -> [[Float]] {
+            let core = ConvolutionCore(shape: shape, maxBatch: batch, keepsColumns: keepsColumns)
+            let output = FloatBuffer(count: dy.count)
+            let scaledOutput = FloatBuffer(count: dy.count)
+            let (dw, db, dx) = (FloatBuffer(count: w.count), FloatBuffer(count: b.count), FloatBuffer(count: x.count))
+            let products = FloatBuffer(count: batch * shape.outChannels)
+            let forwardScale = scaled ? MapScale(values: z.pointer, perExample: false, maps: scaledOutput.pointer) : nil
+            core.forward(input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: output.pointer, scale: forwardScale)
+            let backwardScale = scaled ? MapScale(values: z.pointer, perExample: false, maps: output.pointer, products: products.pointer) : nil
+            core.backward(
+                input: x.pointer, outputGradient: dy.pointer, batch: batch, weight: w.pointer, weightGradient: dw.pointer,
+                biasGradient: db.pointer, inputGradient: dx.pointer, scale: backwardScale)
+            return [output.array, scaledOutput.array, dw.array, db.array, dx.array, products.array]
+        }
+        #expect(run(keepsColumns: true) == run(keepsColumns: false))
+    }
+
+    @Test("The low-memory mode holds a few hundred MB of columns for a wide ResNet's 3×3 convolutions on 128 CIFAR images, not gigabytes")
+    func lowMemoryFootprint() {
+        // WRN-28-10's widest 3×3 convolutions: 160 channels at 32×32, 320 at 16×16, 640 at 8×8.
+        let shapes = [(160, 32), (320, 16), (640, 8)].map { channels, size in
+            ConvolutionShape(inChannels: channels, outChannels: channels, kernel: 3, padding: 1, inHeight: size, inWidth: size)
+        }
+        for shape in shapes {
+            let kept = ConvolutionCore.columnBytes(shape: shape, maxBatch: 128, keepsColumns: true)
+            let low = ConvolutionCore.columnBytes(shape: shape, maxBatch: 128, keepsColumns: false)
+            #expect(kept >= 150_000_000 && low <= 25_000_000 && kept >= 8 * low, "\(shape): \(kept) bytes kept, \(low) in the low-memory mode")
+        }
+    }
+
     /// Every input channel 0 in the whole batch (all gates of the layer before closed): no channel is
     /// unfolded, and the maps must be the bias, not what the previous batch left in the scratch.
     @Test("A batch that is 0 throughout gives the bias and no weight gradient", arguments: [1, 2])

@@ -1,77 +1,6 @@
 import CKernels
 
-/// The geometry of a 2-D convolution over (channels, height, width) inputs.
-public struct ConvolutionShape: Equatable, Sendable {
-    public let inChannels: Int, outChannels: Int
-    public let kernel: Int, stride: Int, padding: Int
-    public let inHeight: Int, inWidth: Int
-    public let outHeight: Int, outWidth: Int
-
-    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, inHeight: Int, inWidth: Int) {
-        precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0, "bad convolution")
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
-        self.inHeight = inHeight
-        self.inWidth = inWidth
-        outHeight = (inHeight + 2 * padding - kernel) / stride + 1
-        outWidth = (inWidth + 2 * padding - kernel) / stride + 1
-        precondition(outHeight > 0 && outWidth > 0, "kernel larger than the padded input")
-    }
-
-    /// Values in one receptive field: inChannels·kernel² (the group size of one filter).
-    public var patch: Int { inChannels * kernel * kernel }
-    /// Output positions per map: outHeight·outWidth.
-    public var positions: Int { outHeight * outWidth }
-    public var inputShape: [Int] { [inChannels, inHeight, inWidth] }
-    /// Values in one input image: Cin·H·W (without building `inputShape`, which allocates).
-    public var inputSize: Int { inChannels * inHeight * inWidth }
-    /// Multiply-adds of one example's forward product: Cout·positions·patch.
-    public var forwardProductFlopsPerExample: Double { Double(outChannels * positions * patch) }
-    public var outputShape: [Int] { [outChannels, outHeight, outWidth] }
-}
-
-/// One multiplicative gate per output map, applied inside the convolution while an image's output is
-/// still in cache: forward, gated[b, c] = z·o[b, c]; backward, d(o)[b, c] = z·dy[b, c], with the
-/// products Σ_q dy·o per image and map that the gate's own gradient needs.
-public struct ConvolutionGating {
-    /// z: (outChannels), or (batch, outChannels) when `perExample`.
-    public let values: UnsafePointer<Float>
-    public let perExample: Bool
-    /// Forward: where z·o goes. Backward: the pre-gate output o.
-    public let maps: UnsafeMutablePointer<Float>
-    /// Backward: Σ_q dy[b, c, q]·o[b, c, q], (batch, outChannels).
-    public let products: UnsafeMutablePointer<Float>?
-
-    public init(values: UnsafePointer<Float>, perExample: Bool, maps: UnsafeMutablePointer<Float>, products: UnsafeMutablePointer<Float>? = nil) {
-        (self.values, self.perExample, self.maps, self.products) = (values, perExample, maps, products)
-    }
-}
-
-/// Max-pooling over `size × size` windows (stride `size`; a trailing partial window is dropped), then
-/// a ReLU, applied inside the convolution to its maps (gated, with `ConvolutionGating`) while an
-/// image's maps are in cache: output = max(0, maxpool(z·o)). The same function and gradient as a
-/// `MaxPool2D` and a `ReLU` after the layer (pooling first: max commutes with max(0, ·)), without
-/// writing the full maps and reading them back, forward and backward.
-public struct ConvolutionPooling {
-    public let size: Int
-    /// (batch, Cout, Hout/size, Wout/size): max(0, each window's maximum).
-    public let output: UnsafeMutablePointer<Float>
-    /// The offset in its map of each window's first maximum, shaped like `output`.
-    public let argmax: UnsafeMutablePointer<Int32>
-    /// With gates: o (before the gate) at each window's maximum, shaped like `output`, for the gate's
-    /// gradient Σ_q dy·o (dy is 0 off the maxima).
-    public let preGate: UnsafeMutablePointer<Float>?
-
-    public init(size: Int, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>, preGate: UnsafeMutablePointer<Float>? = nil) {
-        precondition(size >= 1, "a pooling window needs a size")
-        (self.size, self.output, self.argmax, self.preGate) = (size, output, argmax, preGate)
-    }
-}
-
-/// The arithmetic of a convolution, shared by the plain and the gated layer.
+/// The arithmetic of a convolution, shared by the plain and the scaled layer.
 ///
 /// The batch is cut into at most `maxChunks` chunks of consecutive images, fixed by the batch size
 /// alone; one thread takes a chunk, and the weight and bias gradients are summed per chunk and then
@@ -79,7 +8,10 @@ public struct ConvolutionPooling {
 /// a few images (about `blockColumns` output positions, fixed by the shape and the batch size): the
 /// block's images are unfolded side by side (im2col), and each product covers the whole block, so
 /// that OpenBLAS packs the weights once per block, not per image. The forward's columns are kept for
-/// the backward's weight gradient.
+/// the backward's weight gradient, or, in the low-memory mode (`keepsColumns` false), each block is
+/// unfolded again in the backward: the same values, so the same results, at the cost of a second
+/// unfold, with columns for one block per chunk instead of the whole batch (for 3×3 convolutions
+/// of 160–640 channels on 128 CIFAR images, a few hundred MB instead of about 10 GB).
 ///
 /// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k) = (Cout, patch); bias (Cout);
 /// output (batch, Cout, Hout, Wout); a block's columns (live inputs·k², images·positions), image i's
@@ -93,7 +25,9 @@ public final class ConvolutionCore {
     public static let blockColumns = 256
     /// The most images in a block.
     public let blockImages: Int
-    let columns: FloatBuffer  // every block's columns, at its first image·patch·positions
+    let columns: FloatBuffer  // every block's columns at its first image·patch·positions; or one block per chunk
+    /// Whether the forward's columns are kept for the backward (else it unfolds each block again).
+    public let keepsColumns: Bool
     let columnGradients: FloatBuffer  // (chunks, patch, block columns)
     let blockMaps: FloatBuffer  // (chunks, Cout, block columns): a block's outputs, or z·dy in backward
     let weightGradients: FloatBuffer  // (chunks, Cout, patch)
@@ -109,13 +43,20 @@ public final class ConvolutionCore {
     /// the ReLU passes no gradient back where its output is 0.
     public let rectifiedInput: Bool
 
-    public init(shape: ConvolutionShape, maxBatch: Int, rectifiedInput: Bool = false) {
+    /// Bytes of the unfolded columns a core of `shape` holds for batches of `maxBatch`.
+    public static func columnBytes(shape: ConvolutionShape, maxBatch: Int, keepsColumns: Bool) -> Int {
+        let blockImages = max(1, blockColumns / shape.positions)
+        return 4 * (keepsColumns ? max(maxBatch, maxChunks * blockImages) : maxChunks * blockImages) * shape.patch * shape.positions
+    }
+
+    public init(shape: ConvolutionShape, maxBatch: Int, rectifiedInput: Bool = false, keepsColumns: Bool = true) {
         self.shape = shape
+        self.keepsColumns = keepsColumns
         self.maxBatch = maxBatch
         self.rectifiedInput = rectifiedInput
         blockImages = max(1, Self.blockColumns / shape.positions)
         let (chunks, width, weights) = (Self.maxChunks, blockImages * shape.positions, shape.outChannels * shape.patch)
-        columns = FloatBuffer(count: max(maxBatch, chunks * blockImages) * shape.patch * shape.positions)
+        columns = FloatBuffer(count: Self.columnBytes(shape: shape, maxBatch: maxBatch, keepsColumns: keepsColumns) / 4)
         columnGradients = FloatBuffer(count: chunks * shape.patch * width)
         blockMaps = FloatBuffer(count: chunks * shape.outChannels * width)
         weightGradients = FloatBuffer(count: chunks * weights)
@@ -137,20 +78,20 @@ public final class ConvolutionCore {
     /// The number of chunks a batch of `batch` images is cut into.
     public static func chunks(forBatch batch: Int) -> Int { max(1, min(maxChunks, batch)) }
 
-    /// With one gate per map shared by the batch, a closed gate (z = 0) makes its map 0 whatever the
-    /// filter, and passes no gradient to the filter, the input or (as dz/d log α = 0 there) the gate:
+    /// With one scale per map shared by the batch, a zero scale (z = 0) makes its map 0 whatever the
+    /// filter, and passes no gradient to the filter, the input or its own scale:
     /// such maps are left out of every product. Fills `rowOfMap` and, when some map is closed, copies
     /// the open filters to `openWeights`; returns the filters to multiply by and their number.
-    func openMaps(weight: UnsafePointer<Float>, gating: ConvolutionGating?) -> (UnsafePointer<Float>, Int) {
+    func openMaps(weight: UnsafePointer<Float>, scale: MapScale?) -> (UnsafePointer<Float>, Int) {
         let (channels, patch) = (shape.outChannels, shape.patch)
-        guard let gating, !gating.perExample else {
+        guard let scale, !scale.perExample else {
             for c in 0..<channels { rowOfMap[c] = c }
             return (weight, channels)
         }
         var open = 0
         for c in 0..<channels {
-            rowOfMap[c] = gating.values[c] == 0 ? -1 : open
-            if gating.values[c] != 0 { open += 1 }
+            rowOfMap[c] = scale.values[c] == 0 ? -1 : open
+            if scale.values[c] != 0 { open += 1 }
         }
         guard open < channels else { return (weight, channels) }
         for c in 0..<channels where rowOfMap[c] >= 0 {
@@ -159,7 +100,7 @@ public final class ConvolutionCore {
         return (UnsafePointer(openWeights.pointer), open)
     }
 
-    /// An input channel that is 0 in every image of the batch (behind a closed gate of the layer
+    /// An input channel that is 0 in every image of the batch (behind a zero scale of the layer
     /// before, or a ReLU that is off everywhere) adds nothing to the output or to the weight
     /// gradient: its rows of the columns are left out of those products. (Its input gradient is still
     /// computed, unless `rectifiedInput`.) Lists the live channels first in `inputChannels` and, when some are not, copies the
@@ -190,20 +131,20 @@ public final class ConvolutionCore {
         return (UnsafePointer(liveWeights.pointer), live)
     }
 
-    /// output = weight ∗ input + bias for `batch` examples, and with `gating`, gating.maps = z·output.
-    /// With shared gates, a closed gate's map is 0 in both (`openMaps`). With `pooling`, neither is
+    /// output = weight ∗ input + bias for `batch` examples, and with `scale`, scale.maps = z·output.
+    /// With shared scales, a zero scale's map is 0 in both (`openMaps`). With `pooling`, neither is
     /// written: pooling.output = max(0, maxpool(z·output)) instead.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil, pooling: ConvolutionPooling? = nil
+        output: UnsafeMutablePointer<Float>?, scale: MapScale? = nil, pooling: ConvolutionPooling? = nil
     ) {
         precondition(output != nil || pooling != nil, "a convolution needs somewhere to write")
-        let (filters, open) = openMaps(weight: weight, gating: gating)
+        let (filters, open) = openMaps(weight: weight, scale: scale)
         let (liveFilters, live) = liveInputs(input: input, batch: batch, filters: filters, open: open)
         var job = Job(
             core: self, batch: batch, input: input, weight: filters, open: open, liveWeight: liveFilters, live: live,
             bias: bias, output: output,
-            outputGradient: nil, inputGradient: nil, gating: gating, pooling: pooling,
+            outputGradient: nil, inputGradient: nil, scale: scale, pooling: pooling,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
@@ -212,18 +153,18 @@ public final class ConvolutionCore {
     }
 
     /// From d(output): dW = Σ_b d(output)_b·columns_bᵀ, db = Σ_b Σ_q d(output)_b, and when
-    /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im). With `gating`, the
-    /// gradient given is that of the gated maps: d(output) = z·dy, and gating.products gets Σ_q dy·o
-    /// (0 for a closed shared gate). With `pooling` (as in `forward`), the gradient given is that of
-    /// pooling.output, and gating.maps is not read. Uses the columns the last `forward` kept: call it
+    /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im). With `scale`, the
+    /// gradient given is that of the scaled maps: d(output) = z·dy, and scale.products gets Σ_q dy·o
+    /// (0 for a zero shared scale). With `pooling` (as in `forward`), the gradient given is that of
+    /// pooling.output, and scale.maps is not read. Uses the columns the last `forward` kept: call it
     /// after the forward of the same batch. With `rectifiedInput`, only the live channels' input
     /// gradient is computed; a channel that was 0 throughout gets 0.
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
-        inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating? = nil, pooling: ConvolutionPooling? = nil
+        inputGradient: UnsafeMutablePointer<Float>?, scale: MapScale? = nil, pooling: ConvolutionPooling? = nil
     ) {
-        let (filters, open) = openMaps(weight: weight, gating: gating)
+        let (filters, open) = openMaps(weight: weight, scale: scale)
         // The columns (and so the live inputs, and their taps in `liveWeights` when some channel is
         // not live) are the last forward's; the input gradient takes every channel's taps, or with a
         // rectified input the live channels' (`Job.liveInputGradient`).
@@ -232,7 +173,7 @@ public final class ConvolutionCore {
             core: self, batch: batch, input: input, weight: filters, open: open,
             liveWeight: live < shape.patch ? UnsafePointer(liveWeights.pointer) : filters,
             live: live, bias: biasGradient, output: nil,
-            outputGradient: outputGradient, inputGradient: inputGradient, gating: gating, pooling: pooling,
+            outputGradient: outputGradient, inputGradient: inputGradient, scale: scale, pooling: pooling,
             threads: min(Self.chunks(forBatch: batch), WorkerPool.shared.width))
         WorkerPool.shared.run(parts: job.threads, with: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: Job.self).pointee
@@ -261,10 +202,11 @@ public final class ConvolutionCore {
         let output: UnsafeMutablePointer<Float>?
         let outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?
         let columns: UnsafeMutablePointer<Float>, columnGradients: UnsafeMutablePointer<Float>
+        let keepsColumns: Bool
         let blockMaps: UnsafeMutablePointer<Float>
         let weightGradients: UnsafeMutablePointer<Float>, openWeightGradients: UnsafeMutablePointer<Float>
         let biasGradients: UnsafeMutablePointer<Float>
-        let gating: ConvolutionGating?
+        let scale: MapScale?
         let pooling: ConvolutionPooling?
         /// Backward: the input gradient of the live channels only (by `liveWeight`), 0 for the others.
         let liveInputGradient: Bool
@@ -273,17 +215,17 @@ public final class ConvolutionCore {
             core: ConvolutionCore, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, open: Int,
             liveWeight: UnsafePointer<Float>, live: Int, bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>?,
             outputGradient: UnsafePointer<Float>?,
-            inputGradient: UnsafeMutablePointer<Float>?, gating: ConvolutionGating?, pooling: ConvolutionPooling?,
+            inputGradient: UnsafeMutablePointer<Float>?, scale: MapScale?, pooling: ConvolutionPooling?,
             threads: Int
         ) {
-            (blockMaps, self.gating, blockImages) = (core.blockMaps.pointer, gating, core.blockImages)
+            (blockMaps, self.scale, blockImages) = (core.blockMaps.pointer, scale, core.blockImages)
             self.pooling = pooling
             (self.liveWeight, self.live, inputChannels) = (liveWeight, live, UnsafePointer(core.inputChannels))
             (shape, self.batch, chunks, self.threads) = (core.shape, batch, ConvolutionCore.chunks(forBatch: batch), threads)
             (self.input, self.weight, self.open, rowOfMap) = (input, weight, open, UnsafePointer(core.rowOfMap))
             (self.bias, self.output) = (bias, output)
             (self.outputGradient, self.inputGradient) = (outputGradient, inputGradient)
-            (columns, columnGradients) = (core.columns.pointer, core.columnGradients.pointer)
+            (columns, columnGradients, keepsColumns) = (core.columns.pointer, core.columnGradients.pointer, core.keepsColumns)
             (weightGradients, openWeightGradients) = (core.weightGradients.pointer, core.openWeightGradients.pointer)
             biasGradients = core.biasGradients.pointer
             liveInputGradient = outputGradient != nil && core.rectifiedInput && live < core.shape.patch
@@ -311,6 +253,12 @@ public final class ConvolutionCore {
             }
         }
 
+        /// Where a block's columns are: at its first image when kept for the whole batch, else the
+        /// chunk's own block.
+        @inline(__always) func columns(of block: Range<Int>, chunk: Int) -> UnsafeMutablePointer<Float> {
+            keepsColumns ? columns + block.lowerBound * shape.patch * shape.positions : columns + chunk * blockImages * shape.patch * shape.positions
+        }
+
         var imageSize: Int { shape.inputSize }
         var outputSize: Int { shape.outChannels * shape.positions }
         var blockWidth: Int { blockImages * shape.positions }
@@ -329,7 +277,7 @@ public final class ConvolutionCore {
             let maps = blockMaps + chunk * outChannels * blockWidth
             forEachBlock(of: chunk) { block in
                 let width = block.count * p
-                let cols = columns + block.lowerBound * patch * p
+                let cols = columns(of: block, chunk: chunk)
                 if live > 0 {
                     unfold(block: block, into: cols)
                     if open > 0 {
@@ -345,19 +293,19 @@ public final class ConvolutionCore {
                     return
                 }
                 guard let output else { return }
-                // o = W·x + b into the output, and with gates z·o, image by image.
+                // o = W·x + b into the output, and with scales z·o, image by image.
                 for (i, b) in block.enumerated() {
-                    let z = gating.map { $0.values + ($0.perExample ? b * outChannels : 0) }
+                    let z = scale.map { $0.values + ($0.perExample ? b * outChannels : 0) }
                     for c in 0..<outChannels {
                         let (row, o) = (rowOfMap[c], output + b * outputSize + c * p)
                         guard row >= 0 else {
                             o.update(repeating: 0, count: p)
-                            gating?.maps.advanced(by: b * outputSize + c * p).update(repeating: 0, count: p)
+                            scale?.maps.advanced(by: b * outputSize + c * p).update(repeating: 0, count: p)
                             continue
                         }
                         let source = maps + row * width + i * p
-                        if let z, let gated = gating?.maps {
-                            VectorMath.addBias(bias[c], to: source, into: o, scaledBy: z[c], into: gated + b * outputSize + c * p, count: p)
+                        if let z, let scaled = scale?.maps {
+                            VectorMath.addBias(bias[c], to: source, into: o, scaledBy: z[c], into: scaled + b * outputSize + c * p, count: p)
                         } else {
                             VectorMath.addBias(bias[c], to: source, into: o, count: p)
                         }
@@ -378,24 +326,24 @@ public final class ConvolutionCore {
             db.update(repeating: 0, count: outChannels)
             forEachBlock(of: chunk) { block in
                 let width = block.count * p
-                // d(o) = z·dy side by side, its sums for the bias, and the gate's Σ_q dy·o, while each
+                // d(o) = z·dy side by side, its sums for the bias, and the scale's Σ_q dy·o, while each
                 // image's maps are in cache.
                 for (i, b) in block.enumerated() {
                     let dy = outputGradient + b * outputSize
                     let target = dmaps + i * p
                     if let pooling {
                         unpool(outputGradient, image: b, from: pooling, into: target, rowLength: width, biasGradient: db)
-                    } else if let gating {
-                        let (z, o) = (gating.values + (gating.perExample ? b * outChannels : 0), gating.maps + b * outputSize)
+                    } else if let scale {
+                        let (z, o) = (scale.values + (scale.perExample ? b * outChannels : 0), scale.maps + b * outputSize)
                         for c in 0..<outChannels {
                             let row = rowOfMap[c]
                             guard row >= 0 else {
-                                gating.products?[b * outChannels + c] = 0
+                                scale.products?[b * outChannels + c] = 0
                                 continue
                             }
                             let (product, sum) = VectorMath.scaleReturningDotAndSum(
                                 dy + c * p, by: z[c], into: target + row * width, dotWith: o + c * p, count: p)
-                            gating.products?[b * outChannels + c] = product
+                            scale.products?[b * outChannels + c] = product
                             db[c] += sum
                         }
                     } else {
@@ -407,8 +355,10 @@ public final class ConvolutionCore {
                     for b in block { (inputGradient + b * imageSize).update(repeating: 0, count: imageSize) }
                     return
                 }
-                let cols = columns + block.lowerBound * patch * p
+                let cols = columns(of: block, chunk: chunk)
                 if live > 0 {
+                    // The low-memory mode unfolds the block again, to the forward's values.
+                    if !keepsColumns { unfold(block: block, into: cols) }
                     Gemm.serial(
                         transposeA: false, transposeB: true, m: open, n: live, k: width, alpha: 1, a: dmaps, lda: width,
                         b: cols, ldb: width, beta: 1, c: dwOpen, ldc: live)
@@ -460,53 +410,53 @@ public final class ConvolutionCore {
             return (shape.outHeight / pooling.size) * (shape.outWidth / pooling.size)
         }
 
-        /// Image `b`'s maps o = W·x + b (open maps at their rows of `maps`, `rowLength` apart), gated,
+        /// Image `b`'s maps o = W·x + b (open maps at their rows of `maps`, `rowLength` apart), scaled,
         /// max-pooled with their argmax and o there, and passed through the ReLU.
         @inline(__always) func pool(_ maps: UnsafePointer<Float>, rowLength: Int, image b: Int, into pooling: ConvolutionPooling) {
             let (size, outChannels, width) = (pooling.size, shape.outChannels, shape.outWidth)
             let (pooledWidth, pooled) = (width / size, pooledPositions)
-            let z = gating.map { $0.values + ($0.perExample ? b * outChannels : 0) }
+            let z = scale.map { $0.values + ($0.perExample ? b * outChannels : 0) }
             for c in 0..<outChannels {
                 let at = (b * outChannels + c) * pooled
-                let (output, argmax, preGate) = (pooling.output + at, pooling.argmax + at, pooling.preGate.map { $0 + at })
+                let (output, argmax, unscaled) = (pooling.output + at, pooling.argmax + at, pooling.unscaled.map { $0 + at })
                 let row = rowOfMap[c]
                 guard row >= 0 else {
-                    // A closed shared gate: z·o = 0 everywhere, and the first of each window is its maximum.
+                    // A zero shared scale: z·o = 0 everywhere, and the first of each window is its maximum.
                     for k in 0..<pooled {
                         output[k] = 0
                         argmax[k] = Int32(truncatingIfNeeded: (k / pooledWidth) * size * width + (k % pooledWidth) * size)
-                        preGate?[k] = 0
+                        unscaled?[k] = 0
                     }
                     continue
                 }
-                let (source, bias, gate) = (maps + row * rowLength, self.bias[c], z?[c] ?? 1)
+                let (source, bias, factor) = (maps + row * rowLength, self.bias[c], z?[c] ?? 1)
                 if size == 2 {
-                    // With gate 1 when there are no gates (x·1 = x exactly).
-                    l0_pool_2x2(source, shape.outHeight, shape.outWidth, bias, gate, output, argmax, preGate)
+                    // With scale 1 when there is none (x·1 = x exactly).
+                    l0_pool_2x2(source, shape.outHeight, shape.outWidth, bias, factor, output, argmax, unscaled)
                     continue
                 }
                 for k in 0..<pooled {
                     let corner = (k / pooledWidth) * size * width + (k % pooledWidth) * size
                     var (best, bestValue) = (corner, Float(0))
-                    var bestGated = -Float.infinity
+                    var bestScaled = -Float.infinity
                     for i in 0..<size {
                         for j in 0..<size {
                             let q = corner + i * width + j
                             let value = source[q] + bias
-                            let gated = z == nil ? value : value * gate
-                            if gated > bestGated || (i == 0 && j == 0) { (best, bestValue, bestGated) = (q, value, gated) }
+                            let scaled = z == nil ? value : value * factor
+                            if scaled > bestScaled || (i == 0 && j == 0) { (best, bestValue, bestScaled) = (q, value, scaled) }
                         }
                     }
-                    output[k] = bestGated > 0 ? bestGated : 0
+                    output[k] = bestScaled > 0 ? bestScaled : 0
                     argmax[k] = Int32(truncatingIfNeeded: best)
-                    preGate?[k] = bestValue
+                    unscaled?[k] = bestValue
                 }
             }
         }
 
         /// Backward through `pool` for image `b`: d(o) = z·dy at each window's maximum where the ReLU
         /// passed, 0 elsewhere, into `target` (the open maps' rows, `rowLength` apart); the bias
-        /// gradient's sums, and the gate's Σ dy·o.
+        /// gradient's sums, and the scale's Σ dy·o.
         @inline(__always) func unpool(
             _ outputGradient: UnsafePointer<Float>, image b: Int, from pooling: ConvolutionPooling,
             into target: UnsafeMutablePointer<Float>, rowLength: Int, biasGradient db: UnsafeMutablePointer<Float>
@@ -515,8 +465,8 @@ public final class ConvolutionCore {
             let at = b * outChannels * pooled
             l0_unpool(
                 outChannels, pooled, shape.positions, outputGradient + at, pooling.output + at, pooling.argmax + at,
-                pooling.preGate.map { UnsafePointer($0 + at) }, gating.map { $0.values + ($0.perExample ? b * outChannels : 0) },
-                rowOfMap, target, rowLength, db, gating?.products.map { $0 + b * outChannels })
+                pooling.unscaled.map { UnsafePointer($0 + at) }, scale.map { $0.values + ($0.perExample ? b * outChannels : 0) },
+                rowOfMap, target, rowLength, db, scale?.products.map { $0 + b * outChannels })
         }
 
         /// For stride 1 and kernel column j: the output columns ow in first..<end whose input column
@@ -544,136 +494,6 @@ public final class ConvolutionCore {
                             column += s.outWidth
                         }
                         row += 1
-                    }
-                }
-            }
-        }
-
-        /// columns[(n, i, j), (oh, ow)] = x[c, oh·s − pad + i, ow·s − pad + j], 0 outside, for the
-        /// `count` channels c = channels[n], with the columns' rows `rowLength` apart.
-        func unfold(
-            _ x: UnsafePointer<Float>, channels: UnsafePointer<Int>, count: Int, into columns: UnsafeMutablePointer<Float>,
-            rowLength: Int
-        ) {
-            let s = shape
-            if s.stride == 1 && s.padding == 0 {
-                forEachInteriorRow(channels: channels, count: count, rowLength: rowLength) {
-                    copyRow(from: x + $0, to: columns + $1, count: s.outWidth)
-                }
-                return
-            }
-            for n in 0..<count {
-                let c = channels[n]
-                for i in 0..<s.kernel {
-                    for j in 0..<s.kernel {
-                        let row = columns + ((n * s.kernel + i) * s.kernel + j) * rowLength
-                        let (first, end) = validColumns(offset: j)
-                        for oh in 0..<s.outHeight {
-                            let ih = oh * s.stride - s.padding + i
-                            let out = row + oh * s.outWidth
-                            guard ih >= 0 && ih < s.inHeight else {
-                                for ow in 0..<s.outWidth { out[ow] = 0 }
-                                continue
-                            }
-                            let source = x + (c * s.inHeight + ih) * s.inWidth
-                            if s.stride == 1 {
-                                let shifted = source - s.padding + j
-                                if first == 0 && end == s.outWidth {
-                                    copyRow(from: shifted, to: out, count: s.outWidth)
-                                } else {
-                                    for ow in 0..<s.outWidth { out[ow] = ow >= first && ow < end ? shifted[ow] : 0 }
-                                }
-                            } else {
-                                for ow in 0..<s.outWidth {
-                                    let iw = ow * s.stride - s.padding + j
-                                    out[ow] = iw >= 0 && iw < s.inWidth ? source[iw] : 0
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        /// Copies a short row, eight floats at a time.
-        @inline(__always) func copyRow(from source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
-            var k = 0
-            while k + 8 <= count {
-                UnsafeMutableRawPointer(target + k).storeBytes(
-                    of: UnsafeRawPointer(source + k).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-                k += 8
-            }
-            while k < count {
-                target[k] = source[k]
-                k += 1
-            }
-        }
-
-        /// dx = Σ over receptive fields of d(columns) (col2im), the columns' rows `rowLength` apart, for
-        /// the `count` channels listed (row block n for channel channels[n]); other channels get 0.
-        func fold(
-            _ columns: UnsafePointer<Float>, channels: UnsafePointer<Int>, count: Int, rowLength: Int,
-            into dx: UnsafeMutablePointer<Float>
-        ) {
-            let s = shape
-            dx.update(repeating: 0, count: imageSize)
-            if s.stride == 1 && s.padding == 0 {
-                // The same sums in the same order as below, without the bounds checks.
-                forEachInteriorRow(channels: channels, count: count, rowLength: rowLength) {
-                    VectorMath.add(columns + $1, to: dx + $0, count: s.outWidth)
-                }
-                return
-            }
-            for n in 0..<count {
-                let c = channels[n]
-                for i in 0..<s.kernel {
-                    for j in 0..<s.kernel {
-                        let row = columns + ((n * s.kernel + i) * s.kernel + j) * rowLength
-                        let (first, end) = validColumns(offset: j)
-                        for oh in 0..<s.outHeight {
-                            let ih = oh * s.stride - s.padding + i
-                            guard ih >= 0 && ih < s.inHeight else { continue }
-                            let target = dx + (c * s.inHeight + ih) * s.inWidth
-                            let source = row + oh * s.outWidth
-                            if s.stride == 1 {
-                                let shifted = target - s.padding + j
-                                for ow in first..<max(first, end) { shifted[ow] += source[ow] }
-                            } else {
-                                for ow in 0..<s.outWidth {
-                                    let iw = ow * s.stride - s.padding + j
-                                    if iw >= 0 && iw < s.inWidth { target[iw] += source[ow] }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The direct convolution, output[b, o, oh, ow] = bias[o] + Σ_{c,i,j} w[o, c, i, j]·x[b, c, ·, ·],
-    /// accumulated in Double: the reference the tests compare `forward` against.
-    public static func naiveForward(
-        shape s: ConvolutionShape, input x: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>
-    ) {
-        for b in 0..<batch {
-            for o in 0..<s.outChannels {
-                for oh in 0..<s.outHeight {
-                    for ow in 0..<s.outWidth {
-                        var sum = Double(bias[o])
-                        for c in 0..<s.inChannels {
-                            for i in 0..<s.kernel {
-                                for j in 0..<s.kernel {
-                                    let (ih, iw) = (oh * s.stride - s.padding + i, ow * s.stride - s.padding + j)
-                                    guard ih >= 0 && ih < s.inHeight && iw >= 0 && iw < s.inWidth else { continue }
-                                    sum +=
-                                        Double(w[((o * s.inChannels + c) * s.kernel + i) * s.kernel + j])
-                                        * Double(x[((b * s.inChannels + c) * s.inHeight + ih) * s.inWidth + iw])
-                                }
-                            }
-                        }
-                        y[((b * s.outChannels + o) * s.outHeight + oh) * s.outWidth + ow] = Float(sum)
                     }
                 }
             }
