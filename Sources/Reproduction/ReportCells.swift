@@ -26,6 +26,8 @@ public final class ReportCells: CellRegistry {
     public var note: (String) -> Void = { _ in }
     /// Retrain every run from scratch (once per process) instead of reusing finished logs.
     public var retrain = false
+    /// The runs the template declares (every network and variant, seed 1, unless it says otherwise).
+    public var experiments = ExperimentSet()
 
     /// `data` loads the dataset called `dataset`; it is called only when a run must be trained (or
     /// the runs directory lacks some of the profile's runs), so a report whose runs are all finished
@@ -75,10 +77,8 @@ public final class ReportCells: CellRegistry {
         return first
     }
 
-    /// The configuration of each network and variant under the profile.
-    public func configs() -> [TrainingConfig] {
-        ModelKind.allCases.flatMap { model in Variant.allCases.map { profile.config(model, $0, dataset: dataset) } }
-    }
+    /// The configuration of each run the template declares, under the profile.
+    public func configs() -> [TrainingConfig] { experiments.configs(profile: profile, dataset: dataset) }
 
     /// The run directory name of `config` (`<model>-<variant>-<id>`).
     public func runName(_ config: TrainingConfig) throws -> String {
@@ -251,8 +251,17 @@ enum ReportTables {
                     ])
                 }
                 // Each of our runs, after the paper's row it reproduces when there is one.
-                for run in runs.runs(of: model) {
+                for group in Variant.allCases.compactMap({ runs.group(model, $0) }) {
+                    let run = group.medianRun
                     let r = run.result
+                    // Several seeds: the median error, and the range beside it.
+                    let error = group.runs.count == 1 ? r.finalTestError : group.medianFinalError
+                    let errorText =
+                        group.runs.count == 1
+                        ? String(format: "%.2f", error)
+                        : String(
+                            format: "%.2f (%.2f–%.2f, %d seeds)", error, group.finalErrorRange.lowerBound, group.finalErrorRange.upperBound,
+                            group.runs.count)
                     var delta = ["", ""]
                     var verdict = "–"
                     if let paper = PaperResults.row(model, run.config.variant) {
@@ -262,12 +271,12 @@ enum ReportTables {
                         ])
                         delta = [
                             zip(r.keptGroups, paper.architecture).map { signed($0 - $1) }.joined(separator: " "),
-                            String(format: "%+.2f", r.finalTestError - paper.error),
+                            String(format: "%+.2f", error - paper.error),
                         ]
                         verdict = Verdict(run, against: paper).rawValue
                     }
                     rows.append([
-                        "ours: \(Style.plainName(run.config.variant))", r.architecture, delta[0], String(format: "%.2f", r.finalTestError),
+                        "ours: \(Style.plainName(run.config.variant))", r.architecture, delta[0], errorText,
                         String(format: "%.2f (%d)", r.bestTestError, r.bestEpoch), delta[1], percent(KeptWeights.share(run)),
                         count(r.expectedFlops), verdict,
                     ])
@@ -278,7 +287,9 @@ enum ReportTables {
                 header: ["method", "groups kept", "Δ groups", "error %", "best error % (epoch)", "Δ error", "weights kept %", "E[FLOPs]", "verdict"],
                 rows: rows)
         case .runs:
-            let rows = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { run -> [String] in
+            // Every run, seeds included, in network and variant order.
+            let all = ModelKind.allCases.flatMap { model in Variant.allCases.flatMap { runs.group(model, $0)?.runs ?? [] } }
+            let rows = all.map { run -> [String] in
                 let c = run.config
                 let lambdas = c.lambdas.isEmpty ? "–" : c.lambdas.map { String(format: "%g", $0) }.joined(separator: ", ")
                 return [

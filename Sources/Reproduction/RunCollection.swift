@@ -33,10 +33,8 @@ public struct RunCollection: Sendable {
     }
 
     /// The run of `model` and `variant` that trained longest (ties: the smallest id), if any.
-    public func run(_ model: ModelKind, _ variant: Variant) -> RunLog? {
-        runs.filter { $0.config.model == model && $0.config.variant == variant }
-            .max { ($0.epochs.count, $1.id) < ($1.epochs.count, $0.id) }
-    }
+    /// With several seeds of that setting, the run of median final error (`SeedGroup.medianRun`).
+    public func run(_ model: ModelKind, _ variant: Variant) -> RunLog? { group(model, variant)?.medianRun }
 
     /// The chosen run of each variant of `model` that has one, in `Variant.allCases` order.
     public func runs(of model: ModelKind) -> [RunLog] { Variant.allCases.compactMap { run(model, $0) } }

@@ -79,6 +79,7 @@ struct ReportCommand: ParsableCommand {
         let cells = ReportCells(
             profile: chosen, dataset: dataset.rawValue, runsDirectory: URL(fileURLWithPath: runsDirectory),
             data: { try data.load(fallback: templateDataset) })
+        cells.experiments = try ExperimentSet(frontMatter: front, file: url.path)
         cells.progress = { Terminal.progress($0) }
         cells.note = { Terminal.note($0) }
         let name = ReportBuilder.reportName(template: url, dataset: dataset.rawValue, templateDataset: front.dataset)
