@@ -39,13 +39,14 @@ let package = Package(
         .target(name: "Plotting", dependencies: ["CCairo", "CZlib", "FileSupport"], swiftSettings: vectorFlags),
         .target(name: "Reporting", dependencies: ["CCmark", "CCairo", "Plotting", "FileSupport"]),
         .target(name: "Datasets", dependencies: ["CZlib", "FileSupport"], swiftSettings: vectorFlags),
+        .target(name: "Experiments", dependencies: ["NeuralNet", "L0", "Datasets", "FileSupport"], swiftSettings: vectorFlags),
         .target(
-            name: "Reproduction", dependencies: ["NeuralNet", "L0", "Datasets", "Plotting", "Reporting", "FileSupport"],
+            name: "Reproduction", dependencies: ["Experiments", "NeuralNet", "L0", "Datasets", "Plotting", "Reporting", "FileSupport"],
             swiftSettings: vectorFlags),
         .executableTarget(
             name: "l0repro",
             dependencies: [
-                "Reproduction", "Datasets", "NeuralNet", "Plotting", "Reporting", "FileSupport",
+                "Reproduction", "Experiments", "Datasets", "NeuralNet", "Plotting", "Reporting", "FileSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "TestSupport", dependencies: ["NeuralNet"], path: "Tests/TestSupport"),
@@ -56,6 +57,6 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileSupport"]),
         .testTarget(
             name: "ReproductionTests",
-            dependencies: ["Reproduction", "Datasets", "NeuralNet", "L0", "FileSupport", "l0repro"]),
+            dependencies: ["Reproduction", "Experiments", "Datasets", "NeuralNet", "L0", "FileSupport", "l0repro"]),
     ]
 )

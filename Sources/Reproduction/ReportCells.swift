@@ -1,4 +1,5 @@
 import Datasets
+import Experiments
 import FileSupport
 import Foundation
 import Plotting

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Experiments
 import FileSupport
 import Foundation
 import NeuralNet

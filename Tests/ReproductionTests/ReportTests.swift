@@ -1,3 +1,4 @@
+import Experiments
 import FileSupport
 import Foundation
 import Reporting

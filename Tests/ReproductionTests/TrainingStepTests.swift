@@ -1,3 +1,4 @@
+import Experiments
 import NeuralNet
 import Reproduction
 import Testing

@@ -1,3 +1,4 @@
+import Experiments
 import L0
 import Plotting
 

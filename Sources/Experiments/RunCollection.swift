@@ -40,7 +40,7 @@ public struct RunCollection: Sendable {
     public func runs(of model: ModelKind) -> [RunLog] { Variant.allCases.compactMap { run(model, $0) } }
 
     /// An error saying that no run of `model` is here, and how to make one.
-    func missing(_ model: ModelKind, _ variant: Variant? = nil) -> FileError {
+    public func missing(_ model: ModelKind, _ variant: Variant? = nil) -> FileError {
         let what = variant.map { "\(model.rawValue) \($0.rawValue)" } ?? model.rawValue
         return FileError(
             path: directory.path,

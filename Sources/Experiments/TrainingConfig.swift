@@ -161,6 +161,8 @@ private struct RunIdentity: Codable {
 public struct ConfigError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+
+    public init(message: String) { self.message = message }
 }
 
 /// JSON with sorted keys and a fixed layout, so equal values give equal bytes.
