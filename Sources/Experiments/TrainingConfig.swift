@@ -14,7 +14,7 @@ public enum Variant: String, Codable, CaseIterable, Sendable {
     case dense
 
     /// Whether the variant trains hard concrete gates.
-    public var isGated: Bool { self == .l0 || self == .l0Sep }
+    public var isGated: Bool { method == .l0Gates }
 }
 
 /// Whether each minibatch shares one gate sample or every example draws its own.

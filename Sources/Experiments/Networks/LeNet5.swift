@@ -52,7 +52,7 @@ public struct LeNet5Network: NetworkDescription {
         // input gradient (`ConvolutionCore.rectifiedInput`).
         for (index, shape) in convolutions.enumerated() {
             let name = "conv\(index + 1)"
-            if build.variant.isGated {
+            if build.method == .l0Gates {
                 let layer = L0Conv2D(
                     name: name, shape: shape, maxBatch: build.maxBatch, lambda: build.lambda(index), decay: build.decay,
                     perExampleGates: build.perExampleGates, pooling: 2, rectifiedInput: index > 0)

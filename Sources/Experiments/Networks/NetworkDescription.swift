@@ -37,9 +37,31 @@ extension NetworkDescription {
     public var peerName: String? { nil }
 }
 
+/// How a network is made sparse or regularised, apart from which network it is: what the layers
+/// are built with. (The variants of the paper's experiments are labels over these: `Variant.method`.)
+public enum Method: String, Sendable, Equatable, CaseIterable {
+    /// Hard concrete L0 gates on each layer's groups, with a λ per layer (`NetworkBuild.lambdas`).
+    case l0Gates = "l0-gates"
+    /// Dropout on the inputs of fully connected layers at the network's drop rates, and L2 decay.
+    case dropout
+    /// Neither: L2 decay only.
+    case none
+}
+
+extension Variant {
+    /// The method this variant trains with: l0 and l0-sep differ only in their λ.
+    public var method: Method {
+        switch self {
+        case .l0, .l0Sep: .l0Gates
+        case .dropout: .dropout
+        case .dense: .none
+        }
+    }
+}
+
 /// What a network is built with: the method and its settings, already in per-weight units.
 public struct NetworkBuild {
-    public var variant: Variant
+    public var method: Method
     /// λ per weight (λ per N divided by the training-set size), one per gated layer.
     public var lambdas: [Float]
     /// L2 coefficient per weight.
@@ -128,17 +150,17 @@ struct UnknownNetwork: NetworkDescription {
     func keptWeights(architecture: [Int]) -> Int { 0 }
 }
 
-/// The layers every network is made of, with the variant deciding gates, dropout or neither.
+/// The layers every network is made of, with the method deciding gates, dropout or neither.
 public enum LayerFactory {
     /// A fully connected layer `name` (inputs → outputs) for gated layer `index`: L0 gates on its
-    /// inputs when the variant is gated; otherwise a Dense layer, after a ReLU when `afterReLU`
+    /// inputs with the L0 method; otherwise a Dense layer, after a ReLU when `afterReLU`
     /// (a gated layer applies that ReLU itself, `L0Dense.rectifiesInput`), and after dropout of the
-    /// inputs at `dropRate` for the dropout variant.
+    /// inputs at `dropRate` with the dropout method.
     public static func fullyConnected(
         _ name: String, inputs: Int, outputs: Int, index: Int, dropRate: Double, afterReLU: Bool, reluName: String,
         dropoutName: String, build: NetworkBuild
     ) -> [any Layer] {
-        if build.variant.isGated {
+        if build.method == .l0Gates {
             let layer = L0Dense(
                 name: name, inputs: inputs, outputs: outputs, maxBatch: build.maxBatch, lambda: build.lambda(index), decay: build.decay,
                 perExampleGates: build.perExampleGates, rectifiesInput: afterReLU)
@@ -147,7 +169,7 @@ public enum LayerFactory {
         }
         var layers = [any Layer]()
         if afterReLU { layers.append(ReLU(name: reluName, shape: [inputs], maxBatch: build.maxBatch)) }
-        if build.variant == .dropout {
+        if build.method == .dropout {
             layers.append(Dropout(name: dropoutName, rate: Float(dropRate), shape: [inputs], maxBatch: build.maxBatch))
         }
         let layer = Dense(name: name, inputs: inputs, outputs: outputs, maxBatch: build.maxBatch, decay: build.decay)
@@ -163,7 +185,7 @@ public enum Models {
     public static func build(_ config: TrainingConfig, trainingSize: Int, maxBatch: Int, random: RandomGenerator) -> Network {
         let effective = config.perWeight(trainingSize: trainingSize)
         let build = NetworkBuild(
-            variant: config.variant, lambdas: effective.lambdas.map { Float($0) }, decay: Float(effective.weightDecay),
+            method: config.variant.method, lambdas: effective.lambdas.map { Float($0) }, decay: Float(effective.weightDecay),
             perExampleGates: config.gateSampling == .example, maxBatch: maxBatch, random: random)
         return config.model.network.network(build)
     }
