@@ -31,12 +31,12 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
 
     public init(
         name: String, shape: ConvolutionShape, maxBatch: Int, lambda: Float, decay: Float, perExampleGates: Bool = false,
-        pooling: Int = 1, rectifiedInput: Bool = false
+        pooling: Int = 1, rectifiedInput: Bool = false, lowMemory: Bool = false
     ) {
         self.name = name
         self.lambda = lambda
         self.decay = decay
-        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput)
+        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput, keepsColumns: !lowMemory)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         gates = HardConcreteGates(name: name, groups: shape.outChannels, perExample: perExampleGates, maxBatch: maxBatch)

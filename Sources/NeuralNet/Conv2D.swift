@@ -18,13 +18,15 @@ public final class Conv2D: Layer, Penalized {
     let inputGradient: Tensor
     private var input: Tensor?
 
-    /// `rectifiedInput`: the input is a ReLU's output (`ConvolutionCore.rectifiedInput`).
+    /// `rectifiedInput`: the input is a ReLU's output (`ConvolutionCore.rectifiedInput`);
+    /// `lowMemory`: unfold again in the backward instead of keeping the columns (`keepsColumns`).
     public init(
-        name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float, pooling: Int = 1, rectifiedInput: Bool = false
+        name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float, pooling: Int = 1, rectifiedInput: Bool = false,
+        lowMemory: Bool = false
     ) {
         self.name = name
         self.decay = decay
-        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput)
+        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput, keepsColumns: !lowMemory)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, scaled: false) : nil

@@ -7,6 +7,26 @@ import Testing
 /// A third network, described in this file only: 784-16-10 with gates on both layers' inputs.
 /// That it trains, logs, counts its weights and gets a profile without any edit elsewhere is what
 /// `NetworkDescription` is for.
+/// A layer with state that is not a parameter (like batch norm's running statistics): it counts the
+/// training batches it has seen, and passes its input through.
+final class Tally: Layer {
+    let name = "tally"
+    let outputShape = [784]
+    var parameters: [Parameter] { [] }
+    let counts: FloatBuffer
+
+    init(size: Int) { counts = FloatBuffer(count: size) }
+
+    var state: [FloatBuffer] { [counts] }
+
+    func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor {
+        if mode == .training { counts.pointer[0] += 1 }
+        return input
+    }
+
+    func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? { needsInputGradient ? outputGradient : nil }
+}
+
 struct ToyNetwork: NetworkDescription {
     let name = "toy"
     let title = "Toy"
@@ -23,7 +43,7 @@ struct ToyNetwork: NetworkDescription {
                 "fc1", inputs: 784, outputs: 16, index: 0, dropRate: 0.2, afterReLU: false, reluName: "relu0", dropoutName: "drop1", build: build)
             + LayerFactory.fullyConnected(
                 "fc2", inputs: 16, outputs: 10, index: 1, dropRate: 0.5, afterReLU: true, reluName: "relu1", dropoutName: "drop2", build: build)
-        return Network(layers: layers, inputShape: [784], classes: 10, maxBatch: build.maxBatch)
+        return Network(layers: [Tally(size: 100)] + layers, inputShape: [784], classes: 10, maxBatch: build.maxBatch)
     }
 
     func keptWeights(architecture a: [Int]) -> Int { a[0] * a[1] + a[1] * 10 }
@@ -57,6 +77,17 @@ struct ToyNetworkTests {
             #expect(KeptWeights.count(log) <= KeptWeights.total(toy))
             #expect(try ModelFile.read(from: trainer.modelURL).network == "toy")
         }
+        // The layer's state is part of the checkpoint: 100 floats after every parameter's value,
+        // Adam moments and average, holding the 20 steps of the first epoch.
+        var config = TrainingConfig(model: toy, variant: .l0, dataset: "mnist", epochs: 2, averageDecay: 0.9, seed: 4)
+        config.trainingLimit = 2000
+        let stopped = try Trainer(config: config, data: TrainerTests.data, runsDirectory: runs)
+        _ = try stopped.run(stoppingAfter: 1)
+        let (header, payload) = try TrainerTests.split(checkpoint: stopped.directory.appendingPathComponent("checkpoint.bin"))
+        let parameterFloats = (784 * 16 + 16 + 784) + (16 * 10 + 10 + 16)
+        #expect(header["floatCount"] as? Int == 4 * parameterFloats + 100)
+        let tally = payload.subdata(in: (4 * 4 * parameterFloats)..<(4 * 4 * parameterFloats + 4))
+        #expect(tally.withUnsafeBytes { $0.loadUnaligned(as: Float.self) } == 20)
         // A name that no network has is refused before training, in one line.
         var unknown = TrainingConfig(model: .mlp, variant: .dense, dataset: "mnist", epochs: 1)
         unknown.model = try JSONDecoder().decode(ModelKind.self, from: Data("\"resnet\"".utf8))
