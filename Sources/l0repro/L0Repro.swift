@@ -20,7 +20,10 @@ struct L0Repro: ParsableCommand {
             (Reports/runs/<model>-<variant>-<id>/log.json) and measures speed against the PyTorch peer.
             """,
         version: version,
-        subcommands: [Train.self, Bench.self, DataCommand.self, FigureCommand.self, ReportCommand.self, ServeCommand.self])
+        subcommands: [
+            Train.self, PurgeCommand.self, EvaluateCommand.self, Bench.self, DataCommand.self, FigureCommand.self, ReportCommand.self,
+            ServeCommand.self,
+        ])
 
     /// Parses and runs; the tool's own errors print as one line `l0repro: <file or value>: <problem>`.
     static func main() {
