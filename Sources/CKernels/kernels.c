@@ -166,3 +166,18 @@ void l0_flag_wait(const int *flag) {
 }
 
 int l0_flag_exchange(int *flag, int value) { return __atomic_exchange_n(flag, value, __ATOMIC_SEQ_CST); }
+
+// seen[i] = whether column i of the (rows, columns) matrix x is not 0 (rectified: not <= 0, so NaN
+// counts) in some row. Branch-free, so that the compiler vectorises the inner loop.
+void l0_mark_live_columns(const float *restrict x, size_t rows, size_t columns, int rectified,
+                          unsigned char *restrict seen) {
+    for (size_t i = 0; i < columns; i++) seen[i] = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * columns;
+        if (rectified) {
+            for (size_t i = 0; i < columns; i++) seen[i] |= (unsigned char)!(row[i] <= 0.0f);
+        } else {
+            for (size_t i = 0; i < columns; i++) seen[i] |= (unsigned char)(row[i] != 0.0f);
+        }
+    }
+}

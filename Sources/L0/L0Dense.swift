@@ -14,6 +14,14 @@ import NeuralNet
 /// needed only where 0 < z_i < 1 (elsewhere dz/d log α = 0), so the first layer skips the input
 /// gradient product. Per-example gates need d(x ⊙ z) = dy·Wᵀ for dL/dz.
 ///
+/// Closed gates are skipped (DESIGN §1.5, conditional computation): with one gate sample shared by
+/// the batch, a group whose z is exactly 0 (and so dz/d log α = 0) contributes nothing to the step.
+/// So is an input that is 0 in every example of the batch (behind a closed gate or a dead ReLU of the
+/// layer before, or a blank pixel), for the forward and dW. The forward and dW then multiply by the
+/// live groups only (open, and an input not 0 throughout): x̃ and W are compacted to their columns
+/// and rows. dx̃ is computed for the open groups' columns. The other rows and columns of dW and dx̃ are
+/// 0. The same mathematics as the dense products; per-example gates keep the dense path.
+///
 /// Penalty (λ and the decay already divided by N): Σ_i π_i·(λ·outputs + (decay/2)·Σ_j W_ij²)
 /// + (decay/2)·Σ_j b_j², with π_i = P(z_i ≠ 0).
 public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackward {
@@ -30,7 +38,20 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
 
     let output: Tensor  // (batch, outputs)
     let inputGradient: Tensor  // (batch, inputs)
-    let gatedInput: Tensor  // (batch, inputs): x ⊙ z
+    let gatedInput: Tensor  // (batch, inputs): x ⊙ z, or (batch, live) when compacted
+    /// The live groups of the last shared draw (`liveCount` of them, in order): open (z ≠ 0 or
+    /// dz ≠ 0) and with an input that is not 0 in every example.
+    let liveIndex: UnsafeMutablePointer<Int>
+    private(set) var liveCount = 0
+    /// The open groups of the last shared draw (`openCount`, in order): dx̃'s columns to compute.
+    let openIndex: UnsafeMutablePointer<Int>
+    private(set) var openCount = 0
+    /// Scratch: whether input i is not 0 (not ≤ 0, with a rectified input) in some example.
+    let inputSeen: UnsafeMutablePointer<UInt8>
+    let liveWeights: FloatBuffer  // (live, outputs): W's live rows
+    let openWeights: FloatBuffer  // (open, outputs): W's open rows, when there are more than the live ones
+    let liveWeightGradient: FloatBuffer  // (live, outputs): dW's live rows
+    let openInputGradient: FloatBuffer  // (batch, open): dx̃'s open columns
     private var input: Tensor?
     /// The optimiser's step for the weights, to apply in the next backward (`scheduleUpdate`).
     private var scheduledUpdate: (step: InPlaceStep, slot: Int)?
@@ -63,9 +84,47 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         gatedInput = Tensor(maxBatch: maxBatch, featureShape: [inputs])
         weightsRead = .allocate(capacity: 1)
         weightsRead.initialize(to: 0)
+        liveIndex = .allocate(capacity: inputs)
+        liveIndex.initialize(repeating: 0, count: inputs)
+        openIndex = .allocate(capacity: inputs)
+        openIndex.initialize(repeating: 0, count: inputs)
+        inputSeen = .allocate(capacity: inputs)
+        inputSeen.initialize(repeating: 0, count: inputs)
+        liveWeights = FloatBuffer(count: inputs * outputs)
+        openWeights = FloatBuffer(count: inputs * outputs)
+        liveWeightGradient = FloatBuffer(count: inputs * outputs)
+        openInputGradient = FloatBuffer(count: maxBatch * inputs)
     }
 
-    deinit { weightsRead.deallocate() }
+    deinit {
+        weightsRead.deallocate()
+        liveIndex.deallocate()
+        openIndex.deallocate()
+        inputSeen.deallocate()
+    }
+
+    /// Lists the open and the live groups of a shared draw and copies the live rows of W; with
+    /// per-example gates, or when every group is live, `liveCount` and `openCount` are `inputs`.
+    private func findGroups(_ input: Tensor) {
+        let (z, dz) = (gates.values.pointer, gates.derivatives.pointer)
+        (liveCount, openCount) = (inputs, inputs)
+        guard !gates.lastDrawPerExample else { return }
+        let seen = inputSeen
+        l0_mark_live_columns(input.pointer, input.batch, inputs, rectifiesInput ? 1 : 0, seen)
+        var (live, open) = (0, 0)
+        for i in 0..<inputs where z[i] != 0 || dz[i] != 0 {
+            openIndex[open] = i
+            open += 1
+            if seen[i] != 0 {
+                liveIndex[live] = i
+                live += 1
+            }
+        }
+        (liveCount, openCount) = (live, open)
+        guard live < inputs else { return }
+        let (w, rows) = (weight.value.pointer, liveWeights.pointer)
+        for n in 0..<live { (rows + n * outputs).update(from: w + liveIndex[n] * outputs, count: outputs) }
+    }
 
     /// He-normal weights (std √(2 / inputs)), zero bias, log α for the given drop rate.
     public func initialize(dropRate: Double, random: RandomGenerator) {
@@ -80,16 +139,19 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         self.input = input
         let (rows, inputs, outputs) = (input.batch, self.inputs, self.outputs)
         gates.draw(mode: mode, batch: rows, random: random)
+        findGroups(input)
         var job = Job(layer: self, input: input)
         WorkerPool.shared.runRanges(rows, minimum: rowsPerPart, with: &job) { raw, from, to in
             raw.assumingMemoryBound(to: Job.self).pointee.gateInputs(rows: from..<to)
         }
-        let xz = gatedInput.pointer
         gatedInput.batch = rows
         Dense.broadcastBias(bias.value.pointer, into: output.pointer, rows: rows, columns: outputs)
-        Gemm.fast(
-            transposeA: false, transposeB: false, m: rows, n: outputs, k: inputs, alpha: 1, a: xz, lda: inputs,
-            b: weight.value.pointer, ldb: outputs, beta: 1, c: output.pointer, ldc: outputs)
+        let live = job.live
+        if live > 0 {
+            Gemm.fast(
+                transposeA: false, transposeB: false, m: rows, n: outputs, k: live, alpha: 1, a: gatedInput.pointer, lda: live,
+                b: job.liveCompact ? liveWeights.pointer : weight.value.pointer, ldb: outputs, beta: 1, c: output.pointer, ldc: outputs)
+        }
         return output.resized(to: rows)
     }
 
@@ -131,6 +193,11 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         if !fromWeights {
             // dx̃ = dy·Wᵀ, before any update of W; then dx = dx̃ ⊙ z.
             job.multiplyForInputGradient(split: !small)
+            if job.openCompact {
+                WorkerPool.shared.runRanges(rows, minimum: rowsPerPart, with: &job) { raw, from, to in
+                    raw.assumingMemoryBound(to: Job.self).pointee.spreadInputGradient(rows: from..<to)
+                }
+            }
             WorkerPool.shared.runRanges(inputs, minimum: max(32, Self.valuesPerPart / rows), with: &job) { raw, from, to in
                 raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromInputs(inputs: from..<to)
             }
@@ -147,11 +214,22 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
                 job.multiplyForWeightGradient(
                     split: true,
                     rowsDone: Gemm.RowsDone(arguments: UnsafeMutableRawPointer(arguments)) { raw, from, to in
-                        raw.assumingMemoryBound(to: FinalRows.self).pointee.finish(rows: from..<to)
+                        raw.assumingMemoryBound(to: FinalRows.self).pointee.finish(productRows: from..<to)
                     })
+            }
+            // The other groups' rows of dW are 0; their penalty and step still run.
+            if job.liveCompact {
+                WorkerPool.shared.runRanges(inputs - job.live, minimum: 16, with: &scheduled) { raw, from, to in
+                    raw.assumingMemoryBound(to: FinalRows.self).pointee.finishSkipped(from..<to)
+                }
             }
         } else {
             job.multiplyForWeightGradient(split: !small)
+            if job.liveCompact {
+                WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
+                    raw.assumingMemoryBound(to: Job.self).pointee.spreadWeightGradient(rows: from..<to)
+                }
+            }
             if fromWeights {
                 WorkerPool.shared.runRanges(inputs, minimum: 64, with: &job) { raw, from, to in
                     raw.assumingMemoryBound(to: Job.self).pointee.logAlphaGradientFromWeights(inputs: from..<to)
@@ -207,6 +285,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         func inputGradient() {
             let job = weightRows.job
             job.multiplyForInputGradient(split: false)
+            job.spreadInputGradient(rows: 0..<job.rows)
             l0_flag_raise(weightsRead)
             job.logAlphaGradientFromInputs(inputs: 0..<job.inputs)
             job.gateInputGradient(rows: 0..<job.rows)
@@ -215,6 +294,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         func weightGradient() {
             let job = weightRows.job
             job.multiplyForWeightGradient(split: false)
+            job.spreadWeightGradient(rows: 0..<job.inputs)
             weightRows.penalty.costs(groups: 0..<job.inputs)
             l0_flag_wait(weightsRead)
             weightRows.step.update(slot: weightRows.slot, range: 0..<(job.inputs * job.outputs))
@@ -229,12 +309,29 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         let slot: Int
         let logAlphaFromWeights: Bool
 
-        func finish(rows: Range<Int>) {
-            for i in rows {
-                if logAlphaFromWeights { job.logAlphaGradientFromWeights(inputs: i..<(i + 1)) }
-                penalty.costs(groups: i..<(i + 1))
-                step.update(slot: slot, range: (i * job.outputs)..<((i + 1) * job.outputs))
+        /// Rows of the weight gradient's product: dW's rows, or its live rows when compacted (each
+        /// copied to its place in dW first).
+        func finish(productRows rows: Range<Int>) {
+            for n in rows {
+                let i = job.liveCompact ? job.liveIndex[n] : n
+                if job.liveCompact { (job.dw + i * job.outputs).update(from: job.liveWeightGradient + n * job.outputs, count: job.outputs) }
+                finish(row: i)
             }
+        }
+
+        /// The groups that are not live, from..<to of them in order, when compacted: dW's row 0, then
+        /// as any row.
+        func finishSkipped(_ range: Range<Int>) {
+            for i in job.skippedGroups(range) {
+                (job.dw + i * job.outputs).update(repeating: 0, count: job.outputs)
+                finish(row: i)
+            }
+        }
+
+        func finish(row i: Int) {
+            if logAlphaFromWeights { job.logAlphaGradientFromWeights(inputs: i..<(i + 1)) }
+            penalty.costs(groups: i..<(i + 1))
+            step.update(slot: slot, range: (i * job.outputs)..<((i + 1) * job.outputs))
         }
     }
 
@@ -252,6 +349,13 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         let dy: UnsafePointer<Float>?
         /// Whether x is a pre-activation h, to be read as max(h, 0) (`rectifiesInput`).
         let rectified: Bool
+        /// The live groups (`liveIndex[0..<live]`); `liveCompact` when some are not, and then x̃ is
+        /// (rows, live) and the forward and dW use the live buffers. The open groups
+        /// (`openIndex[0..<open]`), dx̃'s columns; `openCompact` when some are closed.
+        let live: Int, liveCompact: Bool, open: Int, openCompact: Bool
+        let liveIndex: UnsafePointer<Int>, openIndex: UnsafePointer<Int>
+        let liveWeights: UnsafePointer<Float>, openWeights: UnsafeMutablePointer<Float>
+        let liveWeightGradient: UnsafeMutablePointer<Float>, openInputGradient: UnsafeMutablePointer<Float>
 
         init(layer: L0Dense, input: Tensor, outputGradient: Tensor? = nil) {
             (rows, inputs, outputs) = (input.batch, layer.inputs, layer.outputs)
@@ -262,27 +366,106 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
             (w, dw) = (layer.weight.value.pointer, layer.weight.gradient.pointer)
             (z, dz) = (layer.gates.values.pointer, layer.gates.derivatives.pointer)
             dLogAlpha = layer.gates.logAlpha.gradient.pointer
+            (live, liveCompact) = (layer.liveCount, layer.liveCount < layer.inputs)
+            (open, openCompact) = (layer.openCount, layer.openCount < layer.inputs)
+            (liveIndex, openIndex) = (UnsafePointer(layer.liveIndex), UnsafePointer(layer.openIndex))
+            (liveWeights, openWeights) = (UnsafePointer(layer.liveWeights.pointer), layer.openWeights.pointer)
+            (liveWeightGradient, openInputGradient) = (layer.liveWeightGradient.pointer, layer.openInputGradient.pointer)
+        }
+
+        /// The groups that are not live, the range's lower..<upper-th of them, in order.
+        func skippedGroups(_ range: Range<Int>) -> [Int] {
+            var skipped: [Int] = []
+            skipped.reserveCapacity(range.count)
+            var (n, seen) = (0, 0)
+            for i in 0..<inputs {
+                if n < live && liveIndex[n] == i {
+                    n += 1
+                    continue
+                }
+                if seen >= range.upperBound { break }
+                if seen >= range.lowerBound { skipped.append(i) }
+                seen += 1
+            }
+            return skipped
+        }
+
+        /// Rows of dW from the compacted product: a live group's row from it, the others 0.
+        func spreadWeightGradient(rows range: Range<Int>) {
+            guard liveCompact else { return }
+            var n = firstLive(atOrAfter: range.lowerBound)
+            for i in range {
+                if n < live && liveIndex[n] == i {
+                    (dw + i * outputs).update(from: liveWeightGradient + n * outputs, count: outputs)
+                    n += 1
+                } else {
+                    (dw + i * outputs).update(repeating: 0, count: outputs)
+                }
+            }
+        }
+
+        /// Rows of dx̃ from the compacted product: the open columns from it, the closed ones 0.
+        func spreadInputGradient(rows range: Range<Int>) {
+            guard openCompact else { return }
+            for r in range {
+                let (target, source) = (inputGradient + r * inputs, openInputGradient + r * open)
+                target.update(repeating: 0, count: inputs)
+                for n in 0..<open { target[openIndex[n]] = source[n] }
+            }
+        }
+
+        /// The position in the live list of the first live group at or after group `i`.
+        func firstLive(atOrAfter i: Int) -> Int {
+            var (low, high) = (0, live)
+            while low < high {
+                let middle = (low + high) / 2
+                if liveIndex[middle] < i { low = middle + 1 } else { high = middle }
+            }
+            return low
         }
 
         /// dx̃ = dy·Wᵀ into the input gradient: cut into pieces over the pool (`split`), or whole on the
         /// calling thread.
         func multiplyForInputGradient(split: Bool) {
             guard let dy else { preconditionFailure("a product of the backward without dy") }
+            // W's open rows: the live ones when they are all, else copied now (W is not yet updated).
+            let filters: UnsafePointer<Float>
+            if !openCompact {
+                filters = UnsafePointer(w)
+            } else if open == live {
+                filters = liveWeights
+            } else {
+                for n in 0..<open { (openWeights + n * outputs).update(from: w + openIndex[n] * outputs, count: outputs) }
+                filters = UnsafePointer(openWeights)
+            }
+            guard open > 0 else { return }
             Gemm.fast(
-                transposeA: false, transposeB: true, m: rows, n: inputs, k: outputs, alpha: 1, a: dy, lda: outputs,
-                b: w, ldb: outputs, beta: 0, c: inputGradient, ldc: inputs, split: split)
+                transposeA: false, transposeB: true, m: rows, n: open, k: outputs, alpha: 1, a: dy, lda: outputs,
+                b: filters, ldb: outputs, beta: 0, c: openCompact ? openInputGradient : inputGradient, ldc: open, split: split)
         }
 
         /// dW = x̃ᵀ·dy, cut into pieces over the pool (`split`, with `rowsDone` after each) or whole.
         func multiplyForWeightGradient(split: Bool, rowsDone: Gemm.RowsDone? = nil) {
             guard let dy else { preconditionFailure("a product of the backward without dy") }
+            guard live > 0 else { return }
             Gemm.fast(
-                transposeA: true, transposeB: false, m: inputs, n: outputs, k: rows, alpha: 1, a: gatedInput,
-                lda: inputs, b: dy, ldb: outputs, beta: 0, c: dw, ldc: outputs, split: split, rowsDone: rowsDone)
+                transposeA: true, transposeB: false, m: live, n: outputs, k: rows, alpha: 1, a: gatedInput,
+                lda: live, b: dy, ldb: outputs, beta: 0, c: liveCompact ? liveWeightGradient : dw, ldc: outputs, split: split,
+                rowsDone: rowsDone)
         }
 
-        /// x̃ = x ⊙ z (or max(h, 0) ⊙ z) for the given rows.
+        /// x̃ = x ⊙ z (or max(h, 0) ⊙ z) for the given rows; compacted, the live columns only.
         func gateInputs(rows range: Range<Int>) {
+            if liveCompact {
+                for r in range {
+                    let (row, target) = (x + r * inputs, gatedInput + r * live)
+                    for n in 0..<live {
+                        let i = liveIndex[n]
+                        target[n] = (rectified ? max(row[i], 0) : row[i]) * z[i]
+                    }
+                }
+                return
+            }
             for r in range {
                 let (row, gates, target) = (x + r * inputs, z + (perExample ? r * inputs : 0), gatedInput + r * inputs)
                 if rectified {

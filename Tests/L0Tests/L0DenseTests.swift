@@ -12,9 +12,9 @@ struct L0DenseTests {
     static let (lambda, decay): (Float, Float) = (0.2, 0.3)
 
     @Test(
-        "Gradients of the loss and penalty with respect to W, b, log α and x (or h, with the ReLU before it)",
-        arguments: [false, true].flatMap { a in [false, true].flatMap { b in [false, true].map { (a, b, $0) } } })
-    func gradients(perExample: Bool, needsInputGradient: Bool, rectified: Bool) {
+        "Gradients of the loss and penalty with respect to W, b, log α and x (or h, with the ReLU before it), with and without closed gates",
+        arguments: [false, true].flatMap { a in [false, true].flatMap { b in [false, true].flatMap { c in [false, true].map { (a, b, c, $0) } } } })
+    func gradients(perExample: Bool, needsInputGradient: Bool, rectified: Bool, closed: Bool) {
         let (rows, inputs, outputs) = (Self.rows, Self.inputs, Self.outputs)
         let random = RandomGenerator(seed: 21)
         let layer = L0Dense(
@@ -22,9 +22,25 @@ struct L0DenseTests {
             perExampleGates: perExample, rectifiesInput: rectified)
         let w = Oracle.randomize(layer.weight.value, random)
         let b = Oracle.randomize(layer.bias.value, random)
-        let a = Oracle.randomize(layer.gates.logAlpha.value, random, scale: 1.5)
+        var a = Oracle.randomize(layer.gates.logAlpha.value, random, scale: 1.5)
+        if closed {
+            // Gates 1 and 4 closed in every draw (P(z ≠ 0) ≈ 1e-3, and the noise is fixed), and one
+            // wide open: the shared draw takes the compacted products.
+            for (i, value) in [(1, -9.0), (4, -9.0), (5, 6.0)] {
+                a[i] = value
+                layer.gates.logAlpha.value.pointer[i] = Float(value)
+            }
+        }
         let x = Tensor(maxBatch: rows, featureShape: [inputs])
-        let xs = Oracle.randomize(x.buffer, random)
+        var xs = Oracle.randomize(x.buffer, random)
+        if closed {
+            // Input 2 is 0 (or negative before the ReLU) in every example: left out of the forward
+            // and dW, while its input gradient is still computed.
+            for row in 0..<rows {
+                xs[row * inputs + 2] = rectified ? -0.5 - Double(row) : 0
+                x.buffer.pointer[row * inputs + 2] = Float(xs[row * inputs + 2])
+            }
+        }
         let r = Tensor(maxBatch: rows, featureShape: [outputs])
         let rs = Oracle.randomize(r.buffer, random)
 
@@ -47,6 +63,9 @@ struct L0DenseTests {
         }
 
         let y = layer.forward(x, mode: .training, random: random)
+        if closed && !perExample {
+            #expect(layer.gates.values.pointer[1] == 0 && layer.gates.values.pointer[4] == 0)
+        }
         var gated = rectified ? xs.map { max($0, 0) } : xs
         for row in 0..<rows { for i in 0..<inputs { gated[row * inputs + i] *= gate(a, row: row, input: i) } }
         let expected = Oracle.dense(gated, w, b, rows: rows, inputs: inputs, outputs: outputs)

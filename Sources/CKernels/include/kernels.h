@@ -13,6 +13,9 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
                   float high);
 
 /// avg = decay*avg + (1-decay)*x on [0, count): the moving average of weights.
+/// seen[i] = 1 where column i of x (rows, columns) is not 0 in some row (rectified: not <= 0), else 0.
+void l0_mark_live_columns(const float *restrict x, size_t rows, size_t columns, int rectified,
+                          unsigned char *restrict seen);
 void l0_moving_average(float *restrict average, const float *restrict x, size_t count, float decay);
 
 /// 2×2 max-pooling (stride 2; a trailing odd row or column dropped) of one map `height × width`
