@@ -50,6 +50,20 @@ public enum Purge {
         return network
     }
 
+    /// The plain network (no gates, no dropout) of a model's architecture with its weights and biases:
+    /// for a gated model, the dense network that every gate open would give.
+    public static func denseNetwork(for model: ModelFile, maxBatch: Int) throws -> Network {
+        guard let description = NetworkCatalog.description(named: model.network) else {
+            throw Failure(description: "unknown network '\(model.network)'")
+        }
+        let build = NetworkBuild(
+            method: .none, lambdas: Array(repeating: 0, count: description.groups.count), decay: 0, perExampleGates: false,
+            maxBatch: maxBatch, random: RandomGenerator(seed: 0))
+        let network = description.network(build)
+        try load(model, into: network)
+        return network
+    }
+
     /// Copies the model's tensors into the network's parameters by name; a missing tensor or another
     /// shape is an error.
     public static func load(_ model: ModelFile, into network: Network) throws {

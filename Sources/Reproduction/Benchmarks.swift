@@ -1,5 +1,6 @@
 import Datasets
 import Experiments
+import FileSupport
 import Foundation
 import NeuralNet
 import Plotting
@@ -24,9 +25,14 @@ public struct EpochTimings: Sendable {
 
 /// Measurements for `l0repro bench`.
 public enum Benchmarks {
-    /// Trains `epochs` epochs of `config` on `train` and times each.
-    public static func trainingEpochs(config: TrainingConfig, train: ImageClassificationSet, epochs: Int) -> EpochTimings {
+    /// Trains `epochs` epochs of `config` on `train` and times each; with `start`, from a model
+    /// file's values (a finished run's final state, where its gates have closed) instead of the
+    /// initial ones.
+    public static func trainingEpochs(config: TrainingConfig, train: ImageClassificationSet, epochs: Int, start: ModelFile? = nil) throws
+        -> EpochTimings
+    {
         let loop = TrainingLoop(config: config, train: train)
+        if let start { try Purge.load(start, into: loop.network) }
         let random = RandomGenerator(seed: config.seed, stream: 1)
         var seconds = [Double]()
         for _ in 0..<epochs {
@@ -93,5 +99,100 @@ extension Benchmarks {
             result.append((format, seconds.sorted()[seconds.count / 2]))
         }
         return FigureTiming(name: entry.name, seconds: result)
+    }
+}
+
+/// Forward-pass timings of one finished L0 run's networks (`l0repro bench inference`): the dense
+/// network with the run's weights, the gated network (deterministic gates, closed groups skipped) and
+/// the purged one, and PyTorch's dense forward when the peer ran. Written beside the run as
+/// `inference-timing.json`: machine facts, never part of the bytes that reproduce.
+public struct InferenceTiming: Codable, Equatable, Sendable {
+    public static let fileName = "inference-timing.json"
+
+    /// One batch size on one thread count: wall seconds of each timed forward.
+    public struct Case: Codable, Equatable, Sendable {
+        public var batch: Int
+        public var threads: Int
+        public var dense: [Double]
+        public var gated: [Double]
+        public var purged: [Double]
+        public var pytorch: [Double]?
+
+        public init(batch: Int, threads: Int, dense: [Double], gated: [Double], purged: [Double], pytorch: [Double]? = nil) {
+            (self.batch, self.threads, self.dense, self.gated, self.purged, self.pytorch) = (batch, threads, dense, gated, purged, pytorch)
+        }
+    }
+
+    public var run: String
+    public var network: String
+    public var cpu: String
+    public var blas: String
+    /// Forward FLOPs per example (DESIGN §1.5): every weight; the kept groups (the log's "after
+    /// pruning"); the purged network's.
+    public var denseFlops: Double
+    public var gatedFlops: Double
+    public var purgedFlops: Double
+    public var cases: [Case]
+    /// The peer's PyTorch version, when it ran.
+    public var pytorch: String?
+
+    public init(
+        run: String, network: String, cpu: String, blas: String, denseFlops: Double, gatedFlops: Double, purgedFlops: Double,
+        cases: [Case], pytorch: String?
+    ) {
+        (self.run, self.network, self.cpu, self.blas) = (run, network, cpu, blas)
+        (self.denseFlops, self.gatedFlops, self.purgedFlops, self.cases, self.pytorch) = (denseFlops, gatedFlops, purgedFlops, cases, pytorch)
+    }
+
+    /// The median of a case's timings.
+    public static func median(_ seconds: [Double]) -> Double {
+        let sorted = seconds.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// Reads a timing file; nil when there is none.
+    public static func read(in directory: URL) throws -> InferenceTiming? {
+        let url = directory.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            return try JSONDecoder().decode(InferenceTiming.self, from: Data(contentsOf: url))
+        } catch {
+            throw FileError(path: url.path, problem: "not an inference timing file (\(error.localizedDescription)); rerun `l0repro bench inference`")
+        }
+    }
+}
+
+extension Benchmarks {
+    /// The three networks of a gated model for batches of `batch`: dense (the run's weights, no
+    /// gates), gated, purged.
+    public static func inferenceNetworks(_ model: ModelFile, purged: ModelFile, batch: Int) throws -> (
+        dense: Network, gated: Network, purged: Network
+    ) {
+        let dense = try Purge.denseNetwork(for: model, maxBatch: batch)
+        return (dense, try Purge.evaluationNetwork(for: model, maxBatch: batch), try Purge.network(for: purged, maxBatch: batch))
+    }
+
+    /// Wall seconds of `repeats` forward passes (after one untimed) of `network` on the first `batch`
+    /// images of `images` (repeated when there are fewer).
+    public static func forwardSeconds(_ network: Network, images: ImageClassificationSet, batch: Int, repeats: Int) -> [Double] {
+        let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)
+        defer { indices.deallocate() }
+        for r in 0..<batch { indices[r] = Int32(r % images.count) }
+        network.input.batch = batch
+        images.fillBatch(indices: UnsafeBufferPointer(indices), images: network.input.pointer, labels: network.labels)
+        let random = RandomGenerator(seed: 0)
+        var seconds: [Double] = []
+        SubnormalFlushing.apply {
+            _ = network.forward(mode: .evaluation, random: random)
+            for _ in 0..<repeats {
+                let started = ContinuousClock.now
+                _ = network.forward(mode: .evaluation, random: random)
+                let elapsed = ContinuousClock.now - started
+                seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            }
+        }
+        return seconds
     }
 }

@@ -143,6 +143,9 @@ public final class ReportCells: CellRegistry {
             }
             needsRuns = true
         }
+        if let table = TableSource(rawValue: source), table.readsTimings {
+            inputs["timings"] = RunTimings.digests(try configs().map { try runName($0) }, in: runsDirectory)
+        }
         if needsRuns {
             let data = try dataRecord()
             inputs["profile"] = profile.rawValue
@@ -175,12 +178,41 @@ public final class ReportCells: CellRegistry {
         return .table(try ReportTables.table(TableSource(rawValue: source)!, runs: try runs(), models: models))
     }
 
+    /// The kernel family in OpenBLAS's configuration string ("… NO_AFFINITY Haswell MAX_THREADS=64").
+    static func kernels(_ configuration: String) -> String {
+        let words = configuration.split(separator: " ")
+        guard let index = words.firstIndex(where: { $0.hasPrefix("MAX_THREADS") }), index > 0 else { return configuration }
+        return String(words[index - 1])
+    }
+
     public func value(_ key: String) throws -> String {
         let parts = key.split(separator: ".").map(String.init)
         switch parts.first {
         case "profile": return profile.rawValue
         case "verdict-rule": return Verdict.rule
         case "dataset": return DatasetName(rawValue: dataset)?.displayName ?? dataset
+        case "training-time" where parts.count == 2 && parts[1] == "total":
+            // The training seconds (evaluation excluded) of every run of the report, summed.
+            let collection = try runs()
+            let total = collection.runs.reduce(0.0) { sum, run in sum + (RunTimings.training(run, in: runsDirectory)?.epochSeconds.reduce(0, +) ?? 0)
+            }
+            return String(format: "%d h %02d min", Int(total) / 3600, (Int(total) % 3600) / 60)
+        case "machines" where parts.count == 2 && (parts[1] == "training" || parts[1] == "inference"):
+            // The CPUs and kernels the timings were measured on.
+            let collection = try runs()
+            var seen: [String] = []
+            for run in collection.runs {
+                let machine: String?
+                if parts[1] == "training" {
+                    machine = RunTimings.training(run, in: runsDirectory).map {
+                        "\($0.cpu), OpenBLAS \(Self.kernels($0.blas)) kernels, \($0.threads) threads"
+                    }
+                } else {
+                    machine = try RunTimings.inference(run, in: runsDirectory).map { "\($0.cpu), OpenBLAS \(Self.kernels($0.blas)) kernels" }
+                }
+                if let machine, !seen.contains(machine) { seen.append(machine) }
+            }
+            return seen.isEmpty ? "no timing file" : seen.joined(separator: "; ")
         case "epochs" where parts.count == 2:
             guard let model = ModelKind(rawValue: parts[1]) else { break }
             return String(profile.config(model, .l0, dataset: "").epochs)
@@ -210,7 +242,7 @@ public final class ReportCells: CellRegistry {
             }
         }
         throw CellError(
-            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)"
+            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, training-time.total, machines.(training|inference), <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)"
         )
     }
 }
@@ -221,6 +253,46 @@ public enum TableSource: String, CaseIterable, Sendable {
     case table1
     /// Every run of the report: configuration and outcome.
     case runs
+    /// What the sparsity buys, per L0 run: FLOPs dense, expected, after pruning and purged, and the
+    /// measured seconds per training epoch at the start and the end of training.
+    case savings
+    /// Forward-pass timings of each L0 run's dense, gated and purged networks and PyTorch's dense one
+    /// (`l0repro bench inference`), from the timing file beside each run.
+    case inference
+
+    /// Whether the table reads machine timings (timing files), which its inputs must then include.
+    var readsTimings: Bool { self == .savings || self == .inference }
+}
+
+/// Machine timings beside the runs: each run's `timing.json` (seconds per training epoch) and, when
+/// `l0repro bench inference` was run on it, `inference-timing.json`.
+enum RunTimings {
+    static func training(_ run: RunLog, in directory: URL) -> RunTiming? {
+        let url = directory.appendingPathComponent(run.directoryName).appendingPathComponent("timing.json")
+        return (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(RunTiming.self, from: $0) }
+    }
+
+    static func inference(_ run: RunLog, in directory: URL) throws -> InferenceTiming? {
+        try InferenceTiming.read(in: directory.appendingPathComponent(run.directoryName))
+    }
+
+    /// The median of the first (or last) `count` epochs' training seconds.
+    static func epochSeconds(_ timing: RunTiming, last: Bool, count: Int = 5) -> Double {
+        let seconds = last ? Array(timing.epochSeconds.suffix(count)) : Array(timing.epochSeconds.prefix(count))
+        return InferenceTiming.median(seconds)
+    }
+
+    /// The files a timing table reads, by name and digest (for the cell's inputs).
+    static func digests(_ runs: [String], in directory: URL) -> String {
+        runs.flatMap { name in
+            ["timing.json", InferenceTiming.fileName].map { file -> String in
+                let url = directory.appendingPathComponent(name).appendingPathComponent(file)
+                guard let bytes = try? Data(contentsOf: url) else { return "\(name)/\(file)@none" }
+                return "\(name)/\(file)@" + Digest.sha256(bytes).prefix(16)
+            }
+        }
+        .joined(separator: " ")
+    }
 }
 
 enum ReportTables {
@@ -301,6 +373,62 @@ enum ReportTables {
             return StoredTable(
                 alignments: [.left, .left, .right, .right, .left, .right, .right, .right],
                 header: ["run", "dataset", "training examples", "epochs", "λ (per N)", "seed", "error %", "E[FLOPs]"], rows: rows)
+        case .savings:
+            var rows: [[String]] = []
+            for model in models {
+                for variant in Variant.allCases where variant.isGated {
+                    guard let run = runs.run(model, variant) else { continue }
+                    let r = run.result
+                    let modelURL = runs.directory.appendingPathComponent(run.directoryName).appendingPathComponent(ModelFile.fileName)
+                    let purged = try? Purge.network(for: Purge.purge(ModelFile.read(from: modelURL)), maxBatch: 1)
+                    let timing = RunTimings.training(run, in: runs.directory)
+                    let seconds = { (last: Bool) in timing.map { String(format: "%.2f", RunTimings.epochSeconds($0, last: last)) } ?? "–" }
+                    let speedUp = timing.map {
+                        String(format: "%.1f×", RunTimings.epochSeconds($0, last: false) / RunTimings.epochSeconds($0, last: true))
+                    }
+                    rows.append([
+                        "\(model.network.title), \(Style.plainName(variant))", count(r.denseFlops), count(r.expectedFlops), count(r.prunedFlops),
+                        purged.map { count(ModelCost.of($0).flops) } ?? "–", String(format: "%.1f×", r.denseFlops / r.prunedFlops), seconds(false),
+                        seconds(true), speedUp ?? "–",
+                    ])
+                }
+            }
+            return StoredTable(
+                alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right],
+                header: [
+                    "run", "FLOPs dense", "E[FLOPs] at the end", "after pruning", "purged", "dense / pruned", "s/epoch, first 5", "s/epoch, last 5",
+                    "first / last",
+                ], rows: rows)
+        case .inference:
+            var rows: [[String]] = []
+            for model in models {
+                for variant in Variant.allCases where variant.isGated {
+                    guard let run = runs.run(model, variant), let timing = try RunTimings.inference(run, in: runs.directory) else { continue }
+                    for c in timing.cases {
+                        let (dense, gated, purged) = (
+                            InferenceTiming.median(c.dense), InferenceTiming.median(c.gated), InferenceTiming.median(c.purged)
+                        )
+                        let torch = c.pytorch.map(InferenceTiming.median)
+                        let ms = { (s: Double) -> String in String(format: s < 0.001 ? "%.3f" : "%.2f", 1000 * s) }
+                        let name = "\(model.network.title), \(Style.plainName(variant))"
+                        let times: [String] = [ms(dense), ms(gated), ms(purged), torch.map(ms) ?? "–"]
+                        let versusTorch: String = torch.map { String(format: "%.1f×", $0 / purged) } ?? "–"
+                        let ratios: [String] = [
+                            String(format: "%.1f×", dense / purged), versusTorch, String(format: "%.1f×", timing.denseFlops / timing.purgedFlops),
+                        ]
+                        rows.append([name, String(c.batch), String(c.threads)] + times + ratios)
+                    }
+                }
+            }
+            if rows.isEmpty {
+                rows.append(["no inference timing beside the L0 runs (`l0repro bench inference RUN`)"] + Array(repeating: "–", count: 9))
+            }
+            return StoredTable(
+                alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right, .right],
+                header: [
+                    "run", "batch", "threads", "dense ms", "gated ms", "purged ms", "PyTorch dense ms", "purged vs dense", "purged vs PyTorch",
+                    "FLOP ratio",
+                ], rows: rows)
         }
     }
 }

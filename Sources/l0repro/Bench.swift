@@ -6,13 +6,20 @@ import Reproduction
 
 /// What `bench` measures.
 enum BenchTarget: String, ExpressibleByArgument, CaseIterable {
-    case mlp, lenet5, figures
+    case mlp, lenet5, figures, inference
 }
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time training epochs against the PyTorch peer, or figure rendering against matplotlib, in the same run.",
+        abstract: "Time training epochs or inference against the PyTorch peer, or figure rendering against matplotlib, in the same run.",
         discussion: """
+            `bench inference RUN` times the forward pass of a finished L0 run's networks: the dense network \
+            with the run's weights, the gated one (deterministic gates, closed groups skipped) and the \
+            purged one (`l0repro purge`), on the first test images at batch 1, 100 and 10,000, on 1 and \
+            --threads threads (the median of --repeats, at least 20), then PyTorch's dense forward of the \
+            same network (the peer's inference mode). It prints the medians, the speed-ups and the FLOP \
+            ratio, and writes RUN/inference-timing.json (machine facts, not part of what reproduces).
+
             `bench figures` computes and renders every figure as PNG, SVG and PDF (the median of 3 each; run \
             figures use the logs under --runs-dir and are skipped when there are none) and prints the total \
             (target: under 1 s). It then times the hard concrete figure against the same figure drawn by \
@@ -22,14 +29,23 @@ struct Bench: ParsableCommand {
             `bench mlp` and `bench lenet5`: 
             Trains the L0 network (λ = 0.1/N, batch 100) on the chosen dataset's full training set and prints \
             seconds per epoch, the GFLOP/s of its matrix products, the machine's own sgemm rate (the ceiling) \
-            and peak resident memory. When Python with PyTorch and the peer script are found \
-            (../shared/bench/torch_l0_ref.py, set up as its README says), the peer trains the same network \
-            with the same thread count right after, and the speed ratio is printed. Timings on shared \
-            machines drift: compare ratios from one run, not seconds across runs.
+            and peak resident memory. With --from RUN the epochs start from a finished L0 run's final \
+            state (its model.bin: weights and log α, where the gates have closed) with that run's variant \
+            and λ. When Python with PyTorch is found (--peer-python), the project's peer \
+            (scripts/torch_peer.py) trains the same network, from the same state, with the same thread \
+            count right after, and the speed ratio is printed; --peer-script ../shared/bench/torch_l0_ref.py \
+            runs the reference peer instead (not with --from). Timings on shared machines drift: compare \
+            ratios from one run, not seconds across runs.
             """)
 
-    @Argument(help: "mlp, lenet5 (training speed) or figures (rendering speed).")
+    @Argument(help: "mlp, lenet5 (training speed), inference (forward speed of a run) or figures (rendering speed).")
     var target: BenchTarget = .mlp
+
+    @Argument(help: ArgumentHelp("For inference: a finished L0 run's directory.", valueName: "run"))
+    var inferenceRun: String?
+
+    @Option(parsing: .unconditional, help: "For inference: timed forwards per case (the median is reported; at least 20).")
+    var repeats: Int = 20
 
     /// The network a training benchmark times (the target's name).
     var model: ModelKind { ModelKind(rawValue: target.rawValue) ?? .mlp }
@@ -46,7 +62,12 @@ struct Bench: ParsableCommand {
     var peerPython: String = "/tmp/venv-torch/bin/python"
 
     @Option(name: .customLong("peer-script"), help: ArgumentHelp("The peer's training script.", valueName: "path"))
-    var peerScript: String = "../shared/bench/torch_l0_ref.py"
+    var peerScript: String = "scripts/torch_peer.py"
+
+    @Option(
+        name: .customLong("from"),
+        help: ArgumentHelp("Start from a finished L0 run's final state (its directory) instead of the initial one.", valueName: "run"))
+    var startRun: String?
 
     @Flag(name: .customLong("no-peer"), help: "Skip the PyTorch peer.")
     var noPeer = false
@@ -59,10 +80,17 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Run logs for the figures bench.", valueName: "dir"))
     var runsDirectory: String = "Reports/runs"
 
-    var requiredSpeedUp: Double { requiredRatio ?? [.mlp: 4, .lenet5: 2.5, .figures: 10][target]! }
+    var requiredSpeedUp: Double { requiredRatio ?? [.mlp: 4, .lenet5: 2.5, .figures: 10, .inference: 1][target]! }
 
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        if target == .inference && inferenceRun == nil && startRun == nil {
+            throw ValidationError("bench inference needs a finished L0 run's directory: l0repro bench inference Reports/runs/<run>")
+        }
+        if target != .inference && inferenceRun != nil {
+            throw ValidationError("a run directory is an argument of bench inference only; bench \(target.rawValue) takes --from RUN")
+        }
         try ThreadCount.validate(threads)
     }
 
@@ -70,30 +98,45 @@ struct Bench: ParsableCommand {
         if target == .figures {
             return try FigureBench(python: peerPython, runsDirectory: runsDirectory, usePeer: !noPeer, requiredSpeedUp: requiredSpeedUp).run()
         }
+        if target == .inference {
+            BLASRuntime.setThreads(threads)
+            return try InferenceBench(
+                runDirectory: inferenceRun ?? startRun ?? "", data: data, threads: threads, repeats: repeats, python: peerPython, script: peerScript,
+                usePeer: !noPeer
+            ).run()
+        }
         BLASRuntime.setThreads(threads)
+        let start = try startRun.map(startingState)
         let trainingData = try data.load()
-        let config = TrainingConfig(model: model, variant: .l0, dataset: trainingData.record.name, epochs: epochs)
+        var config = TrainingConfig(model: model, variant: start?.config.variant ?? .l0, dataset: trainingData.record.name, epochs: epochs)
+        if let start { config.setLambdas(start.config.lambdas) }
+        let lambdas = config.lambdas.map { format($0, 2) }.joined(separator: ", ")
+        let origin = start.map { " from the final state of \($0.name)" } ?? ""
         print(
-            "bench \(model.rawValue): L0, λ = 0.1/N, \(trainingData.train.count) examples, batch \(config.batchSize), \(threads) threads, \(BLASRuntime.coreName) kernels"
+            "bench \(model.rawValue): \(config.variant.rawValue), λ = (\(lambdas))/N\(origin), \(trainingData.train.count) examples, batch \(config.batchSize), \(threads) threads, \(BLASRuntime.coreName) kernels"
         )
         let ceiling = Benchmarks.sgemmGigaflops()
         print("sgemm 1024³ (ceiling):  \(format(ceiling, 1)) GFLOP/s")
-        let ours = Benchmarks.trainingEpochs(config: config, train: trainingData.train, epochs: epochs)
+        let ours = try Benchmarks.trainingEpochs(config: config, train: trainingData.train, epochs: epochs, start: start?.model)
         let memory = MachineInfo.peakResidentBytes.map { "\(format(Double($0) / 1e6, 0)) MB" } ?? "unknown"
+        // From a final state the closed groups are skipped: the rate is of the dense products' FLOPs.
+        let rate = start == nil ? "GFLOP/s" : "dense-equivalent GFLOP/s"
         print(
-            "l0repro:  \(format(ours.medianSeconds, 3)) s/epoch (median of \(ours.seconds.map { format($0, 3) }.joined(separator: ", "))), \(format(ours.gigaflopsPerSecond, 1)) GFLOP/s = \(format(100 * ours.gigaflopsPerSecond / ceiling, 0)) % of sgemm, peak RSS \(memory)"
+            "l0repro:  \(format(ours.medianSeconds, 3)) s/epoch (median of \(ours.seconds.map { format($0, 3) }.joined(separator: ", "))), \(format(ours.gigaflopsPerSecond, 1)) \(rate) = \(format(100 * ours.gigaflopsPerSecond / ceiling, 0)) % of sgemm, peak RSS \(memory)"
         )
         guard !noPeer else { return }
         guard FileManager.default.isExecutableFile(atPath: peerPython), FileManager.default.fileExists(atPath: peerScript) else {
-            print("PyTorch peer: skipped (no \(peerPython) or \(peerScript); see ../shared/bench/README.md)")
+            print("PyTorch peer: skipped (no \(peerPython) or \(peerScript); see the README's bench section)")
             return
         }
-        let peer = try PeerRun.run(
-            python: peerPython, script: peerScript,
-            arguments: [
-                "--model", model.network.peerName ?? model.rawValue, "--data", trainingData.location?.directory ?? ".", "--epochs", String(epochs),
-                "--threads", String(threads),
-            ])
+        var arguments = [
+            "--model", model.network.peerName ?? model.rawValue, "--data", trainingData.location?.directory ?? ".", "--epochs", String(epochs),
+            "--threads", String(threads),
+        ]
+        if let start {
+            arguments += ["--from", start.modelPath, "--lambdas", config.lambdas.map { "\($0)" }.joined(separator: ",")]
+        }
+        let peer = try PeerRun.run(python: peerPython, script: peerScript, arguments: arguments)
         let sorted = peer.seconds.sorted()
         let median = sorted[sorted.count / 2]
         print(
@@ -103,6 +146,33 @@ struct Bench: ParsableCommand {
         let verdict = ratio >= requiredSpeedUp ? "meets" : "misses"
         print("speed-up over PyTorch: \(format(ratio, 2))× (\(verdict) the \(format(requiredSpeedUp, 1))× target)")
         if ratio < requiredSpeedUp { throw ExitCode(1) }
+    }
+}
+
+extension Bench {
+    /// A finished L0 run to start from: its log's configuration and its model file.
+    struct StartingState {
+        let name: String
+        let config: TrainingConfig
+        let model: ModelFile
+        let modelPath: String
+    }
+
+    func startingState(_ run: String) throws -> StartingState {
+        let directory = URL(fileURLWithPath: run)
+        guard let log = try Trainer.finishedLog(in: directory) else {
+            throw CommandError(message: "\(run): no finished run log; --from takes a finished run's directory")
+        }
+        let url = directory.appendingPathComponent(ModelFile.fileName)
+        let model = try ModelFile.read(from: url)
+        guard log.config.model == self.model, model.network == self.model.rawValue else {
+            throw CommandError(
+                message: "\(run): a \(log.config.model.rawValue) run, not a \(self.model.rawValue) one; bench \(log.config.model.rawValue) --from it")
+        }
+        guard log.config.variant.isGated else {
+            throw CommandError(message: "\(run): a \(log.config.variant.rawValue) run; --from takes an L0 run (l0 or l0-sep)")
+        }
+        return StartingState(name: directory.lastPathComponent, config: log.config, model: model, modelPath: url.path)
     }
 }
 

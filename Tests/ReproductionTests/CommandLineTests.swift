@@ -145,7 +145,8 @@ struct CommandLineTests {
     @Test("Every command explains itself with --help")
     func help() throws {
         for command in [
-            [], ["train"], ["bench"], ["data"], ["data", "list"], ["data", "verify"], ["figure"], ["report"], ["report", "status"], ["serve"],
+            [], ["train"], ["bench"], ["purge"], ["evaluate"], ["data"], ["data", "list"], ["data", "verify"], ["figure"], ["report"],
+            ["report", "status"], ["serve"],
         ] {
             let outcome = try Fixtures.run(command + ["--help"])
             #expect(outcome.status == 0)

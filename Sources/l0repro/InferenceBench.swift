@@ -1,0 +1,116 @@
+import Experiments
+import FileSupport
+import Foundation
+import NeuralNet
+import Reproduction
+
+/// `l0repro bench inference RUN`: forward-pass timings of a finished L0 run's dense, gated and purged
+/// networks, and of PyTorch's dense forward, at several batch sizes and thread counts.
+struct InferenceBench {
+    let runDirectory: String
+    let data: DataOptions
+    let threads: Int
+    let repeats: Int
+    let python: String
+    let script: String
+    let usePeer: Bool
+    let batches = [1, 100, 10_000]
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: runDirectory)
+        let modelURL = directory.appendingPathComponent(ModelFile.fileName)
+        guard FileManager.default.fileExists(atPath: modelURL.path) else {
+            throw FileError(path: modelURL.path, problem: "no model file; bench inference takes a finished L0 run's directory")
+        }
+        let model = try ModelFile.read(from: modelURL)
+        let purged: ModelFile
+        do {
+            purged = try Purge.purge(model)
+        } catch let failure as Purge.Failure {
+            throw FileError(path: modelURL.path, problem: failure.description)
+        }
+        let test = try data.load().test
+        let counts = Array(Set([1, threads])).sorted()
+        let sample = try Benchmarks.inferenceNetworks(model, purged: purged, batch: 1)
+        let flops = (ModelCost.of(sample.dense).flops, ModelCost.of(sample.gated).flops, ModelCost.of(sample.purged).flops)
+        print(
+            "bench inference \(directory.lastPathComponent): forward FLOPs per example dense \(Int(flops.0)), gated \(Int(flops.1)), purged \(Int(flops.2)); \(BLASRuntime.coreName) kernels, median of \(repeats)"
+        )
+        var cases: [InferenceTiming.Case] = []
+        for count in counts {
+            BLASRuntime.setThreads(count)
+            for batch in batches {
+                let networks = try Benchmarks.inferenceNetworks(model, purged: purged, batch: batch)
+                let times = [networks.dense, networks.gated, networks.purged].map {
+                    Benchmarks.forwardSeconds($0, images: test, batch: batch, repeats: repeats)
+                }
+                cases.append(InferenceTiming.Case(batch: batch, threads: count, dense: times[0], gated: times[1], purged: times[2]))
+                FileHandle.standardError.write(Data("  timed batch \(batch) on \(count) thread\(count == 1 ? "" : "s")\n".utf8))
+            }
+        }
+        var version: String?
+        if usePeer {
+            if FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) {
+                let peer = try peerTimings(model: modelURL.path, counts: counts, network: model.network)
+                version = peer.version
+                for index in cases.indices { cases[index].pytorch = peer.seconds["\(cases[index].batch)/\(cases[index].threads)"] }
+            } else {
+                print("PyTorch peer: skipped (no \(python) or \(script); see the README's bench section)")
+            }
+        }
+        let timing = InferenceTiming(
+            run: model.runID, network: model.network, cpu: MachineInfo.cpuModel, blas: BLASRuntime.configuration, denseFlops: flops.0,
+            gatedFlops: flops.1, purgedFlops: flops.2, cases: cases, pytorch: version)
+        print(Self.table(timing))
+        let url = directory.appendingPathComponent(InferenceTiming.fileName)
+        try AtomicFile.write(CanonicalJSON.encode(timing, pretty: true), to: url)
+        print("wrote \(url.path)")
+    }
+
+    /// The peer's dense forward timings by "batch/threads", and its PyTorch version.
+    func peerTimings(model: String, counts: [Int], network: String) throws -> (seconds: [String: [Double]], version: String?) {
+        var arguments = [
+            "inference", "--model", network, "--from", model, "--batches", batches.map(String.init).joined(separator: ","),
+            "--thread-counts", counts.map(String.init).joined(separator: ","), "--repeats", String(repeats), "--threads", String(threads),
+        ]
+        if let directory = try? data.load().location?.directory { arguments += ["--data", directory] }
+        let bytes = try PeerRun.output(python: python, script: script, arguments: arguments, what: "the peer")
+        var seconds: [String: [Double]] = [:]
+        var version: String?
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            if let torch = object["torch"] as? String { version = torch }
+            if let batch = object["batch"] as? Int, let threads = object["threads"] as? Int, let times = object["seconds"] as? [Double] {
+                seconds["\(batch)/\(threads)"] = times
+            }
+        }
+        guard !seconds.isEmpty else { throw CommandError(message: "\(script): the peer printed no inference timings") }
+        return (seconds, version)
+    }
+
+    /// Median milliseconds per forward and the speed-ups, one row per batch size and thread count.
+    static func table(_ timing: InferenceTiming) -> String {
+        let ratio = timing.denseFlops / timing.purgedFlops
+        var lines = [
+            "FLOP ratio dense / purged: \(format(ratio, 1))×",
+            "batch  threads   dense ms   gated ms  purged ms  PyTorch ms   purged vs dense   vs gated   vs PyTorch",
+        ]
+        for c in timing.cases {
+            let (dense, gated, purged) = (InferenceTiming.median(c.dense), InferenceTiming.median(c.gated), InferenceTiming.median(c.purged))
+            let torch = c.pytorch.map(InferenceTiming.median)
+            func ms(_ s: Double) -> String { format(1000 * s, s < 0.001 ? 3 : 2) }
+            let columns = [
+                String(c.batch).padding(5), String(c.threads).padding(8), ms(dense).padding(10), ms(gated).padding(10), ms(purged).padding(10),
+                (torch.map(ms) ?? "–").padding(11), "\(format(dense / purged, 1))×".padding(17), "\(format(gated / purged, 1))×".padding(10),
+                torch.map { "\(format($0 / purged, 1))×" } ?? "–",
+            ]
+            lines.append(columns.joined(separator: " "))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    /// Right-aligned to `width` characters.
+    fileprivate func padding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
