@@ -322,9 +322,19 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
         /// The groups that are not live, from..<to of them in order, when compacted: dW's row 0, then
         /// as any row.
         func finishSkipped(_ range: Range<Int>) {
-            for i in job.skippedGroups(range) {
-                (job.dw + i * job.outputs).update(repeating: 0, count: job.outputs)
-                finish(row: i)
+            // The k-th group that is not live, for k in range: walk the groups, skipping live ones.
+            var (n, k) = (0, 0)
+            for i in 0..<job.inputs {
+                if n < job.live && job.liveIndex[n] == i {
+                    n += 1
+                    continue
+                }
+                if k >= range.upperBound { break }
+                if k >= range.lowerBound {
+                    (job.dw + i * job.outputs).update(repeating: 0, count: job.outputs)
+                    finish(row: i)
+                }
+                k += 1
             }
         }
 
@@ -371,23 +381,6 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
             (liveIndex, openIndex) = (UnsafePointer(layer.liveIndex), UnsafePointer(layer.openIndex))
             (liveWeights, openWeights) = (UnsafePointer(layer.liveWeights.pointer), layer.openWeights.pointer)
             (liveWeightGradient, openInputGradient) = (layer.liveWeightGradient.pointer, layer.openInputGradient.pointer)
-        }
-
-        /// The groups that are not live, the range's lower..<upper-th of them, in order.
-        func skippedGroups(_ range: Range<Int>) -> [Int] {
-            var skipped: [Int] = []
-            skipped.reserveCapacity(range.count)
-            var (n, seen) = (0, 0)
-            for i in 0..<inputs {
-                if n < live && liveIndex[n] == i {
-                    n += 1
-                    continue
-                }
-                if seen >= range.upperBound { break }
-                if seen >= range.lowerBound { skipped.append(i) }
-                seen += 1
-            }
-            return skipped
         }
 
         /// Rows of dW from the compacted product: a live group's row from it, the others 0.
