@@ -52,6 +52,20 @@ public indirect enum Block: Equatable, Sendable {
     case rule
     /// Where the table of contents goes (`[TOC]` on a line of its own).
     case tableOfContents
+    /// The bibliography: the cited works, each with its anchor (`[REFERENCES]` on a line of its own
+    /// until the citation pass fills it).
+    case references([Reference])
+}
+
+/// One entry of the bibliography: its anchor ("ref-louizos2018") and its text.
+public struct Reference: Equatable, Sendable {
+    public var id: String
+    public var content: [Inline]
+
+    public init(id: String, content: [Inline]) {
+        self.id = id
+        self.content = content
+    }
 }
 
 /// An inline element.
@@ -70,6 +84,8 @@ public indirect enum Inline: Equatable, Sendable {
     case crossReference(id: String, line: Int)
     /// `{{ key }}`; the evaluation pass replaces it by the computed text.
     case value(key: String, line: Int)
+    /// `[@key]` or `[@a; @b]`: the citation pass turns it into author–year links to the references.
+    case citation(keys: [String], line: Int)
 }
 
 /// A table: from a table cell, or written in the template in GFM syntax.
@@ -157,6 +173,7 @@ extension [Inline] {
             case .footnoteReference: ""
             case .crossReference(let id, _): "@" + id
             case .value(let key, _): "{{ \(key) }}"
+            case .citation(let keys, _): "[" + keys.map { "@" + $0 }.joined(separator: "; ") + "]"
             }
         }.joined()
     }

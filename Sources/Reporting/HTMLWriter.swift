@@ -84,6 +84,10 @@ public enum HTMLWriter {
             return "<pre><code\(cls)>\(escape(text))</code></pre>\n"
         case .rule:
             return "<hr>\n"
+        case .references(let references):
+            var html = "<ol class=\"references\">\n"
+            for reference in references { html += "<li id=\"\(escape(reference.id))\">\(inline(reference.content))</li>\n" }
+            return html + "</ol>\n"
         case .tableOfContents:
             let entries = Passes.outline(document)
             guard !entries.isEmpty else { return "" }
@@ -145,6 +149,7 @@ public enum HTMLWriter {
             case .footnoteReference(_, let n): "<sup class=\"fnref\"><a href=\"#fn-\(n)\" id=\"fnref-\(n)\">\(n)</a></sup>"
             case .crossReference(let id, _): "@" + escape(id)
             case .value(let key, _): "{{ \(escape(key)) }}"
+            case .citation(let keys, _): escape("[" + keys.map { "@" + $0 }.joined(separator: "; ") + "]")
             }
         }.joined()
     }
@@ -183,6 +188,8 @@ public enum HTMLWriter {
         .toc{background:#fafafb;border:1px solid var(--rule);border-radius:4px;padding:.6rem 1rem;margin:1.2rem 0;font-family:"DejaVu Sans",sans-serif;font-size:.92rem}
         .toc ul{list-style:none;margin:0;padding:0}
         .toc .toc-3{padding-left:1.2rem}
+        ol.references{list-style:none;padding-left:0}
+        .references li{padding-left:1.5rem;text-indent:-1.5rem;margin:.35rem 0}
         .toc-title{font-weight:bold;margin:0 0 .3rem}
         .footnotes{font-size:.9rem;color:var(--muted)}
         .fnref{line-height:0}

@@ -82,6 +82,12 @@ extension PDFPass {
             y += 8
         case .tableOfContents:
             contents(x: x, width: width)
+        case .references(let references):
+            for reference in references {
+                ensure(bodySize * 1.5)
+                destination(reference.id, x: x)
+                paragraph(StyledText(reference.content, size: bodySize * 0.92), x: x, width: width, family: body, size: bodySize * 0.92, after: 4)
+            }
         case .table(let table):
             self.table(table, x: x, width: width)
         case .figure(let figure):

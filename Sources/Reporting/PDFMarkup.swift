@@ -57,6 +57,7 @@ struct StyledText {
                 links.append((start..<visibleBytes, .destination("fn-\(n)")))
             case .crossReference(let id, _): appendText("@" + id)
             case .value(let key, _): appendText("{{ \(key) }}")
+            case .citation(let keys, _): appendText("[" + keys.map { "@" + $0 }.joined(separator: "; ") + "]")
             }
         }
     }

@@ -52,6 +52,100 @@ public enum Passes {
         return [.link(url: "#" + id, content: [.text(label)])]
     }
 
+    /// Turns every citation into author–year links ("(Louizos et al., 2018)") to the bibliography, and
+    /// fills the `[REFERENCES]` block with the cited entries sorted by author and year (one is added
+    /// at the end, under a "References" heading, when the template has none). A key missing from the
+    /// bibliography is an error at its line.
+    public static func resolveCitations(_ document: Document, bibliography: Bibliography?, file: String) throws -> Document {
+        // The keys cited, in order of first citation.
+        var cited: [String] = []
+        func collect(_ inline: Inline) throws -> [Inline] {
+            guard case .citation(let keys, let line) = inline else { return [inline] }
+            guard let bibliography else {
+                throw TemplateError(
+                    file: file, line: line, problem: "cites [@\(keys[0])] but the front matter names no bibliography (bibliography: references.bib)")
+            }
+            for key in keys {
+                guard bibliography[key] != nil else {
+                    throw TemplateError(file: file, line: line, problem: "unknown citation key @\(key): it is not in the bibliography")
+                }
+                if !cited.contains(key) { cited.append(key) }
+            }
+            return [inline]
+        }
+        for block in document.blocks { _ = try mapInlines(block, collect) }
+        for note in document.footnotes { for block in note.blocks { _ = try mapInlines(block, collect) } }
+        guard let bibliography, !cited.isEmpty else { return document }
+
+        let entries = cited.compactMap { bibliography[$0] }.sorted {
+            ($0.familyNames.first ?? $0.key, $0.fields["year"] ?? "", $0.key) < ($1.familyNames.first ?? $1.key, $1.fields["year"] ?? "", $1.key)
+        }
+        // Labels, with a, b… after the year where two entries would read the same.
+        var labels: [String: String] = [:]
+        let groups = Dictionary(grouping: entries, by: \.label)
+        for entry in entries {
+            let same = groups[entry.label] ?? []
+            labels[entry.key] =
+                same.count > 1 ? entry.label + String(UnicodeScalar(UInt8(97 + same.firstIndex(of: entry)!))) : entry.label
+        }
+        func resolve(_ inline: Inline) throws -> [Inline] {
+            guard case .citation(let keys, _) = inline else { return [inline] }
+            var out: [Inline] = [.text("(")]
+            for (i, key) in keys.enumerated() {
+                if i > 0 { out.append(.text("; ")) }
+                out.append(.link(url: "#ref-" + key, content: [.text(labels[key]!)]))
+            }
+            out.append(.text(")"))
+            return out
+        }
+        let references = Block.references(entries.map { Reference(id: "ref-" + $0.key, content: referenceText($0, label: labels[$0.key]!)) })
+        var out = document
+        var placed = false
+        out.blocks = try document.blocks.map { block in
+            if case .references = block {
+                placed = true
+                return references
+            }
+            return try mapInlines(block, resolve)
+        }
+        if !placed { out.blocks += [.heading(level: 2, id: "sec-references", content: [.text("References")]), references] }
+        out.footnotes = try document.footnotes.map { note in
+            var note = note
+            note.blocks = try note.blocks.map { try mapInlines($0, resolve) }
+            return note
+        }
+        return out
+    }
+
+    /// "C. Louizos, M. Welling and D. P. Kingma (2018). Title. Venue. https://…"
+    static func referenceText(_ entry: Bibliography.Entry, label: String) -> [Inline] {
+        let names = entry.names
+        let authors: String
+        switch names.count {
+        case 0: authors = ""
+        case 1: authors = names[0]
+        default: authors = names.dropLast().joined(separator: ", ") + " and " + names.last!
+        }
+        // The year as the label has it (with its a, b…).
+        let year = label.split(separator: ",").last.map { $0.trimmingCharacters() } ?? entry.fields["year"] ?? ""
+        var out: [Inline] = []
+        let lead = [authors, year.isEmpty ? "" : "(\(year))"].filter { !$0.isEmpty }.joined(separator: " ")
+        if !lead.isEmpty { out.append(.text(lead + ". ")) }
+        if let title = entry["title"] { out.append(.text(title.hasSuffix(".") || title.hasSuffix("?") ? title + " " : title + ". ")) }
+        let venue = entry["journal"] ?? entry["booktitle"] ?? entry["howpublished"] ?? entry["publisher"] ?? entry["institution"]
+        if let venue {
+            out.append(.emphasis([.text(venue)]))
+            var details: [String] = []
+            if let volume = entry["volume"] { details.append(entry["number"].map { "\(volume)(\($0))" } ?? volume) }
+            if let pages = entry["pages"] { details.append(pages) }
+            out.append(.text(details.isEmpty ? ". " : ", " + details.joined(separator: ", ") + ". "))
+        }
+        if let note = entry["note"] { out.append(.text(note.hasSuffix(".") ? note + " " : note + ". ")) }
+        if let url = entry.url { out.append(.link(url: url, content: [.text(url)])) }
+        if case .text(let last)? = out.last, last.hasSuffix(" ") { out[out.count - 1] = .text(String(last.dropLast())) }
+        return out
+    }
+
     /// Applies `transform` to every inline of `block` (recursively), each inline giving zero or more.
     public static func mapInlines(_ block: Block, _ transform: (Inline) throws -> [Inline]) throws -> Block {
         func map(_ inlines: [Inline]) throws -> [Inline] {
@@ -82,6 +176,8 @@ public enum Passes {
         case .cell(var cell):
             cell.caption = try map(cell.caption)
             return .cell(cell)
+        case .references(let references):
+            return .references(try references.map { Reference(id: $0.id, content: try map($0.content)) })
         case .code, .rule, .tableOfContents: return block
         }
     }

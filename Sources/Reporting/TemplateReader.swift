@@ -10,6 +10,8 @@ import Foundation
 /// - `@fig-id`, `@tab-id`, `@sec-id`: cross-references, rendered as "Figure 3" and linked;
 /// - `{#id}` at the end of a heading: the heading's anchor;
 /// - `[TOC]` alone in a paragraph: the table of contents;
+/// - `[@key]`, `[@a; @b]`: citations of the BibTeX file the front matter names (`bibliography:`),
+///   and `[REFERENCES]` alone in a paragraph: where the cited works are listed;
 /// - a fenced block headed `{.when key=value}`: markdown kept only when the condition `key` has that
 ///   value (for example `{.when dataset=mnist}`: discussion written for one dataset); fence it with
 ///   four backticks when it holds cells of its own.
@@ -156,6 +158,7 @@ struct Converter {
         case CMARK_NODE_PARAGRAPH:
             let content = try inlines(of: node)
             if content == [.text("[TOC]")] { return .tableOfContents }
+            if content == [.text("[REFERENCES]")] { return .references([]) }
             return .paragraph(content)
         case CMARK_NODE_HEADING:
             var content = try inlines(of: node)
@@ -268,9 +271,18 @@ struct Converter {
     mutating func inlines(of parent: OpaquePointer) throws -> [Inline] {
         var out: [Inline] = []
         var lineNumber = line(parent)
+        // cmark gives "[", "@key" and "]" as separate text nodes: consecutive ones are split as one.
+        var text = ""
         for node in children(parent) {
+            if cmark_node_get_type(node) == CMARK_NODE_TEXT {
+                text += literal(node)
+                continue
+            }
+            if !text.isEmpty {
+                out += try Self.split(text, line: lineNumber, file: file)
+                text = ""
+            }
             switch cmark_node_get_type(node) {
-            case CMARK_NODE_TEXT: out += try Self.split(literal(node), line: lineNumber, file: file)
             case CMARK_NODE_SOFTBREAK:
                 out.append(.softBreak)
                 lineNumber += 1
@@ -300,6 +312,7 @@ struct Converter {
                 }
             }
         }
+        if !text.isEmpty { out += try Self.split(text, line: lineNumber, file: file) }
         return out
     }
 
@@ -314,6 +327,12 @@ struct Converter {
         }
         while i < text.endIndex {
             let rest = text[i...]
+            if let (keys, end) = citation(rest) {
+                flush()
+                out.append(.citation(keys: keys, line: line))
+                i = end
+                continue
+            }
             if rest.hasPrefix("{{") {
                 guard let close = rest.range(of: "}}") else { throw TemplateError(file: file, line: line, problem: "'{{' without a closing '}}'") }
                 let key = rest[rest.index(i, offsetBy: 2)..<close.lowerBound].trimmingCharacters()
@@ -342,6 +361,22 @@ struct Converter {
         }
         flush()
         return out
+    }
+
+    /// The keys of a citation at the start of `rest` ("[@a; @b]"), and the text after it; nil when
+    /// `rest` does not start with one.
+    static func citation(_ rest: Substring) -> (keys: [String], end: String.Index)? {
+        guard rest.hasPrefix("[@"), let close = rest.firstIndex(of: "]") else { return nil }
+        let inner = rest[rest.index(after: rest.startIndex)..<close]
+        var keys: [String] = []
+        for part in inner.split(separator: ";") {
+            let key = part.trimmingCharacters()
+            guard key.hasPrefix("@"), key.count > 1,
+                key.dropFirst().allSatisfy({ $0.isLetter || $0.isNumber || "_-:.".contains($0) })
+            else { return nil }
+            keys.append(String(key.dropFirst()))
+        }
+        return keys.isEmpty ? nil : (keys, rest.index(after: close))
     }
 
     /// A heading's anchor: lower case, letters and digits, words joined by hyphens.

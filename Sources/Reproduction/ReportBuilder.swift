@@ -72,7 +72,26 @@ public struct ReportBuilder {
     /// The template read, numbered and cross-referenced (cells not yet evaluated).
     public func document() throws -> Document {
         let read = try TemplateReader.read(contentsOf: template, conditions: conditions)
-        return try Passes.resolveCrossReferences(Passes.number(read), file: template.path)
+        let referenced = try Passes.resolveCrossReferences(Passes.number(read), file: template.path)
+        return try Passes.resolveCitations(referenced, bibliography: try bibliography(read.metadata), file: template.path)
+    }
+
+    /// The BibTeX file the front matter names (`bibliography: references.bib`, beside the template).
+    func bibliography(_ metadata: FrontMatter) throws -> Bibliography? {
+        guard let name = metadata.fields["bibliography"] else { return nil }
+        let url = bibliographyURL(name)
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw TemplateError(
+                file: template.path, line: 1, problem: "cannot read the bibliography \(url.path); the front matter names it (bibliography: \(name))")
+        }
+        return try Bibliography.parse(text, file: url.path)
+    }
+
+    func bibliographyURL(_ name: String) -> URL {
+        template.deletingLastPathComponent().appendingPathComponent(name)
     }
 
     /// Each cell of the template: fresh or stale, and why.
@@ -189,7 +208,10 @@ public struct ReportBuilder {
     func sources() -> [URL] {
         let root = template.deletingLastPathComponent().deletingLastPathComponent()
         let runs = cells.configs().compactMap { try? cells.runName($0) }.map { cells.runsDirectory.appendingPathComponent($0) }
-        return [root.appendingPathComponent("Sources"), root.appendingPathComponent("Package.swift"), template] + runs
+        let bibliography = (try? TemplateReader.read(contentsOf: template, conditions: conditions))?.metadata.fields["bibliography"].map(
+            bibliographyURL)
+        return [root.appendingPathComponent("Sources"), root.appendingPathComponent("Package.swift"), template] + (bibliography.map { [$0] } ?? [])
+            + runs
     }
 
     /// The revision of the report's sources: the last commit that changed any of them, so that a
