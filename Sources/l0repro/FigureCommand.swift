@@ -4,6 +4,7 @@ import FileSupport
 import Foundation
 import NeuralNet
 import Plotting
+import Reporting
 import Reproduction
 
 struct FigureCommand: ParsableCommand {
@@ -28,7 +29,7 @@ struct FigureCommand: ParsableCommand {
     @Argument(help: "The figure's name (see --list), or a figure id of the report template (fig-…).")
     var name: String?
 
-    @Flag(help: "List the figures and exit.")
+    @Flag(help: "List the figure names, and the figure ids of the report template (--template), and exit.")
     var list = false
 
     @Option(help: "png, svg, pdf, or all (writes the three).")
@@ -79,9 +80,12 @@ struct FigureCommand: ParsableCommand {
 
     func run() throws {
         if list {
+            print("Figure names (l0repro figure NAME):")
             for entry in FigureCatalog.entries {
-                print("\(entry.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(entry.source == .math ? "math" : "runs")  \(entry.summary)")
+                print(
+                    "  \(entry.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(entry.source == .math ? "math" : "runs")  \(entry.summary)")
             }
+            try listTemplateFigures()
             return
         }
         guard let entry = FigureCatalog.entry(named: name!) else { return try rerunReportFigure(name!) }
@@ -100,6 +104,28 @@ struct FigureCommand: ParsableCommand {
         if let runs {
             let used = ModelKind.allCases.flatMap { runs.runs(of: $0) }.map { "\($0.directoryName) (\($0.data.name), \($0.epochs.count) epochs)" }
             print("from runs in \(runsDirectory): \(used.joined(separator: ", "))")
+        }
+    }
+
+    /// The report template's figure ids, their sources and the first sentence of their captions.
+    private func listTemplateFigures() throws {
+        let url = URL(fileURLWithPath: template)
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        let document = try TemplateReader.read(contentsOf: url, conditions: ["dataset": "mnist"])
+        let figures = document.allBlocks.compactMap { block -> Cell? in
+            if case .cell(let cell) = block, cell.kind == "figure" { return cell }
+            return nil
+        }
+        guard !figures.isEmpty else { return }
+        print("\nFigures of the report \(template) (l0repro figure ID recomputes one and updates the report):")
+        for (number, cell) in figures.enumerated() {
+            let caption = cell.caption.plainText
+            // The first sentence: up to the first full stop followed by a space (not 0.5's).
+            let sentence = caption.range(of: ". ").map { String(caption[..<$0.lowerBound]) + "." } ?? caption
+            let label = "Figure \(number + 1)"
+            print(
+                "  \(cell.id.padding(toLength: 18, withPad: " ", startingAt: 0)) \(label.padding(toLength: 10, withPad: " ", startingAt: 0)) \((cell.attributes["source"] ?? "").padding(toLength: 18, withPad: " ", startingAt: 0)) \(sentence)"
+            )
         }
     }
 

@@ -105,6 +105,9 @@ struct FigureTests {
         let list = try Fixtures.run(["figure", "--list"])
         #expect(list.status == 0)
         for entry in FigureCatalog.entries { #expect(list.stdout.contains(entry.name)) }
+        // The report template's figure ids, with their numbers and sources.
+        let line = list.stdout.split(separator: "\n").first { $0.contains("fig-flops") }
+        #expect(line.map { $0.contains("expected-flops") && $0.contains("Figure ") && $0.contains("Expected FLOPs") } == true, "\(list.stdout)")
 
         let out = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
