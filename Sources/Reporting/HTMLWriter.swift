@@ -44,7 +44,7 @@ public enum HTMLWriter {
         html += "<p class=\"meta\">\(facts.joined(separator: " · "))</p>\n</header>\n<main>\n"
         for block in document.blocks { html += try write(block, document) }
         if !document.footnotes.isEmpty {
-            html += "<section class=\"footnotes\">\n<hr>\n<ol>\n"
+            html += "<section id=\"notes\" class=\"footnotes\">\n<hr>\n<h2>Notes</h2>\n<ol>\n"
             for note in document.footnotes {
                 var body = note.blocks.map { (try? write($0, document)) ?? "" }.joined()
                 let back = " <a href=\"#fnref-\(note.number)\" class=\"back\" aria-label=\"back to the text\">↩</a>"
@@ -89,7 +89,7 @@ public enum HTMLWriter {
             for reference in references { html += "<li id=\"\(escape(reference.id))\">\(inline(reference.content))</li>\n" }
             return html + "</ol>\n"
         case .tableOfContents:
-            let entries = Passes.outline(document)
+            let entries = Passes.contents(document)
             guard !entries.isEmpty else { return "" }
             var html = "<nav class=\"toc\" aria-label=\"contents\">\n<p class=\"toc-title\">Contents</p>\n<ul>\n"
             for entry in entries { html += "<li class=\"toc-\(entry.level)\"><a href=\"#\(escape(entry.id))\">\(escape(entry.title))</a></li>\n" }

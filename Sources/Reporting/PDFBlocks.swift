@@ -109,7 +109,7 @@ extension PDFPass {
     }
 
     func contents(x: Double, width: Double) {
-        let entries = Passes.outline(document)
+        let entries = Passes.contents(document)
         guard !entries.isEmpty else { return }
         paragraph(StyledText(plain: "Contents"), x: x, width: width, family: sans, size: 11, bold: true, after: 3)
         for entry in entries {

@@ -182,6 +182,12 @@ public enum Passes {
         }
     }
 
+    /// The table of contents: the headings of levels 2 and 3, then the Notes (when there are
+    /// footnotes) and the Provenance the writers add after the body.
+    public static func contents(_ document: Document) -> [(level: Int, id: String, title: String)] {
+        outline(document) + (document.footnotes.isEmpty ? [] : [(2, "notes", "Notes")]) + [(2, "provenance", "Provenance")]
+    }
+
     /// The headings of levels 2 and 3, for the table of contents.
     public static func outline(_ document: Document) -> [(level: Int, id: String, title: String)] {
         document.blocks.compactMap {
