@@ -205,7 +205,7 @@ public final class ReportCells: CellRegistry {
                 let machine: String?
                 if parts[1] == "training" {
                     machine = RunTimings.training(run, in: runsDirectory).map {
-                        "\($0.cpu), OpenBLAS \(Self.kernels($0.blas)) kernels, \($0.threads) threads"
+                        "\($0.cpu), OpenBLAS \(Self.kernels($0.blas)) kernels, \($0.threads) thread\($0.threads == 1 ? "" : "s")"
                     }
                 } else {
                     machine = try RunTimings.inference(run, in: runsDirectory).map { "\($0.cpu), OpenBLAS \(Self.kernels($0.blas)) kernels" }

@@ -91,20 +91,20 @@ struct InferenceBench {
     /// Median milliseconds per forward and the speed-ups, one row per batch size and thread count.
     static func table(_ timing: InferenceTiming) -> String {
         let ratio = timing.denseFlops / timing.purgedFlops
+        let widths = [5, 8, 10, 10, 10, 11, 16, 9, 11]
+        let header = ["batch", "threads", "dense ms", "gated ms", "purged ms", "PyTorch ms", "purged/dense", "/gated", "/PyTorch"]
         var lines = [
-            "FLOP ratio dense / purged: \(format(ratio, 1))×",
-            "batch  threads   dense ms   gated ms  purged ms  PyTorch ms   purged vs dense   vs gated   vs PyTorch",
+            "FLOP ratio dense / purged: \(format(ratio, 1))×", zip(header, widths).map { $0.padding($1) }.joined(separator: " "),
         ]
         for c in timing.cases {
             let (dense, gated, purged) = (InferenceTiming.median(c.dense), InferenceTiming.median(c.gated), InferenceTiming.median(c.purged))
             let torch = c.pytorch.map(InferenceTiming.median)
             func ms(_ s: Double) -> String { format(1000 * s, s < 0.001 ? 3 : 2) }
             let columns = [
-                String(c.batch).padding(5), String(c.threads).padding(8), ms(dense).padding(10), ms(gated).padding(10), ms(purged).padding(10),
-                (torch.map(ms) ?? "–").padding(11), "\(format(dense / purged, 1))×".padding(17), "\(format(gated / purged, 1))×".padding(10),
-                torch.map { "\(format($0 / purged, 1))×" } ?? "–",
+                String(c.batch), String(c.threads), ms(dense), ms(gated), ms(purged), torch.map(ms) ?? "–", "\(format(dense / purged, 1))×",
+                "\(format(gated / purged, 1))×", torch.map { "\(format($0 / purged, 1))×" } ?? "–",
             ]
-            lines.append(columns.joined(separator: " "))
+            lines.append(zip(columns, widths).map { $0.padding($1) }.joined(separator: " "))
         }
         return lines.joined(separator: "\n")
     }
