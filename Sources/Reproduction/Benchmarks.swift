@@ -13,11 +13,7 @@ public struct EpochTimings: Sendable {
     public let flopsPerEpoch: Double
 
     /// The median epoch time.
-    public var medianSeconds: Double {
-        let sorted = seconds.sorted()
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-    }
+    public var medianSeconds: Double { InferenceTiming.median(seconds) }
 
     /// GFLOP/s at the median epoch time.
     public var gigaflopsPerSecond: Double { flopsPerEpoch / medianSeconds / 1e9 }

@@ -19,17 +19,9 @@ struct InferenceBench {
     func run() throws {
         let directory = URL(fileURLWithPath: runDirectory)
         let modelURL = directory.appendingPathComponent(ModelFile.fileName)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else {
-            throw FileError(path: modelURL.path, problem: "no model file; bench inference takes a finished L0 run's directory")
-        }
-        let model = try ModelFile.read(from: modelURL)
-        let purged: ModelFile
-        do {
-            purged = try Purge.purge(model)
-        } catch let failure as Purge.Failure {
-            throw FileError(path: modelURL.path, problem: failure.description)
-        }
-        let test = try data.load().test
+        let (model, purged) = try PurgeCommand.purgedModel(ofRun: directory, command: "bench inference")
+        let loaded = try data.load()
+        let test = loaded.test
         let counts = Array(Set([1, threads])).sorted()
         let sample = try Benchmarks.inferenceNetworks(model, purged: purged, batch: 1)
         let flops = (ModelCost.of(sample.dense).flops, ModelCost.of(sample.gated).flops, ModelCost.of(sample.purged).flops)
@@ -51,7 +43,7 @@ struct InferenceBench {
         var version: String?
         if usePeer {
             if FileManager.default.isExecutableFile(atPath: python), FileManager.default.fileExists(atPath: script) {
-                let peer = try peerTimings(model: modelURL.path, counts: counts, network: model.network)
+                let peer = try peerTimings(model: modelURL.path, counts: counts, network: model.network, data: loaded.location?.directory)
                 version = peer.version
                 for index in cases.indices { cases[index].pytorch = peer.seconds["\(cases[index].batch)/\(cases[index].threads)"] }
             } else {
@@ -68,12 +60,13 @@ struct InferenceBench {
     }
 
     /// The peer's dense forward timings by "batch/threads", and its PyTorch version.
-    func peerTimings(model: String, counts: [Int], network: String) throws -> (seconds: [String: [Double]], version: String?) {
+    func peerTimings(model: String, counts: [Int], network: String, data directory: String?) throws -> (seconds: [String: [Double]], version: String?)
+    {
         var arguments = [
             "inference", "--model", network, "--from", model, "--batches", batches.map(String.init).joined(separator: ","),
             "--thread-counts", counts.map(String.init).joined(separator: ","), "--repeats", String(repeats), "--threads", String(threads),
         ]
-        if let directory = try? data.load().location?.directory { arguments += ["--data", directory] }
+        if let directory { arguments += ["--data", directory] }
         let bytes = try PeerRun.output(python: python, script: script, arguments: arguments, what: "the peer")
         var seconds: [String: [Double]] = [:]
         var version: String?

@@ -24,17 +24,7 @@ struct PurgeCommand: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: runDirectory)
-        let modelURL = directory.appendingPathComponent(ModelFile.fileName)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else {
-            throw FileError(path: modelURL.path, problem: "no model file; purge takes a finished run's directory")
-        }
-        let model = try ModelFile.read(from: modelURL)
-        let purged: ModelFile
-        do {
-            purged = try Purge.purge(model)
-        } catch let failure as Purge.Failure {
-            throw FileError(path: modelURL.path, problem: failure.description)
-        }
+        let (model, purged) = try PurgeCommand.purgedModel(ofRun: directory, command: "purge")
         let destination = out.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("model-purged.bin")
         try purged.write(to: destination)
         let network = try Purge.network(for: purged, maxBatch: 1)
@@ -45,6 +35,22 @@ struct PurgeCommand: ParsableCommand {
             print(
                 "run log: \(KeptWeights.count(log)) weights between kept groups, \(Int(log.result.prunedFlops.rounded())) FLOPs after pruning, \(Int(log.result.denseFlops)) dense"
             )
+        }
+    }
+}
+
+extension PurgeCommand {
+    /// A finished L0 run's model file and its purged form; errors name the file, in one line.
+    static func purgedModel(ofRun directory: URL, command: String) throws -> (model: ModelFile, purged: ModelFile) {
+        let modelURL = directory.appendingPathComponent(ModelFile.fileName)
+        guard FileManager.default.fileExists(atPath: modelURL.path) else {
+            throw FileError(path: modelURL.path, problem: "no model file; \(command) takes a finished L0 run's directory")
+        }
+        let model = try ModelFile.read(from: modelURL)
+        do {
+            return (model, try Purge.purge(model))
+        } catch let failure as Purge.Failure {
+            throw FileError(path: modelURL.path, problem: failure.description)
         }
     }
 }
