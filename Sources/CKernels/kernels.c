@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include "kernels.h"
 #include <math.h>
 #include <string.h>
@@ -21,6 +22,78 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
 
 void l0_moving_average(float *restrict average, const float *restrict x, size_t count, float decay) {
     for (size_t i = 0; i < count; i++) average[i] = decay * average[i] + (1 - decay) * x[i];
+}
+
+size_t l0_selective_decay(float *restrict theta, const float *restrict gradient, size_t count, float threshold,
+                          float factor) {
+    if (count == 0) return 0;
+    // Eight partial sums (one vector of them), so the reduction is not one long chain of adds.
+    double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        for (size_t k = 0; k < 8; k++) partial[k] += fabsf(gradient[i + k]);
+    for (; i < count; i++) partial[0] += fabsf(gradient[i]);
+    const double sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+    const float limit = threshold * (float)(sum / (double)count);
+    size_t shrunk = 0;
+    for (i = 0; i < count; i++) {
+        const int irrelevant = fabsf(gradient[i]) < limit;
+        theta[i] -= irrelevant ? factor * theta[i] : 0.0f;
+        shrunk += (size_t)irrelevant;
+    }
+    return shrunk;
+}
+
+/// The bits of |v|: for non-negative floats their order as unsigned integers is their order.
+static inline uint32_t magnitude_bits(float v) {
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits & 0x7FFFFFFFu;
+}
+
+/// The (k+1)-th smallest of the magnitudes' bit patterns, by a radix select on the high and then
+/// the low 16 bits (two counting passes, exact).
+static uint32_t kth_magnitude_bits(const float *values, size_t count, size_t k, uint32_t *histogram) {
+    memset(histogram, 0, 65536 * sizeof(uint32_t));
+    for (size_t i = 0; i < count; i++) histogram[magnitude_bits(values[i]) >> 16]++;
+    uint32_t high = 0;
+    while (k >= histogram[high]) k -= histogram[high++];
+    memset(histogram, 0, 65536 * sizeof(uint32_t));
+    for (size_t i = 0; i < count; i++) {
+        const uint32_t bits = magnitude_bits(values[i]);
+        if ((bits >> 16) == high) histogram[bits & 0xFFFFu]++;
+    }
+    uint32_t low = 0;
+    while (k >= histogram[low]) k -= histogram[low++];
+    return (high << 16) | low;
+}
+
+void l0_magnitude_mask(const float *restrict values, float *restrict mask, uint32_t *restrict histogram, size_t count,
+                       size_t pruned) {
+    for (size_t i = 0; i < count; i++) mask[i] = 1.0f;
+    if (pruned == 0 || count == 0) return;
+    if (pruned >= count) {
+        for (size_t i = 0; i < count; i++) mask[i] = 0.0f;
+        return;
+    }
+    const uint32_t t = kth_magnitude_bits(values, count, pruned - 1, histogram);
+    // Everything below t goes, then the magnitudes equal to t in order of position until `pruned` have.
+    size_t below = 0;
+    for (size_t i = 0; i < count; i++) below += magnitude_bits(values[i]) < t;
+    size_t ties = pruned - below;
+    for (size_t i = 0; i < count; i++) {
+        const uint32_t bits = magnitude_bits(values[i]);
+        if (bits < t) {
+            mask[i] = 0.0f;
+        } else if (bits == t && ties > 0) {
+            mask[i] = 0.0f;
+            ties--;
+        }
+    }
+}
+
+void l0_apply_mask(float *restrict x, const float *restrict mask, size_t count) {
+    for (size_t i = 0; i < count; i++) x[i] *= mask[i];
 }
 
 #if defined(__x86_64__) || defined(__i386__)

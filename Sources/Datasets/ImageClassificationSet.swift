@@ -40,6 +40,16 @@ public struct ImageClassificationSet: Sendable {
             height: height, width: width, classes: classes, coarseLabels: coarseLabels.isEmpty ? [] : Array(coarseLabels[0..<n]))
     }
 
+    /// The examples at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> ImageClassificationSet {
+        var pickedImages = [UInt8]()
+        pickedImages.reserveCapacity(indices.count * imageSize)
+        for index in indices { pickedImages += images[index * imageSize..<(index + 1) * imageSize] }
+        return ImageClassificationSet(
+            images: pickedImages, labels: indices.map { labels[$0] }, channels: channels, height: height, width: width,
+            classes: classes, coarseLabels: coarseLabels.isEmpty ? [] : indices.map { coarseLabels[$0] })
+    }
+
     /// Writes the examples at `indices` into `destination` as floats in [0, 1] (byte / 255, divided exactly as the peer does) and their
     /// labels into `labels`.
     public func fillBatch(

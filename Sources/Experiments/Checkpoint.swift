@@ -21,6 +21,8 @@ struct Checkpoint {
         var epochs: [EpochRecord]
         var timing: RunTiming
         var floatCount: Int
+        /// The pruning method's state (absent for runs without one).
+        var pruner: PrunerState? = nil
         /// SHA-256 of the float payload.
         var payloadSHA256: String = ""
     }

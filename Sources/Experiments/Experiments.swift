@@ -9,13 +9,13 @@ import Foundation
 ///       seeds: [1, 2, 3]
 ///
 /// Each combination is one run under the report's profile. What is not declared defaults to every
-/// registered network, every variant and seed 1.
+/// registered network, the paper's four variants and seed 1.
 public struct ExperimentSet: Equatable, Sendable {
     public var networks: [ModelKind]
     public var variants: [Variant]
     public var seeds: [UInt64]
 
-    public init(networks: [ModelKind] = ModelKind.allCases, variants: [Variant] = Variant.allCases, seeds: [UInt64] = [1]) {
+    public init(networks: [ModelKind] = ModelKind.allCases, variants: [Variant] = Variant.paper, seeds: [UInt64] = [1]) {
         self.networks = networks
         self.variants = variants
         self.seeds = seeds

@@ -68,6 +68,16 @@ public struct ModelFile: Equatable, Sendable {
             tensors: parameters.map { Tensor(name: $0.name, role: $0.role.rawValue, shape: $0.shape) }, values: values)
     }
 
+    /// Adds each weight's pruning mask (1 kept, 0 pruned) as a tensor "<weight>.mask" of role "mask".
+    /// Loading a model into a network reads parameters by name, so masks are carried, not needed: the
+    /// pruned weights are 0 in the values already.
+    mutating func append(masks: WeightMasks) {
+        for (weight, mask) in zip(masks.weights, masks.masks) {
+            tensors.append(Tensor(name: "\(weight.name).mask", role: "mask", shape: weight.shape))
+            values += mask.array
+        }
+    }
+
     /// The values of the tensor called `name`, or nil.
     public func values(of name: String) -> ArraySlice<Float>? {
         var offset = 0

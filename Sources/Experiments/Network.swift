@@ -77,6 +77,14 @@ public final class Network {
         return loss.evaluate(logits: logits, labels: labels, computeGradient: false).errors
     }
 
+    /// The mean cross-entropy and the misclassified rows of the batch in `input`, with deterministic
+    /// gates.
+    public func evaluate(random: RandomGenerator) -> (crossEntropy: Double, errors: Int) {
+        let logits = forward(mode: .evaluation, random: random)
+        let result = loss.evaluate(logits: logits, labels: labels, computeGradient: false)
+        return (result.loss, result.errors)
+    }
+
     /// Sparsity of every weight layer, in order, each told the maps the previous one left active;
     /// ungated layers count all their units as kept.
     public func sparsity() -> [LayerSparsity] {

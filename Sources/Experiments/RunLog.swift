@@ -20,6 +20,14 @@ public struct RunLog: Codable, Equatable, Sendable {
     public var result: RunResult
     /// The learned log α of each gated layer at the end (from the averaged weights when averaging).
     public var finalGates: [GateRecord]
+    /// The pruning rounds of a selective-decay run (absent for every other variant).
+    public var pruningRounds: [PruningRound]? = nil
+
+    /// Forward FLOPs per example at the end when each zero weight's multiply-add is skipped: the
+    /// kept weights' share of each layer's dense FLOPs (2 per weight and position).
+    public var unstructuredFlops: Double {
+        (epochs.last?.layers ?? []).reduce(0) { $0 + $1.denseFlops * Double($1.keptWeights) / Double(max($1.weights, 1)) }
+    }
 
     /// The name of the run's directory (`TrainingConfig.runDirectoryName`).
     public var directoryName: String { TrainingConfig.runDirectoryName(model: config.model, variant: config.variant, id: id) }
@@ -54,6 +62,8 @@ public struct EpochRecord: Codable, Equatable, Sendable {
     public var prunedFlops: Double
     public var expectedL0: Double
     public var keptWeights: Int
+    /// Mean cross-entropy on the held-out validation split, for runs that have one (selective decay).
+    public var validationLoss: Double? = nil
 }
 
 /// The run's outcome.

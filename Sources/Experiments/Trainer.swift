@@ -60,14 +60,40 @@ public final class Trainer {
     public let directory: URL
 
     private let train: ImageClassificationSet
+    /// The held-out part of the training set, for methods that validate (selective decay).
+    private let validation: ImageClassificationSet?
 
     public init(config: TrainingConfig, data: TrainingData, runsDirectory: URL) throws {
         try config.validate()
         self.config = config
         self.data = data
-        train = config.trainingLimit.map { data.train.prefix($0) } ?? data.train
+        let all = config.trainingLimit.map { data.train.prefix($0) } ?? data.train
+        if let settings = config.selectiveDecay {
+            (train, validation) = Self.split(all, fraction: settings.validationFraction, seed: config.seed)
+            guard train.count > 0, validation!.count > 0 else {
+                throw ConfigError(
+                    message: "--validation-fraction \(settings.validationFraction) leaves no training or no validation examples of \(all.count)")
+            }
+        } else {
+            (train, validation) = (all, nil)
+        }
         id = config.runIdentity(dataDigest: data.record.sha256)
         directory = runsDirectory.appendingPathComponent(TrainingConfig.runDirectoryName(model: config.model, variant: config.variant, id: id))
+    }
+
+    /// A seeded split of `set`: a permutation from stream 2 of `seed`, its last `fraction` held out
+    /// for validation; both parts keep the training set's order.
+    public static func split(_ set: ImageClassificationSet, fraction: Double, seed: UInt64) -> (
+        train: ImageClassificationSet, validation: ImageClassificationSet
+    ) {
+        let order = UnsafeMutableBufferPointer<Int32>.allocate(capacity: set.count)
+        defer { order.deallocate() }
+        for i in 0..<set.count { order[i] = Int32(i) }
+        RandomGenerator(seed: seed, stream: 2).shuffle(order)
+        let held = Int((Double(set.count) * fraction).rounded())
+        let validation = Set(order.suffix(held).map(Int.init))
+        let trainIndices = (0..<set.count).filter { !validation.contains($0) }
+        return (set.subset(trainIndices), set.subset(validation.sorted()))
     }
 
     /// An epoch's mean cross-entropy above this stops the run as diverged.
@@ -181,8 +207,14 @@ public final class Trainer {
             id: id, epochSeconds: [], evaluationSeconds: [], threads: BLASRuntime.threads,
             blas: BLASRuntime.configuration, cpu: MachineInfo.cpuModel, data: data.location)
 
-        let buffers = Checkpoint.buffers(optimizer: optimizer, average: average, layers: network.layers)
+        let pruner = loop.pruner
+        let buffers =
+            Checkpoint.buffers(optimizer: optimizer, average: average, layers: network.layers) + (pruner?.checkpointBuffers ?? [])
         if let header = try resumableCheckpoint(into: buffers, observer: observer) {
+            if let pruner {
+                pruner.state = header.pruner ?? PrunerState()
+                pruner.restored()
+            }
             optimizer.restore(step: header.optimizerSteps)
             average?.restore(updates: header.averageUpdates)
             random = RandomGenerator(state: header.random)
@@ -216,6 +248,13 @@ public final class Trainer {
             }
             let steps = sums.steps
             let trained = ContinuousClock.now
+            var validationLoss: Double?
+            if let pruner, let validation {
+                let measure = { self.validationLoss(network, average: average, masks: pruner.masks, on: validation, random: random) }
+                let loss = measure()
+                validationLoss = loss
+                pruner.afterEpoch(epoch, loss: loss, validationLoss: measure)
+            }
             average?.swapIn()
             let testErrors = countTestErrors(network, random: random)
             let layers = network.sparsity()
@@ -226,7 +265,8 @@ public final class Trainer {
                 trainError: 100 * Double(sums.errors) / Double(train.count),
                 testError: 100 * Double(testErrors) / Double(data.test.count), layers: layers,
                 expectedFlops: layers.reduce(0) { $0 + $1.expectedFlops }, prunedFlops: layers.reduce(0) { $0 + $1.prunedFlops },
-                expectedL0: layers.reduce(0) { $0 + $1.expectedL0 }, keptWeights: layers.reduce(0) { $0 + $1.keptWeights })
+                expectedL0: layers.reduce(0) { $0 + $1.expectedL0 }, keptWeights: layers.reduce(0) { $0 + $1.keptWeights },
+                validationLoss: validationLoss)
             records.append(record)
             timing.epochSeconds.append(seconds(trained - started))
             timing.evaluationSeconds.append(seconds(ContinuousClock.now - trained))
@@ -235,7 +275,7 @@ public final class Trainer {
                 let header = Checkpoint.Header(
                     format: Checkpoint.format, runID: id, completedEpochs: records.count, optimizerSteps: optimizer.step,
                     averageUpdates: average?.updates ?? 0, random: random.state, epochs: records, timing: timing,
-                    floatCount: 0)
+                    floatCount: 0, pruner: pruner?.state)
                 if FileManager.default.fileExists(atPath: checkpointURL.path) {
                     try? FileManager.default.removeItem(at: previousCheckpointURL)
                     try? FileManager.default.moveItem(at: checkpointURL, to: previousCheckpointURL)
@@ -248,15 +288,16 @@ public final class Trainer {
         let gates = network.layers.compactMap { layer in
             (layer as? any GatedLayer).map { GateRecord(layer: layer.name, logAlpha: $0.gates.logAlpha.value.array) }
         }
-        let model = ModelFile(
+        var model = ModelFile(
             network: config.model.rawValue, method: config.variant.rawValue, runID: id, parameters: network.parameters)
+        if let masks = pruner?.masks { model.append(masks: masks) }
         average?.swapOut()
         let effective = config.perWeight(trainingSize: train.count)
         let log = RunLog(
             format: RunLog.currentFormat, id: id, config: config,
             data: data.record, effectiveLambdas: effective.lambdas, effectiveWeightDecay: effective.weightDecay,
             epochs: records, result: RunResult(epochs: records),
-            finalGates: gates)
+            finalGates: gates, pruningRounds: config.selectiveDecay == nil ? nil : pruner?.state.rounds)
         // The model and the log's digest first: a directory with a log is a finished run.
         try model.write(to: modelURL)
         let logBytes = CanonicalJSON.encode(log, pretty: true)
@@ -296,13 +337,42 @@ public final class Trainer {
     }
 
     private func countTestErrors(_ network: Network, random: RandomGenerator) -> Int {
-        let test = data.test
-        let batch = config.batchSize
+        evaluate(network, on: data.test, random: random).errors
+    }
+
+    /// The mean validation cross-entropy of the network as tests see it (averaged weights, masks
+    /// applied); the weights are as they were afterwards.
+    private func validationLoss(
+        _ network: Network, average: WeightAverage?, masks: WeightMasks, on set: ImageClassificationSet, random: RandomGenerator
+    ) -> Double {
+        let saved = average == nil ? masks.weights.map(\.value.array) : []
+        average?.swapIn()
+        masks.applyToValues()
+        let loss = evaluate(network, on: set, random: random).crossEntropy / Double(set.count)
+        if let average {
+            average.swapOut()
+        } else {
+            for (weight, values) in zip(masks.weights, saved) { weight.value.pointer.update(from: values, count: values.count) }
+        }
+        return loss
+    }
+
+    /// Summed cross-entropy and misclassified examples of `set`, in batches of the run's size.
+    private func evaluate(_ network: Network, on test: ImageClassificationSet, random: RandomGenerator) -> (crossEntropy: Double, errors: Int) {
+        Self.evaluate(network, on: test, batchSize: config.batchSize, random: random)
+    }
+
+    /// Summed cross-entropy and misclassified examples of `test` in batches of `batchSize`, with the
+    /// network's weights as they are (deterministic gates).
+    public static func evaluate(_ network: Network, on test: ImageClassificationSet, batchSize batch: Int, random: RandomGenerator) -> (
+        crossEntropy: Double, errors: Int
+    ) {
         let indices = UnsafeMutableBufferPointer<Int32>.allocate(capacity: batch)
         defer { indices.deallocate() }
         // As in training (`TrainingLoop.runEpoch`), subnormals are flushed to zero.
         return SubnormalFlushing.apply {
             var errors = 0
+            var crossEntropy = 0.0
             var start = 0
             while start < test.count {
                 let rows = min(batch, test.count - start)
@@ -311,10 +381,12 @@ public final class Trainer {
                 test.fillBatch(
                     indices: UnsafeBufferPointer(rebasing: indices[0..<rows]), images: network.input.pointer,
                     labels: network.labels)
-                errors += network.countErrors(random: random)
+                let result = network.evaluate(random: random)
+                errors += result.errors
+                crossEntropy += result.crossEntropy * Double(rows)
                 start += rows
             }
-            return errors
+            return (crossEntropy, errors)
         }
     }
 

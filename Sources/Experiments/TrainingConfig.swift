@@ -12,6 +12,16 @@ public enum Variant: String, Codable, CaseIterable, Sendable {
     case dropout
     /// No gates, no dropout, L2 weight decay.
     case dense
+    /// Selective weight decay with plateau-triggered iterative pruning (after Bonetta et al. 2022,
+    /// with the relevance and pruning rules of LOBSTER; DESIGN §1.9). Not one of the paper's variants.
+    case selectiveDecay = "selective-decay"
+    /// Gradual magnitude pruning (Zhu & Gupta 2017). Not one of the paper's variants.
+    case magnitude
+
+    /// The paper's four variants, in its order.
+    public static let paper: [Variant] = [.l0, .l0Sep, .dropout, .dense]
+    /// The pruning methods the reproduction compares L0 with.
+    public static let pruning: [Variant] = [.selectiveDecay, .magnitude]
 
     /// Whether the variant trains hard concrete gates.
     public var isGated: Bool { method == .l0Gates }
@@ -62,9 +72,13 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// SGD instead of Adam when set. Absent from the JSON when nil, so Adam runs keep their bytes
     /// and identities.
     public var sgd: SGDSettings?
+    /// The selective-decay variant's settings (nil for every other variant; absent from the JSON).
+    public var selectiveDecay: SelectiveDecaySettings?
+    /// The magnitude variant's settings (nil for every other variant; absent from the JSON).
+    public var magnitude: MagnitudeSettings?
 
     public init(
-        model: ModelKind, variant: Variant, dataset: String, lambdas: [Double]? = nil, weightDecay: Double = 5e-4,
+        model: ModelKind, variant: Variant, dataset: String, lambdas: [Double]? = nil, weightDecay: Double? = nil,
         epochs: Int, batchSize: Int = 100, learningRate: Double = 1e-3, averageDecay: Double = 0.999,
         seed: UInt64 = 1, gateSampling: GateSampling = .batch, trainingLimit: Int? = nil
     ) {
@@ -72,7 +86,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.variant = variant
         self.dataset = dataset
         self.lambdas = lambdas ?? TrainingConfig.defaultLambdas(model: model, variant: variant)
-        self.weightDecay = weightDecay
+        // Selective decay replaces L2 decay; every other variant has the paper's 5e-4 per N.
+        self.weightDecay = weightDecay ?? (variant == .selectiveDecay ? 0 : 5e-4)
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -80,6 +95,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.seed = seed
         self.gateSampling = gateSampling
         self.trainingLimit = trainingLimit
+        switch variant {
+        case .selectiveDecay: selectiveDecay = SelectiveDecaySettings()
+        case .magnitude: magnitude = MagnitudeSettings.defaults(epochs: epochs)
+        default: break
+        }
     }
 
     /// The network's λ (per N) for each gated layer (`NetworkDescription.defaultLambdas`).
@@ -115,6 +135,11 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if !(averageDecay >= 0 && averageDecay < 1) { throw fail("--average-decay must be in [0, 1), got \(averageDecay)") }
         if !(weightDecay >= 0) || !weightDecay.isFinite { throw fail("--weight-decay must be ≥ 0, got \(weightDecay)") }
         if let limit = trainingLimit, limit < 1 { throw fail("--limit must be at least 1, got \(limit)") }
+        if (variant == .selectiveDecay) != (selectiveDecay != nil) || (variant == .magnitude) != (magnitude != nil) {
+            throw fail("pruning settings belong to the selective-decay and magnitude variants only, not \(variant.rawValue)")
+        }
+        try selectiveDecay?.validate()
+        try magnitude?.validate(epochs: epochs)
         if let sgd {
             if !(sgd.momentum >= 0 && sgd.momentum < 1) { throw fail("SGD momentum must be in [0, 1), got \(sgd.momentum)") }
             if !(sgd.weightDecay >= 0) || !sgd.weightDecay.isFinite { throw fail("SGD weight decay must be ≥ 0, got \(sgd.weightDecay)") }

@@ -9,6 +9,8 @@ public final class TrainingLoop {
     public let average: WeightAverage?
     public let train: ImageClassificationSet
     public let batchSize: Int
+    /// The pruning method of a selective-decay or magnitude run, applied after every step.
+    let pruner: (any Pruner)?
     private let order: UnsafeMutableBufferPointer<Int32>
 
     /// Sums over one epoch's steps.
@@ -38,6 +40,17 @@ public final class TrainingLoop {
             optimizer = Adam(parameters: network.parameters, learningRate: Float(config.learningRate), average: average)
         }
         order = .allocate(capacity: train.count)
+        let steps = (train.count + config.batchSize - 1) / config.batchSize
+        if let settings = config.selectiveDecay {
+            let masks = WeightMasks(network: network, optimizer: optimizer, average: average)
+            pruner = SelectiveDecayPruner(
+                masks: masks, settings: settings, learningRate: config.learningRate, network: network, optimizer: optimizer, average: average)
+        } else if let settings = config.magnitude {
+            pruner = MagnitudePruner(
+                masks: WeightMasks(network: network, optimizer: optimizer, average: average), settings: settings, stepsPerEpoch: steps)
+        } else {
+            pruner = nil
+        }
     }
 
     deinit { order.deallocate() }
@@ -67,6 +80,7 @@ public final class TrainingLoop {
                             raw.assumingMemoryBound(to: BatchFill.self).pointee.fill(from: from, to: to)
                         }
                         let (crossEntropy, penalty, errors) = network.trainingStep(random: random, optimizer: optimizer)
+                        pruner?.afterStep(optimizer.step)
                         guard crossEntropy.isFinite && penalty.isFinite else {
                             sums.divergedAt = step + 1
                             return

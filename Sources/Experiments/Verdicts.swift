@@ -14,10 +14,11 @@ public enum KeptWeights {
     }
 
     /// The weights between kept groups of a finished run, from its final gates (ẑ > 0); an ungated
-    /// run keeps them all. For LeNet-5 an fc1 input counts only when conv2 keeps the map it reads.
+    /// run keeps its non-zero weights (all of them unless a pruning method zeroed some). For LeNet-5
+    /// an fc1 input counts only when conv2 keeps the map it reads.
     public static func count(_ log: RunLog) -> Int {
         let model = log.config.model
-        guard !log.finalGates.isEmpty else { return total(model) }
+        guard !log.finalGates.isEmpty else { return log.result.keptWeights }
         let kept = log.finalGates.map { gates in gates.logAlpha.map { HardConcrete.deterministicGate(logAlpha: Double($0)) > 0 } }
         return count(model, architecture: model.network.keptArchitecture(kept))
     }

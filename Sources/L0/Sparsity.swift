@@ -108,30 +108,58 @@ extension L0Conv2D: SparsityReporting {
 }
 
 extension Conv2D: SparsityReporting {
-    /// Every map is kept; FLOPs still see the active input maps.
+    /// Groups are output maps. Without pruning every map is kept; with pruning (weights exactly 0) a
+    /// map whose weights are all 0 is removed and counted so, kept weights are the non-zero ones,
+    /// and the FLOPs (expected and after pruning alike) are those of the structure that is left.
     public func sparsity(inputChannels: ActiveChannels?) -> LayerSparsity {
         let s = core.shape
         let inputs = inputChannels ?? ActiveChannels(expected: Double(s.inChannels), kept: s.inChannels)
-        let outputs = Double(s.outChannels)
+        let (maps, nonZero) = keptMapsAndWeights
         return LayerSparsity(
-            layer: name, groups: s.outChannels, keptGroups: s.outChannels, expectedGroups: outputs,
-            weights: s.outChannels * s.patch, keptWeights: s.outChannels * s.patch, expectedL0: outputs * Double(s.patch),
-            expectedFlops: FlopCount.convolution(outputs: outputs, inputs: inputs.expected, kernel: s.kernel, positions: s.positions),
-            prunedFlops: FlopCount.convolution(outputs: outputs, inputs: Double(inputs.kept), kernel: s.kernel, positions: s.positions),
+            layer: name, groups: s.outChannels, keptGroups: maps, expectedGroups: Double(maps),
+            weights: s.outChannels * s.patch, keptWeights: nonZero, expectedL0: Double(nonZero),
+            expectedFlops: FlopCount.convolution(outputs: Double(maps), inputs: inputs.expected, kernel: s.kernel, positions: s.positions),
+            prunedFlops: FlopCount.convolution(outputs: Double(maps), inputs: Double(inputs.kept), kernel: s.kernel, positions: s.positions),
             denseFlops: s.denseFlops)
     }
 
-    public var activeOutputChannels: ActiveChannels? { ActiveChannels(expected: Double(core.shape.outChannels), kept: core.shape.outChannels) }
+    public var activeOutputChannels: ActiveChannels? {
+        let maps = keptMapsAndWeights.maps
+        return ActiveChannels(expected: Double(maps), kept: maps)
+    }
+
+    /// Output maps with a non-zero weight, and non-zero weights.
+    var keptMapsAndWeights: (maps: Int, weights: Int) {
+        let (patch, values) = (core.shape.patch, weight.value.pointer)
+        var (maps, weights) = (0, 0)
+        for map in 0..<core.shape.outChannels {
+            var nonZero = 0
+            for i in 0..<patch where values[map * patch + i] != 0 { nonZero += 1 }
+            weights += nonZero
+            if nonZero > 0 { maps += 1 }
+        }
+        return (maps, weights)
+    }
 }
 
 extension Dense: SparsityReporting {
-    /// Every input is kept.
+    /// Groups are inputs. Without pruning every input is kept; with pruning (weights exactly 0) an
+    /// input whose weights are all 0 is removed, kept weights are the non-zero ones, and the FLOPs
+    /// count the kept inputs against all outputs, as for L0's layers.
     public func sparsity(inputChannels: ActiveChannels?) -> LayerSparsity {
-        let flops = FlopCount.dense(inputs: Double(inputs), outputs: Double(outputs))
-        let weights = inputs * outputs
+        let values = weight.value.pointer
+        var (kept, nonZero) = (0, 0)
+        for input in 0..<inputs {
+            var row = 0
+            for j in 0..<outputs where values[input * outputs + j] != 0 { row += 1 }
+            nonZero += row
+            if row > 0 { kept += 1 }
+        }
+        let flops = FlopCount.dense(inputs: Double(kept), outputs: Double(outputs))
         return LayerSparsity(
-            layer: name, groups: inputs, keptGroups: inputs, expectedGroups: Double(inputs), weights: weights,
-            keptWeights: weights, expectedL0: Double(weights), expectedFlops: flops, prunedFlops: flops, denseFlops: flops)
+            layer: name, groups: inputs, keptGroups: kept, expectedGroups: Double(kept), weights: inputs * outputs,
+            keptWeights: nonZero, expectedL0: Double(nonZero), expectedFlops: flops, prunedFlops: flops,
+            denseFlops: FlopCount.dense(inputs: Double(inputs), outputs: Double(outputs)))
     }
 
     public var activeOutputChannels: ActiveChannels? { nil }

@@ -260,3 +260,91 @@ public struct PointMassMark: Mark {
 
     public func occupied(in area: PlotArea) -> [Point] { stems(in: area).flatMap { densify([$0.0, $0.1]) } }
 }
+
+/// Text beside data points, so that quoted or annotated points can be named on the plot itself
+/// rather than in the legend. Each label goes right of its point, vertically centred, unless that
+/// overlaps a label already placed or leaves the plot area; then it tries left, above and below,
+/// in that order, and keeps the first free place (or the first place when none is free).
+public struct PointLabels: Mark {
+    public var x: [Double]
+    public var y: [Double]
+    public var labels: [String]
+    public var color: Color
+    /// Distance from the point's centre to the label, in points.
+    public var offset: Double
+    /// Other data points (markers of other series) that labels should not cover, and the radius in
+    /// points they take; every labelled point is one as well.
+    public var avoiding: [(x: Double, y: Double)]
+    public var radius: Double
+
+    public init(
+        x: [Double], y: [Double], labels: [String], color: Color, offset: Double = 4, avoiding: [(x: Double, y: Double)] = [], radius: Double = 3.5
+    ) {
+        precondition(x.count == y.count && y.count == labels.count, "PointLabels needs as many x, y and labels")
+        self.x = x
+        self.y = y
+        self.labels = labels
+        self.color = color
+        self.offset = offset
+        self.avoiding = avoiding
+        self.radius = radius
+    }
+
+    public func extent(x xKind: Axis.Kind, y yKind: Axis.Kind) -> (x: ClosedRange<Double>?, y: ClosedRange<Double>?) {
+        (range(of: x, on: xKind), range(of: y, on: yKind))
+    }
+
+    public var legendEntry: LegendEntry? { nil }
+
+    private func style(_ area: PlotArea) -> TextStyle { TextStyle(family: area.theme.fontFamily, size: area.theme.tickLabelSize, color: color) }
+
+    /// Each label's box, in canvas coordinates.
+    func boxes(in area: PlotArea) -> [(text: String, box: Rect)] {
+        var placed: [(text: String, box: Rect)] = []
+        let markers = (zip(x, y).map { ($0, $1) } + avoiding.map { ($0.x, $0.y) }).filter { area.x.accepts($0.0) && area.y.accepts($0.1) }.map {
+            let p = area.point($0.0, $0.1)
+            return Rect(x: p.x - radius, y: p.y - radius, width: 2 * radius, height: 2 * radius)
+        }
+        for i in x.indices where area.x.accepts(x[i]) && area.y.accepts(y[i]) {
+            let p = area.point(x[i], y[i])
+            let size = area.canvas.measure(labels[i], style: style(area))
+            let (w, h) = (size.width, size.height)
+            let candidates = [
+                Rect(x: p.x + offset, y: p.y - h / 2, width: w, height: h),
+                Rect(x: p.x - offset - w, y: p.y - h / 2, width: w, height: h),
+                Rect(x: p.x - w / 2, y: p.y - offset - h, width: w, height: h),
+                Rect(x: p.x - w / 2, y: p.y + offset, width: w, height: h),
+                Rect(x: p.x + offset, y: p.y - offset - h, width: w, height: h),
+                Rect(x: p.x + offset, y: p.y + offset, width: w, height: h),
+                Rect(x: p.x - offset - w, y: p.y - offset - h, width: w, height: h),
+                Rect(x: p.x - offset - w, y: p.y + offset, width: w, height: h),
+            ]
+            let free = candidates.first { box in
+                box.x >= area.frame.x && box.x + box.width <= area.frame.x + area.frame.width && box.y >= area.frame.y
+                    && box.y + box.height <= area.frame.y + area.frame.height && !placed.contains { Self.overlap($0.box, box) }
+                    && !markers.contains { Self.overlap($0, box) }
+            }
+            placed.append((labels[i], free ?? candidates[0]))
+        }
+        return placed
+    }
+
+    /// Whether the boxes come closer than 2 points.
+    static func overlap(_ a: Rect, _ b: Rect) -> Bool {
+        let gap = 2.0
+        return a.x < b.x + b.width + gap && b.x < a.x + a.width + gap && a.y < b.y + b.height + gap && b.y < a.y + a.height + gap
+    }
+
+    public func draw(in area: PlotArea) {
+        for label in boxes(in: area) {
+            area.canvas.text(label.text, style: style(area), at: Point(label.box.x, label.box.y), anchor: TextAnchor(.left, .top))
+        }
+    }
+
+    public func occupied(in area: PlotArea) -> [Point] {
+        boxes(in: area).flatMap { label -> [Point] in
+            let b = label.box
+            return stride(from: b.x, through: b.x + b.width, by: 3).flatMap { [Point($0, b.y), Point($0, b.y + b.height)] }
+        }
+    }
+}

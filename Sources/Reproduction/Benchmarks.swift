@@ -192,3 +192,79 @@ extension Benchmarks {
         return seconds
     }
 }
+
+/// What `l0repro bench pruning` measures for one network: training epochs of the dense network and
+/// of each pruning method while it prunes, the validation pass selective decay adds to every
+/// epoch, and one threshold search (a pruning round).
+public struct PruningTimings: Sendable {
+    public let dense: EpochTimings
+    public let selectiveDecay: EpochTimings
+    public let magnitude: EpochTimings
+    /// One validation-loss pass of selective decay (after every epoch), median of three.
+    public let validationSeconds: Double
+    /// One threshold search after the timed selective-decay epochs, and the evaluations it took.
+    public let searchSeconds: Double
+    public let searchEvaluations: Int
+    public let weightsLeft: Int
+
+    /// Selective decay's epoch: training plus its validation pass.
+    public var selectiveDecayEpoch: Double { selectiveDecay.medianSeconds + validationSeconds }
+}
+
+extension Benchmarks {
+    /// Times `epochs` epochs each of the dense network, of selective decay and of magnitude
+    /// pruning with its schedule over exactly the timed epochs (so that every epoch prunes every
+    /// 100 steps), all on the same training split, then one pruning round of selective decay.
+    public static func pruning(model: ModelKind, data: TrainingData, epochs: Int) throws -> PruningTimings {
+        let dataset = data.record.name
+        let settings = SelectiveDecaySettings()
+        let (train, validation) = Trainer.split(data.train, fraction: settings.validationFraction, seed: 1)
+        let dense = try trainingEpochs(
+            config: TrainingConfig(model: model, variant: .dense, dataset: dataset, epochs: epochs), train: train, epochs: epochs)
+        var magnitude = TrainingConfig(model: model, variant: .magnitude, dataset: dataset, epochs: epochs)
+        magnitude.magnitude = MagnitudeSettings(finalSparsity: 0.9, startEpoch: 0, endEpoch: epochs, interval: 100)
+        let magnitudeTimings = try trainingEpochs(config: magnitude, train: train, epochs: epochs)
+
+        let config = TrainingConfig(model: model, variant: .selectiveDecay, dataset: dataset, epochs: epochs)
+        let loop = TrainingLoop(config: config, train: train)
+        let random = RandomGenerator(seed: config.seed, stream: 1)
+        var seconds = [Double]()
+        for _ in 0..<epochs {
+            let started = ContinuousClock.now
+            _ = loop.runEpoch(random: random)
+            seconds.append(elapsed(since: started))
+        }
+        let selective = EpochTimings(seconds: seconds, flopsPerEpoch: dense.flopsPerEpoch)
+        let masks = WeightMasks(network: loop.network, optimizer: loop.optimizer, average: loop.average)
+        var evaluations = 0
+        // As a round measures it: averaged weights swapped in, masks applied, then swapped out.
+        let measure = { () -> Double in
+            evaluations += 1
+            loop.average?.swapIn()
+            masks.applyToValues()
+            let loss = Trainer.evaluate(loop.network, on: validation, batchSize: config.batchSize, random: random).crossEntropy
+            loop.average?.swapOut()
+            return loss / Double(validation.count)
+        }
+        var passes = [Double]()
+        var before = 0.0
+        for _ in 0..<3 {
+            let started = ContinuousClock.now
+            before = measure()
+            passes.append(elapsed(since: started))
+        }
+        evaluations = 0
+        let started = ContinuousClock.now
+        _ = ThresholdSearch.largest(masks: masks, limit: before * (1 + settings.tolerance), validationLoss: measure)
+        masks.apply()
+        let search = elapsed(since: started)
+        return PruningTimings(
+            dense: dense, selectiveDecay: selective, magnitude: magnitudeTimings, validationSeconds: InferenceTiming.median(passes),
+            searchSeconds: search, searchEvaluations: evaluations, weightsLeft: masks.keptWeights)
+    }
+
+    static func elapsed(since start: ContinuousClock.Instant) -> Double {
+        let duration = ContinuousClock.now - start
+        return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+}

@@ -62,7 +62,7 @@ public final class ReportCells: CellRegistry {
     private func recordedData() throws -> DataRecord? {
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []).sorted()
         var found: [DataRecord] = []
-        for config in configs() {
+        for config in declaredConfigs() where !Self.isOpen(config) {
             let prefix = config.runDirectoryPrefix
             // A run of this configuration whose directory is named by its own identity.
             let matches = try entries.filter { $0.hasPrefix(prefix) }.compactMap { entry -> RunLog? in
@@ -79,7 +79,35 @@ public final class ReportCells: CellRegistry {
     }
 
     /// The configuration of each run the template declares, under the profile.
-    public func configs() -> [TrainingConfig] { experiments.configs(profile: profile, dataset: dataset) }
+    /// A magnitude run's s_f is the weight sparsity of its matching l0-sep run (`MagnitudeSettings`),
+    /// filled in here when that run has finished, else by `run` after training it.
+    public func configs() -> [TrainingConfig] { declaredConfigs().map { (try? resolved($0)) ?? $0 } }
+
+    /// The configurations as the template declares them, a magnitude run's s_f still open.
+    private func declaredConfigs() -> [TrainingConfig] { experiments.configs(profile: profile, dataset: dataset) }
+
+    /// Whether `config` still needs its matching run to be complete.
+    private static func isOpen(_ config: TrainingConfig) -> Bool { config.variant == .magnitude && config.magnitude?.finalSparsity == nil }
+
+    /// `config` with a magnitude run's s_f taken from its finished matching run; `config` itself when
+    /// nothing is open or the matching run has not finished (`train` decides whether to train it).
+    private func resolved(_ config: TrainingConfig, train: Bool = false) throws -> TrainingConfig {
+        guard Self.isOpen(config) else { return config }
+        let match = MagnitudeSettings.matchingConfig(for: config)
+        let log: RunLog
+        if train {
+            log = try run(match)
+        } else {
+            let name = try runName(match)
+            guard let found = try logs[name] ?? Trainer.finishedLog(in: runsDirectory.appendingPathComponent(name)), found.config == match else {
+                return config
+            }
+            log = found
+        }
+        var config = config
+        config.magnitude?.finalSparsity = MagnitudeSettings.sparsity(matching: log)
+        return config
+    }
 
     /// The run directory name of `config` (`<model>-<variant>-<id>`).
     public func runName(_ config: TrainingConfig) throws -> String {
@@ -96,6 +124,7 @@ public final class ReportCells: CellRegistry {
     func loadedLog(_ name: String) -> RunLog? { logs[name] }
 
     func run(_ config: TrainingConfig) throws -> RunLog {
+        let config = try resolved(config, train: true)
         let name = try runName(config)
         if let log = logs[name] { return log }
         if !retrain, let log = try Trainer.finishedLog(in: runsDirectory.appendingPathComponent(name)), log.config == config {
@@ -235,6 +264,13 @@ public final class ReportCells: CellRegistry {
             case "weights-kept": return String(format: "%.1f %%", 100 * KeptWeights.share(log))
             case "expected-flops": return ReportTables.count(log.result.expectedFlops)
             case "flops-reduction": return String(format: "%.1f×", log.result.denseFlops / log.result.expectedFlops)
+            case "rounds" where variant == .selectiveDecay:
+                let rounds = log.pruningRounds ?? []
+                guard !rounds.isEmpty else { return "no pruning round" }
+                let epochs = rounds.map { String($0.epoch) }.joined(separator: ", ")
+                return "\(rounds.count) pruning round\(rounds.count == 1 ? "" : "s") (after epoch\(rounds.count == 1 ? "" : "s") \(epochs))"
+            case "final-sparsity" where variant == .magnitude:
+                return String(format: "%.1f %%", 100 * (log.config.magnitude?.finalSparsity ?? 0))
             case "verdict" where PaperResults.row(model, variant) != nil: return Verdict(log, against: PaperResults.row(model, variant)!).rawValue
             case "delta-error" where PaperResults.row(model, variant) != nil:
                 return String(format: "%+.2f points", log.result.finalTestError - PaperResults.row(model, variant)!.error)
@@ -242,7 +278,7 @@ public final class ReportCells: CellRegistry {
             }
         }
         throw CellError(
-            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, training-time.total, machines.(training|inference), <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)"
+            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, training-time.total, machines.(training|inference), <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error|rounds|final-sparsity) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)"
         )
     }
 }
@@ -259,6 +295,10 @@ public enum TableSource: String, CaseIterable, Sendable {
     /// Forward-pass timings of each L0 run's dense, gated and purged networks and PyTorch's dense one
     /// (`l0repro bench inference`), from the timing file beside each run.
     case inference
+
+    /// L0 against pruning, per network: error, weights kept, structured and unstructured FLOPs and
+    /// the groups kept of every run, beside the published pruning results, quoted.
+    case pruning
 
     /// Whether the table reads machine timings (timing files), which its inputs must then include.
     var readsTimings: Bool { self == .savings || self == .inference }
@@ -324,7 +364,7 @@ enum ReportTables {
                     ])
                 }
                 // Each of our runs, after the paper's row it reproduces when there is one.
-                for group in Variant.allCases.compactMap({ runs.group(model, $0) }) {
+                for group in Variant.paper.compactMap({ runs.group(model, $0) }) {
                     let run = group.medianRun
                     let r = run.result
                     // Several seeds: the median error, and the range beside it.
@@ -365,14 +405,44 @@ enum ReportTables {
             let rows = all.map { run -> [String] in
                 let c = run.config
                 let lambdas = c.lambdas.isEmpty ? "–" : c.lambdas.map { String(format: "%g", $0) }.joined(separator: ", ")
+                // Selective decay holds out its validation split (`Trainer.split`).
+                var examples = min(c.trainingLimit ?? Int.max, run.data.trainingExamples)
+                if let fraction = c.selectiveDecay?.validationFraction { examples -= Int((Double(examples) * fraction).rounded()) }
                 return [
-                    run.directoryName, run.data.name, String(min(c.trainingLimit ?? Int.max, run.data.trainingExamples)), String(c.epochs), lambdas,
+                    run.directoryName, run.data.name, String(examples), String(c.epochs), lambdas,
                     String(c.seed), String(format: "%.2f", run.result.finalTestError), count(run.result.expectedFlops),
                 ]
             }
             return StoredTable(
                 alignments: [.left, .left, .right, .right, .left, .right, .right, .right],
                 header: ["run", "dataset", "training examples", "epochs", "λ (per N)", "seed", "error %", "E[FLOPs]"], rows: rows)
+        case .pruning:
+            var rows: [[String]] = []
+            for model in models {
+                let total = KeptWeights.total(model)
+                for quoted in PaperResults.quotedPruning where quoted.model == model {
+                    rows.append([
+                        "\(model.network.title), \(quoted.method) (quoted)", String(format: "%.2f", quoted.error), "–",
+                        String(format: "%.0f×", quoted.compression), percent(quoted.weightsKept), "–", "–", "–",
+                    ])
+                }
+                for variant in [Variant.l0, .l0Sep, .selectiveDecay, .magnitude, .dense] {
+                    guard let run = runs.run(model, variant) else { continue }
+                    let r = run.result
+                    let kept = KeptWeights.count(run)
+                    rows.append([
+                        "\(model.network.title), \(Style.plainName(variant))", String(format: "%.2f", r.finalTestError),
+                        String(format: "%.2f (%d)", r.bestTestError, r.bestEpoch), String(format: "%.1f×", Double(total) / Double(max(kept, 1))),
+                        percent(Double(kept) / Double(total)), count(r.prunedFlops), count(run.unstructuredFlops), r.architecture,
+                    ])
+                }
+            }
+            return StoredTable(
+                alignments: [.left, .right, .right, .right, .right, .right, .right, .left],
+                header: [
+                    "method", "error %", "best error % (epoch)", "compression", "weights kept %", "FLOPs, structured", "FLOPs, unstructured",
+                    "groups kept",
+                ], rows: rows)
         case .savings:
             var rows: [[String]] = []
             for model in models {

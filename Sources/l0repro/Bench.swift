@@ -6,7 +6,7 @@ import Reproduction
 
 /// What `bench` measures.
 enum BenchTarget: String, ExpressibleByArgument, CaseIterable {
-    case mlp, lenet5, figures, inference
+    case mlp, lenet5, figures, inference, pruning
 }
 
 struct Bench: ParsableCommand {
@@ -26,6 +26,12 @@ struct Bench: ParsableCommand {
             matplotlib (scripts/matplotlib_hard_concrete.py with --peer-python, which needs matplotlib and \
             numpy) and prints the ratio per format (target: 10× on PNG).
 
+            `bench pruning [--network mlp|lenet5]` times --epochs epochs each of the dense network, of \
+            selective decay and of magnitude pruning (its schedule over the timed epochs, so every epoch \
+            prunes), on the same 90 % of the training set, then selective decay's validation pass and one \
+            pruning round's threshold search; it prints each method's epoch cost over the dense one \
+            (target: at most 1.2×) and the search's seconds.
+
             `bench mlp` and `bench lenet5`: 
             Trains the L0 network (λ = 0.1/N, batch 100) on the chosen dataset's full training set and prints \
             seconds per epoch, the GFLOP/s of its matrix products, the machine's own sgemm rate (the ceiling) \
@@ -38,7 +44,8 @@ struct Bench: ParsableCommand {
             ratios from one run, not seconds across runs.
             """)
 
-    @Argument(help: "mlp, lenet5 (training speed), inference (forward speed of a run) or figures (rendering speed).")
+    @Argument(
+        help: "mlp, lenet5 (training speed), inference (forward speed of a run), figures (rendering speed) or pruning (the pruning methods' cost).")
     var target: BenchTarget = .mlp
 
     @Argument(help: ArgumentHelp("For inference: a finished L0 run's directory.", valueName: "run"))
@@ -47,8 +54,11 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "For inference: timed forwards per case (the median is reported; at least 20).")
     var repeats: Int = 20
 
-    /// The network a training benchmark times (the target's name).
-    var model: ModelKind { ModelKind(rawValue: target.rawValue) ?? .mlp }
+    /// The network a training benchmark times (the target's name, or --network for pruning).
+    var model: ModelKind { ModelKind(rawValue: target.rawValue) ?? network }
+
+    @Option(parsing: .unconditional, help: "For pruning: the network, mlp or lenet5.")
+    var network: ModelKind = .mlp
 
     @OptionGroup var data: DataOptions
 
@@ -106,6 +116,7 @@ struct Bench: ParsableCommand {
             ).run()
         }
         BLASRuntime.setThreads(threads)
+        if target == .pruning { return try pruningBench() }
         let start = try startRun.map(startingState)
         let trainingData = try data.load()
         var config = TrainingConfig(model: model, variant: start?.config.variant ?? .l0, dataset: trainingData.record.name, epochs: epochs)
@@ -150,6 +161,32 @@ struct Bench: ParsableCommand {
 }
 
 extension Bench {
+    func pruningBench() throws {
+        let trainingData = try data.load()
+        print(
+            "bench pruning \(model.rawValue): \(epochs) epochs per method, batch 100, \(threads) threads, \(BLASRuntime.coreName) kernels, \(MachineInfo.cpuModel)"
+        )
+        let t = try Benchmarks.pruning(model: model, data: trainingData, epochs: epochs)
+        let list = { (timing: EpochTimings) in timing.seconds.map { format($0, 3) }.joined(separator: ", ") }
+        print("dense:              \(format(t.dense.medianSeconds, 3)) s/epoch (median of \(list(t.dense)))")
+        let limit = 1.2
+        var met = true
+        for (name, timing, total) in [
+            ("selective decay", t.selectiveDecay, t.selectiveDecayEpoch), ("magnitude pruning", t.magnitude, t.magnitude.medianSeconds),
+        ] {
+            let ratio = total / t.dense.medianSeconds
+            met = met && ratio <= limit
+            let validation = name == "selective decay" ? " + \(format(t.validationSeconds, 3)) s validation" : ""
+            print(
+                "\(name):\(String(repeating: " ", count: max(1, 19 - name.count)))\(format(timing.medianSeconds, 3)) s/epoch (median of \(list(timing)))\(validation) = \(format(ratio, 2))× dense (\(ratio <= limit ? "meets" : "misses") the \(format(limit, 1))× target)"
+            )
+        }
+        print(
+            "threshold search:   \(format(t.searchSeconds, 2)) s for one round (\(t.searchEvaluations) validation passes; \(t.weightsLeft) of \(KeptWeights.total(model)) weights left)"
+        )
+        if !met { throw ExitCode(1) }
+    }
+
     /// A finished L0 run to start from: its log's configuration and its model file.
     struct StartingState {
         let name: String

@@ -19,7 +19,7 @@ struct FigureCommand: ParsableCommand {
 
             With a figure name: 
             Figures from formulas (lp-penalty, hard-concrete, hard-concrete-grid) need nothing else. Figures \
-            from training (expected-flops, kept-groups, gate-histograms, architecture, training-curves) read \
+            from training (expected-flops, kept-groups, gate-histograms, architecture, error-vs-weights, training-curves) read \
             the run logs under --runs-dir and use, for each network and variant, the run that trained \
             longest. `l0repro figure --list` shows every name. PNG is drawn at 2 pixels per point; SVG ids \
             are prefixed with the figure's name; the PDF's dates come from SOURCE_DATE_EPOCH or the git \

@@ -25,7 +25,9 @@ struct Train: ParsableCommand {
             "The network: \(ModelKind.allCases.map { "\($0.rawValue) (\($0.network.summary))" }.joined(separator: ", ")).", valueName: "network"))
     var model: ModelKind
 
-    @Option(help: "l0 (one λ), l0-sep (λ per layer), dropout, or dense.")
+    @Option(
+        name: [.long, .customLong("method")],
+        help: "l0 (one λ), l0-sep (λ per layer), dropout, dense, or a pruning method: selective-decay, magnitude.")
     var variant: Variant = .l0
 
     @OptionGroup var data: DataOptions
@@ -38,8 +40,10 @@ struct Train: ParsableCommand {
         help: ArgumentHelp("λ per N: one value for every layer, or one per gated layer, comma-separated.", valueName: "λ[,λ…]"))
     var lambdas: String?
 
-    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 coefficient per N.")
-    var weightDecay: Double = 5e-4
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 coefficient per N (default 5e-4; 0 for selective-decay).")
+    var weightDecay: Double?
+
+    @OptionGroup(title: "Pruning methods") var pruning: PruningOptions
 
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Examples per minibatch.")
     var batchSize: Int = 100
@@ -91,16 +95,101 @@ struct Train: ParsableCommand {
             model: model, variant: variant, dataset: try data.datasetName().rawValue, epochs: epochs, batchSize: batchSize,
             learningRate: learningRate, averageDecay: averageDecay, seed: seed, gateSampling: gateSampling,
             trainingLimit: limit)
-        config.weightDecay = weightDecay
+        if let weightDecay { config.weightDecay = weightDecay }
         if let values = try parsedLambdas() { config.setLambdas(values) }
-        try config.validate()
+        try pruning.apply(to: &config)
+        // A magnitude run without s_f was checked with a stand-in (`PruningOptions.apply`).
+        if config.magnitude == nil || config.magnitude?.finalSparsity != nil { try config.validate() }
         let trainingData = try data.load()
+        if config.magnitude != nil, config.magnitude?.finalSparsity == nil {
+            let matched = try PruningOptions.matchedSparsity(config, data: trainingData, runsDirectory: URL(fileURLWithPath: runsDirectory))
+            config.magnitude?.finalSparsity = matched
+        }
         let trainer = try Trainer(config: config, data: trainingData, runsDirectory: URL(fileURLWithPath: runsDirectory))
         if fresh { try trainer.discard() }
         let display = ProgressDisplay(totalEpochs: epochs)
         let outcome = try trainer.run(observer: display.handle)
         guard let log = outcome.log else { return }
         print(Summary.lines(for: log, directory: outcome.directory, reused: outcome.reused).joined(separator: "\n"))
+    }
+}
+
+/// The settings of the pruning methods (`train … --method selective-decay|magnitude`).
+struct PruningOptions: ParsableArguments {
+    @Option(
+        parsing: .unconditional, help: "selective-decay: λ, an irrelevant weight's shrinkage per step in units of the learning rate (default 0.1).")
+    var decay: Double?
+    @Option(parsing: .unconditional, help: "selective-decay: τ, irrelevant when |g| < τ·(layer mean |g|) (default 1).")
+    var relevance: Double?
+    @Option(
+        parsing: .unconditional,
+        help: "selective-decay: a pruning round keeps the validation loss within (1 + tolerance) of its value before (default 0.05).")
+    var tolerance: Double?
+    @Option(parsing: .unconditional, help: "selective-decay: epochs without improvement before a pruning round (default 10).")
+    var patience: Int?
+    @Option(
+        name: .customLong("validation-fraction"), parsing: .unconditional,
+        help: "selective-decay: share of the training set held out, seeded, for validation (default 0.1).")
+    var validationFraction: Double?
+    @Option(
+        name: .customLong("final-sparsity"), parsing: .unconditional,
+        help: "magnitude: s_f, the share of weights pruned at the end (default: that of the matching finished l0-sep run in --runs-dir).")
+    var finalSparsity: Double?
+    @Option(
+        name: .customLong("prune-start"), parsing: .unconditional, help: "magnitude: epochs before the schedule starts (default a tenth of --epochs)."
+    )
+    var pruneStart: Int?
+    @Option(
+        name: .customLong("prune-end"), parsing: .unconditional, help: "magnitude: the epoch the schedule ends at (default six tenths of --epochs).")
+    var pruneEnd: Int?
+    @Option(name: .customLong("prune-interval"), parsing: .unconditional, help: "magnitude: steps between pruning steps, Δt (default 100).")
+    var pruneInterval: Int?
+
+    /// Puts the options into `config`, refusing those of the other method.
+    func apply(to config: inout TrainingConfig) throws {
+        let selective = [decay, relevance, tolerance, validationFraction].contains { $0 != nil } || patience != nil
+        let magnitude = finalSparsity != nil || [pruneStart, pruneEnd, pruneInterval].contains { $0 != nil }
+        if selective && config.variant != .selectiveDecay {
+            throw CommandError(message: "--decay, --relevance, --tolerance, --patience and --validation-fraction belong to --method selective-decay")
+        }
+        if magnitude && config.variant != .magnitude {
+            throw CommandError(message: "--final-sparsity and --prune-start/-end/-interval belong to --method magnitude")
+        }
+        if var settings = config.selectiveDecay {
+            settings.decay = decay ?? settings.decay
+            settings.relevance = relevance ?? settings.relevance
+            settings.tolerance = tolerance ?? settings.tolerance
+            settings.patience = patience ?? settings.patience
+            settings.validationFraction = validationFraction ?? settings.validationFraction
+            config.selectiveDecay = settings
+        }
+        if config.magnitude != nil {
+            var settings = MagnitudeSettings.defaults(epochs: config.epochs)
+            settings.finalSparsity = finalSparsity
+            settings.startEpoch = pruneStart ?? settings.startEpoch
+            settings.endEpoch = pruneEnd ?? settings.endEpoch
+            settings.interval = pruneInterval ?? settings.interval
+            config.magnitude = settings
+            if finalSparsity == nil {
+                // Checked with a stand-in; s_f comes from the matching run once the data is known.
+                var check = config
+                check.magnitude?.finalSparsity = 0
+                try check.validate()
+            }
+        }
+    }
+
+    /// s_f of a magnitude run: the weight sparsity of the matching finished l0-sep run.
+    static func matchedSparsity(_ config: TrainingConfig, data: TrainingData, runsDirectory: URL) throws -> Double {
+        let match = MagnitudeSettings.matchingConfig(for: config)
+        let directory = runsDirectory.appendingPathComponent(match.runDirectoryName(dataDigest: data.record.sha256))
+        guard let log = try Trainer.finishedLog(in: directory), log.config == match else {
+            throw CommandError(
+                message:
+                    "no finished l0-sep run with these settings in \(runsDirectory.path) (\(directory.lastPathComponent)) to match its sparsity; train it first or pass --final-sparsity"
+            )
+        }
+        return MagnitudeSettings.sparsity(matching: log)
     }
 }
 

@@ -66,6 +66,21 @@ struct CommandLineTests {
             (["--dataset", "mnist", "--data-dir", "DATA", "--lambda", "abc"], "--lambda 'abc' is not a number"),
             (["--dataset", "mnist", "--data-dir", "DATA", "--epochs", "0"], "--epochs must be at least 1"),
             (["--dataset", "mnist", "--data-dir", "DATA", "--variant", "pruned"], "pruned"),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--method", "pruned"], "pruned"),
+            (
+                ["--dataset", "mnist", "--data-dir", "DATA", "--method", "magnitude", "--final-sparsity", "1"],
+                "--final-sparsity must be in [0, 1), got 1.0"
+            ),
+            (
+                ["--dataset", "mnist", "--data-dir", "DATA", "--method", "magnitude", "--final-sparsity", "-0.1"],
+                "--final-sparsity must be in [0, 1), got -0.1"
+            ),
+            (
+                ["--dataset", "mnist", "--data-dir", "DATA", "--method", "selective-decay", "--tolerance", "-0.5"],
+                "--tolerance must be a finite number ≥ 0, got -0.5"
+            ),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--method", "dense", "--final-sparsity", "0.5"], "belong to --method magnitude"),
+            (["--dataset", "mnist", "--data-dir", "DATA", "--method", "magnitude"], "no finished l0-sep run with these settings"),
             // A negative number is read as the option's value, so the message names it.
             (["--dataset", "mnist", "--data-dir", "DATA", "--epochs", "-3"], "--epochs must be at least 1, got -3"),
             (["--dataset", "mnist", "--data-dir", "DATA", "--learning-rate", "-1e-3"], "--learning-rate must be positive, got -0.001"),

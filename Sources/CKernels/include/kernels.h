@@ -2,6 +2,7 @@
 #define L0REPRO_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// One Adam step on elements [0, count) of a parameter, then projection into [low, high] when
 /// `bounded`, then the moving average avg = decay*avg + (1-decay)*theta when `average` is not NULL.
@@ -17,6 +18,22 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
 void l0_mark_live_columns(const float *restrict x, size_t rows, size_t columns, int rectified,
                           unsigned char *restrict seen);
 void l0_moving_average(float *restrict average, const float *restrict x, size_t count, float decay);
+
+/// The selective weight decay step (DESIGN §1.9, our reading of Bonetta et al.): the mean of
+/// |gradient| over [0, count) as m, then theta[i] -= factor·theta[i] wherever
+/// |gradient[i]| < threshold·m (an irrelevant weight); relevant weights are left as they are.
+/// Returns how many weights were shrunk.
+size_t l0_selective_decay(float *restrict theta, const float *restrict gradient, size_t count, float threshold,
+                          float factor);
+
+/// x[i] *= mask[i] on [0, count), for masks of 0 and 1: a pruned weight (and its optimiser moments
+/// and average) stays exactly 0.
+/// Sets `mask` (count floats) to 0 at the `pruned` smallest |values| (ties by position, first
+/// first) and 1 elsewhere; `histogram` holds 65,536 counts of working space.
+void l0_magnitude_mask(const float *restrict values, float *restrict mask, uint32_t *restrict histogram, size_t count,
+                       size_t pruned);
+
+void l0_apply_mask(float *restrict x, const float *restrict mask, size_t count);
 
 /// 2×2 max-pooling (stride 2; a trailing odd row or column dropped) of one map `height × width`
 /// after a bias and a gate, then a ReLU: for each window, v = (x + bias)·gate at its first maximum

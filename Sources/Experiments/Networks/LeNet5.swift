@@ -22,7 +22,7 @@ public struct LeNet5Network: NetworkDescription {
         switch variant {
         case .l0: [0.1, 0.1, 0.1, 0.1]
         case .l0Sep: [10, 0.5, 0.1, 10]
-        case .dropout, .dense: []
+        case .dropout, .dense, .selectiveDecay, .magnitude: []
         }
     }
 

@@ -22,7 +22,7 @@ public struct MLPNetwork: NetworkDescription {
         switch variant {
         case .l0: [0.1, 0.1, 0.1]
         case .l0Sep: [0.05, 0.5, 1.0]
-        case .dropout, .dense: []
+        case .dropout, .dense, .selectiveDecay, .magnitude: []
         }
     }
 

@@ -54,7 +54,7 @@ extension Variant {
         switch self {
         case .l0, .l0Sep: .l0Gates
         case .dropout: .dropout
-        case .dense: .none
+        case .dense, .selectiveDecay, .magnitude: .none
         }
     }
 }

@@ -52,6 +52,11 @@ public enum FigureCatalog {
         FigureEntry(name: "architecture", summary: "Groups kept per layer against the original network, ours beside the paper's", source: .runs) {
             try RunFigures.architecture($0!)
         },
+        FigureEntry(
+            name: "error-vs-weights",
+            summary: "Test error against weights kept, every method of ours beside the paper's Table 1 rows and published pruning results (quoted)",
+            source: .runs
+        ) { try RunFigures.errorAgainstWeights($0!) },
         FigureEntry(name: "training-curves", summary: "Test error and training cross-entropy per epoch for every variant", source: .runs) {
             try RunFigures.trainingCurves($0!)
         },

@@ -134,6 +134,59 @@ public enum RunFigures {
         return Figure(panels: panels, columns: 2, size: Size(width: 468, height: 190 * Double(panels.count / 2)))
     }
 
+    /// Test error against the share of weights kept (log scale), one panel per network: each of our
+    /// runs, the paper's L0 rows and its Table 1 competitors (weights between their kept groups), and
+    /// published unstructured-pruning results, all quoted points drawn open and named on the plot.
+    public static func errorAgainstWeights(_ runs: RunCollection) throws -> Figure {
+        var panels: [Panel] = []
+        let ours: [Variant] = [.l0, .l0Sep, .selectiveDecay, .magnitude, .dropout, .dense]
+        for model in ModelKind.allCases {
+            let measured = ours.compactMap { runs.run(model, $0) }
+            guard !measured.isEmpty else { continue }
+            var marks: [any Mark] = []
+            // Quoted first, so our points draw over them.
+            let table = PaperResults.table1.filter { $0.model == model }
+            let structured = table.map { (KeptWeights.share(model, architecture: $0.architecture), $0.error, $0.method) }
+            let unstructured = PaperResults.quotedPruning.filter { $0.model == model }.map { ($0.weightsKept, $0.error, $0.method + "*") }
+            let quoted = structured + unstructured
+            marks.append(
+                ScatterMark(
+                    x: structured.map { 100 * $0.0 }, y: structured.map(\.1), label: "paper's Table 1 (quoted)", color: Palette.black,
+                    shape: .circle, size: 5, filled: false))
+            marks.append(
+                ScatterMark(
+                    x: unstructured.map { 100 * $0.0 }, y: unstructured.map(\.1), label: "unstructured pruning* (quoted)", color: Palette.black,
+                    shape: .square, size: 5, filled: false))
+            marks.append(
+                PointLabels(
+                    x: quoted.map { 100 * $0.0 }, y: quoted.map(\.1),
+                    labels: quoted.map {
+                        $0.2.replacingOccurrences(of: "L0, λ = 0.1/N", with: "paper L0").replacingOccurrences(of: "L0, λ sep.", with: "paper L0-sep")
+                    },
+                    color: Color(hex: 0x555555), avoiding: measured.map { (100 * KeptWeights.share($0), $0.result.finalTestError) }))
+            let errors = quoted.map(\.1) + measured.map(\.result.finalTestError)
+            let (low, high) = (errors.min()!, errors.max()!)
+            for run in measured {
+                let variant = run.config.variant
+                marks.append(
+                    ScatterMark(
+                        x: [100 * KeptWeights.share(run)], y: [run.result.finalTestError], label: "ours, \(name(variant))", color: color(variant),
+                        shape: variant.isGated ? .diamond : .circle, size: 7))
+            }
+            panels.append(
+                Panel(
+                    title: Style.title(model),
+                    x: Axis("weights kept (%)", kind: .logarithmic, limits: .fixed(0.2, 140), ticks: [0.3, 1, 3, 10, 30, 100]),
+                    y: Axis("test error (%)", limits: .nice, including: [low - 0.05 * (high - low), high + 0.05 * (high - low)]), marks: marks,
+                    legend: .none))
+        }
+        guard !panels.isEmpty else { throw runs.missing(.mlp) }
+        return Figure(panels: panels, columns: 1, size: Size(width: 468, height: 230 * Double(panels.count)), sharedLegend: true)
+    }
+
+    static func name(_ variant: Variant) -> String { Style.name(variant) }
+    static func color(_ variant: Variant) -> Color { Style.color(variant) }
+
     static func epochs(_ run: RunLog) -> [Double] { run.epochs.map { Double($0.epoch) } }
 }
 
@@ -145,6 +198,8 @@ enum Style {
         case .l0Sep: "L<sub>0</sub>-sep"
         case .dropout: "dropout"
         case .dense: "dense"
+        case .selectiveDecay: "selective decay"
+        case .magnitude: "magnitude pruning"
         }
     }
 
@@ -154,6 +209,8 @@ enum Style {
         case .l0Sep: Palette.vermillion
         case .dropout: Palette.bluishGreen
         case .dense: Palette.orange
+        case .selectiveDecay: Palette.reddishPurple
+        case .magnitude: Palette.skyBlue
         }
     }
 
@@ -165,6 +222,8 @@ enum Style {
         case .l0Sep: "L0, λ sep."
         case .dropout: "dropout"
         case .dense: "dense"
+        case .selectiveDecay: "selective decay"
+        case .magnitude: "magnitude pruning"
         }
     }
 
