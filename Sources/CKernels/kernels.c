@@ -96,6 +96,19 @@ void l0_apply_mask(float *restrict x, const float *restrict mask, size_t count) 
     for (size_t i = 0; i < count; i++) x[i] *= mask[i];
 }
 
+void l0_apply_mask_many(float *const *buffers, size_t buffer_count, const float *restrict mask, size_t count) {
+    // In blocks, so that each block of the mask is read from memory once for all the buffers.
+    const size_t block = 2048;
+    for (size_t start = 0; start < count; start += block) {
+        const size_t n = count - start < block ? count - start : block;
+        for (size_t b = 0; b < buffer_count; b++) {
+            float *restrict x = buffers[b] + start;
+            const float *restrict m = mask + start;
+            for (size_t i = 0; i < n; i++) x[i] *= m[i];
+        }
+    }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 unsigned int l0_get_fp_control(void) { return _mm_getcsr(); }

@@ -169,6 +169,8 @@ public final class WeightMasks {
     public let masks: [FloatBuffer]
     /// The buffers each mask applies to: the value, the optimiser's state and the average.
     private let covered: [[FloatBuffer]]
+    /// The same buffers' storage, for the kernel that masks them in one pass.
+    private let coveredPointers: [[UnsafeMutablePointer<Float>?]]
     private let averages: [FloatBuffer?]
 
     public init(network: Network, optimizer: any Optimizer, average: WeightAverage?) {
@@ -183,6 +185,7 @@ public final class WeightMasks {
         }
         self.weights = weights
         self.covered = covered
+        coveredPointers = covered.map { buffers in buffers.map { Optional($0.pointer) } }
         self.averages = averages
         masks = weights.map { parameter in
             let mask = FloatBuffer(count: parameter.count)
@@ -202,8 +205,8 @@ public final class WeightMasks {
 
     /// Zeroes every pruned weight, its optimiser moments and its average.
     public func apply() {
-        for (mask, buffers) in zip(masks, covered) {
-            for buffer in buffers { l0_apply_mask(buffer.pointer, mask.pointer, buffer.count) }
+        for (mask, pointers) in zip(masks, coveredPointers) {
+            pointers.withUnsafeBufferPointer { l0_apply_mask_many($0.baseAddress, $0.count, mask.pointer, mask.count) }
         }
     }
 

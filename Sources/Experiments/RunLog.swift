@@ -23,10 +23,13 @@ public struct RunLog: Codable, Equatable, Sendable {
     /// The pruning rounds of a selective-decay run (absent for every other variant).
     public var pruningRounds: [PruningRound]? = nil
 
-    /// Forward FLOPs per example at the end when each zero weight's multiply-add is skipped: the
-    /// kept weights' share of each layer's dense FLOPs (2 per weight and position).
+    /// Forward FLOPs per example at the end when each zero weight's multiply-add is skipped: for an
+    /// ungated run, the non-zero weights' share of each layer's dense FLOPs (2 per weight and position).
+    /// A gated run's weights between kept groups are non-zero, so for it this is the structured
+    /// count (its per-layer kept weights count a layer's kept groups against every output).
     public var unstructuredFlops: Double {
-        (epochs.last?.layers ?? []).reduce(0) { $0 + $1.denseFlops * Double($1.keptWeights) / Double(max($1.weights, 1)) }
+        if config.variant.isGated { return result.prunedFlops }
+        return (epochs.last?.layers ?? []).reduce(0) { $0 + $1.denseFlops * Double($1.keptWeights) / Double(max($1.weights, 1)) }
     }
 
     /// The name of the run's directory (`TrainingConfig.runDirectoryName`).

@@ -301,28 +301,34 @@ public struct PointLabels: Mark {
     /// Each label's box, in canvas coordinates.
     func boxes(in area: PlotArea) -> [(text: String, box: Rect)] {
         var placed: [(text: String, box: Rect)] = []
-        let markers = (zip(x, y).map { ($0, $1) } + avoiding.map { ($0.x, $0.y) }).filter { area.x.accepts($0.0) && area.y.accepts($0.1) }.map {
-            let p = area.point($0.0, $0.1)
-            return Rect(x: p.x - radius, y: p.y - radius, width: 2 * radius, height: 2 * radius)
+        // Every marker but the label's own (which the offset already clears).
+        let points = zip(x, y).enumerated().map { ($0.offset, $0.element.0, $0.element.1) } + avoiding.map { (-1, $0.x, $0.y) }
+        let markers = points.filter { area.x.accepts($0.1) && area.y.accepts($0.2) }.map { (index, px, py) in
+            let p = area.point(px, py)
+            return (index, Rect(x: p.x - radius, y: p.y - radius, width: 2 * radius, height: 2 * radius))
         }
         for i in x.indices where area.x.accepts(x[i]) && area.y.accepts(y[i]) {
             let p = area.point(x[i], y[i])
             let size = area.canvas.measure(labels[i], style: style(area))
             let (w, h) = (size.width, size.height)
-            let candidates = [
+            // Beside the point, then above and below it, then further up and down on either side.
+            var candidates = [
                 Rect(x: p.x + offset, y: p.y - h / 2, width: w, height: h),
                 Rect(x: p.x - offset - w, y: p.y - h / 2, width: w, height: h),
                 Rect(x: p.x - w / 2, y: p.y - offset - h, width: w, height: h),
                 Rect(x: p.x - w / 2, y: p.y + offset, width: w, height: h),
-                Rect(x: p.x + offset, y: p.y - offset - h, width: w, height: h),
-                Rect(x: p.x + offset, y: p.y + offset, width: w, height: h),
-                Rect(x: p.x - offset - w, y: p.y - offset - h, width: w, height: h),
-                Rect(x: p.x - offset - w, y: p.y + offset, width: w, height: h),
             ]
+            for step in 1...4 {
+                let shift = Double(step) * (h + 1)
+                for dy in [-shift, shift] {
+                    candidates.append(Rect(x: p.x + offset, y: p.y - h / 2 + dy, width: w, height: h))
+                    candidates.append(Rect(x: p.x - offset - w, y: p.y - h / 2 + dy, width: w, height: h))
+                }
+            }
             let free = candidates.first { box in
                 box.x >= area.frame.x && box.x + box.width <= area.frame.x + area.frame.width && box.y >= area.frame.y
                     && box.y + box.height <= area.frame.y + area.frame.height && !placed.contains { Self.overlap($0.box, box) }
-                    && !markers.contains { Self.overlap($0, box) }
+                    && !markers.contains { $0.0 != i && Self.overlap($0.1, box) }
             }
             placed.append((labels[i], free ?? candidates[0]))
         }

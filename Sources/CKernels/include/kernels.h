@@ -35,6 +35,9 @@ void l0_magnitude_mask(const float *restrict values, float *restrict mask, uint3
 
 void l0_apply_mask(float *restrict x, const float *restrict mask, size_t count);
 
+/// `l0_apply_mask` on each of `buffer_count` buffers of `count` floats, reading the mask once.
+void l0_apply_mask_many(float *const *buffers, size_t buffer_count, const float *restrict mask, size_t count);
+
 /// 2×2 max-pooling (stride 2; a trailing odd row or column dropped) of one map `height × width`
 /// after a bias and a gate, then a ReLU: for each window, v = (x + bias)·gate at its first maximum
 /// (top left, top right, bottom left, bottom right; a later value must be strictly larger),
