@@ -10,7 +10,7 @@ import Reporting
 /// (a finished run is reused from its log).
 public final class ReportCells: CellRegistry {
     /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
-    public static let codeVersion = "cells-7"
+    public static let codeVersion = "cells-8"
 
     public let profile: Profile
     /// The dataset's name, e.g. "mnist".
@@ -422,7 +422,7 @@ enum ReportTables {
                 let total = KeptWeights.total(model)
                 for quoted in PaperResults.quotedPruning where quoted.model == model {
                     rows.append([
-                        "\(model.network.title), \(quoted.method) (quoted)", String(format: "%.2f", quoted.error), "–",
+                        model.network.title, "\(quoted.method), quoted", String(format: "%.2f", quoted.error), "–",
                         String(format: "%.0f×", quoted.compression), percent(quoted.weightsKept), "–", "–", "–",
                     ])
                 }
@@ -431,18 +431,16 @@ enum ReportTables {
                     let r = run.result
                     let kept = KeptWeights.count(run)
                     rows.append([
-                        "\(model.network.title), \(Style.plainName(variant))", String(format: "%.2f", r.finalTestError),
+                        model.network.title, Style.plainName(variant), String(format: "%.2f", r.finalTestError),
                         String(format: "%.2f (%d)", r.bestTestError, r.bestEpoch), String(format: "%.1f×", Double(total) / Double(max(kept, 1))),
                         percent(Double(kept) / Double(total)), count(r.prunedFlops), count(run.unstructuredFlops), r.architecture,
                     ])
                 }
             }
             return StoredTable(
-                alignments: [.left, .right, .right, .right, .right, .right, .right, .left],
-                header: [
-                    "method", "error %", "best error % (epoch)", "compression", "weights kept %", "FLOPs, structured", "FLOPs, unstructured",
-                    "groups kept",
-                ], rows: rows)
+                alignments: [.left, .left, .right, .right, .right, .right, .right, .right, .left],
+                header: ["network", "method", "error %", "best (epoch)", "ratio", "kept %", "FLOPs struct.", "FLOPs unstr.", "groups kept"],
+                rows: rows)
         case .savings:
             var rows: [[String]] = []
             for model in models {
