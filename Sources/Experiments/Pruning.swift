@@ -124,11 +124,19 @@ public enum PruningRules {
     /// Magnitude pruning's step: sets `mask` so that the round(s·count) smallest |values| are pruned
     /// (0) and the rest kept (1), ties broken by position so the result does not depend on the sort.
     public static func magnitudeMask(values: FloatBuffer, mask: FloatBuffer, sparsity: Double) {
+        let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: histogramCount)
+        defer { histogram.deallocate() }
+        magnitudeMask(values: values, mask: mask, sparsity: sparsity, histogram: histogram)
+    }
+
+    /// The working space `magnitudeMask` needs, in counts.
+    public static let histogramCount = 65_536
+
+    /// `magnitudeMask` with caller-owned working space of `histogramCount` counts (no allocation,
+    /// for use during training). A radix select on the magnitudes' bits (exact): no sort.
+    public static func magnitudeMask(values: FloatBuffer, mask: FloatBuffer, sparsity: Double, histogram: UnsafeMutablePointer<UInt32>) {
         let count = values.count
         let pruned = min(count, max(0, Int((sparsity * Double(count)).rounded())))
-        // A radix select on the magnitudes' bits (exact): no sort of the whole layer.
-        let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: 65_536)
-        defer { histogram.deallocate() }
         l0_magnitude_mask(values.pointer, mask.pointer, histogram, count, pruned)
     }
 }
@@ -249,6 +257,8 @@ final class MagnitudePruner: Pruner {
     var state = PrunerState()
     var buffers: [FloatBuffer] { [] }
     private var pruning = false
+    /// The mask computation's working space, allocated once.
+    private let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: PruningRules.histogramCount)
 
     init(masks: WeightMasks, settings: MagnitudeSettings, stepsPerEpoch: Int) {
         self.masks = masks
@@ -274,8 +284,10 @@ final class MagnitudePruner: Pruner {
     func restored() { pruning = masks.anyPruned }
 
     func prune(_ index: Int, to sparsity: Double) {
-        PruningRules.magnitudeMask(values: masks.weights[index].value, mask: masks.masks[index], sparsity: sparsity)
+        PruningRules.magnitudeMask(values: masks.weights[index].value, mask: masks.masks[index], sparsity: sparsity, histogram: histogram)
     }
+
+    deinit { histogram.deallocate() }
 }
 
 /// Selective weight decay with plateau-triggered bisection pruning (`SelectiveDecaySettings`).
@@ -290,7 +302,7 @@ final class SelectiveDecayPruner: Pruner {
     private var anyPruned = false
 
     init(
-        masks: WeightMasks, settings: SelectiveDecaySettings, learningRate: Double, network: Network, optimizer: any Optimizer,
+        masks: WeightMasks, settings: SelectiveDecaySettings, learningRate: Double, optimizer: any Optimizer,
         average: WeightAverage?
     ) {
         self.masks = masks

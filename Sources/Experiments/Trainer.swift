@@ -250,7 +250,10 @@ public final class Trainer {
             let trained = ContinuousClock.now
             var validationLoss: Double?
             if let pruner, let validation {
-                let measure = { self.validationLoss(network, average: average, masks: pruner.masks, on: validation, random: random) }
+                let batch = config.batchSize
+                let measure = {
+                    Self.validationLoss(network, average: average, masks: pruner.masks, on: validation, batchSize: batch, random: random)
+                }
                 let loss = measure()
                 validationLoss = loss
                 pruner.afterEpoch(epoch, loss: loss, validationLoss: measure)
@@ -342,13 +345,13 @@ public final class Trainer {
 
     /// The mean validation cross-entropy of the network as tests see it (averaged weights, masks
     /// applied); the weights are as they were afterwards.
-    private func validationLoss(
-        _ network: Network, average: WeightAverage?, masks: WeightMasks, on set: ImageClassificationSet, random: RandomGenerator
+    public static func validationLoss(
+        _ network: Network, average: WeightAverage?, masks: WeightMasks, on set: ImageClassificationSet, batchSize: Int, random: RandomGenerator
     ) -> Double {
         let saved = average == nil ? masks.weights.map(\.value.array) : []
         average?.swapIn()
         masks.applyToValues()
-        let loss = evaluate(network, on: set, random: random).crossEntropy / Double(set.count)
+        let loss = evaluate(network, on: set, batchSize: batchSize, random: random).crossEntropy / Double(set.count)
         if let average {
             average.swapOut()
         } else {

@@ -44,7 +44,7 @@ public final class TrainingLoop {
         if let settings = config.selectiveDecay {
             let masks = WeightMasks(network: network, optimizer: optimizer, average: average)
             pruner = SelectiveDecayPruner(
-                masks: masks, settings: settings, learningRate: config.learningRate, network: network, optimizer: optimizer, average: average)
+                masks: masks, settings: settings, learningRate: config.learningRate, optimizer: optimizer, average: average)
         } else if let settings = config.magnitude {
             pruner = MagnitudePruner(
                 masks: WeightMasks(network: network, optimizer: optimizer, average: average), settings: settings, stepsPerEpoch: steps)

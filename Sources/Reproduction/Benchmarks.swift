@@ -34,8 +34,7 @@ public enum Benchmarks {
         for _ in 0..<epochs {
             let started = ContinuousClock.now
             _ = loop.runEpoch(random: random)
-            let elapsed = ContinuousClock.now - started
-            seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            seconds.append(elapsed(since: started))
         }
         var flops = 0.0
         var remaining = train.count
@@ -237,14 +236,11 @@ extension Benchmarks {
         let selective = EpochTimings(seconds: seconds, flopsPerEpoch: dense.flopsPerEpoch)
         let masks = WeightMasks(network: loop.network, optimizer: loop.optimizer, average: loop.average)
         var evaluations = 0
-        // As a round measures it: averaged weights swapped in, masks applied, then swapped out.
+        // As a pruning round measures it.
         let measure = { () -> Double in
             evaluations += 1
-            loop.average?.swapIn()
-            masks.applyToValues()
-            let loss = Trainer.evaluate(loop.network, on: validation, batchSize: config.batchSize, random: random).crossEntropy
-            loop.average?.swapOut()
-            return loss / Double(validation.count)
+            return Trainer.validationLoss(
+                loop.network, average: loop.average, masks: masks, on: validation, batchSize: config.batchSize, random: random)
         }
         var passes = [Double]()
         var before = 0.0
