@@ -24,19 +24,56 @@ void l0_moving_average(float *restrict average, const float *restrict x, size_t 
     for (size_t i = 0; i < count; i++) average[i] = decay * average[i] + (1 - decay) * x[i];
 }
 
-size_t l0_selective_decay(float *restrict theta, const float *restrict gradient, size_t count, float threshold,
-                          float factor) {
+void l0_adam_step_pruned(float *restrict theta, const float *restrict gradient, float *restrict first,
+                         float *restrict second, float *restrict average, const float *restrict mask, size_t count,
+                         float beta1, float beta2, float epsilon, float step_size, float inverse_root2, float decay,
+                         int bounded, float low, float high, int shrink, float limit, float factor) {
+    // The statements of l0_adam_step, l0_moving_average, l0_selective_decay and l0_apply_mask_many
+    // as they are written there, so that each rounds (and contracts) the same way.
+    for (size_t i = 0; i < count; i++) {
+        float g = gradient[i];
+        float m = beta1 * first[i] + (1 - beta1) * g;
+        float v = beta2 * second[i] + (1 - beta2) * g * g;
+        float t = theta[i] - step_size * m / (sqrtf(v) * inverse_root2 + epsilon);
+        if (bounded) t = fminf(fmaxf(t, low), high);
+        float a = 0;
+        if (average) a = decay * average[i] + (1 - decay) * t;
+        if (shrink) {
+            const int irrelevant = fabsf(g) < limit;
+            t -= irrelevant ? factor * t : 0.0f;
+        }
+        if (mask) {
+            const float k = mask[i];
+            m *= k;
+            v *= k;
+            t *= k;
+            a *= k;
+        }
+        first[i] = m;
+        second[i] = v;
+        theta[i] = t;
+        if (average) average[i] = a;
+    }
+}
+
+float l0_mean_abs(const float *restrict x, size_t count) {
     if (count == 0) return 0;
     // Eight partial sums (one vector of them), so the reduction is not one long chain of adds.
     double partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t i = 0;
     for (; i + 8 <= count; i += 8)
-        for (size_t k = 0; k < 8; k++) partial[k] += fabsf(gradient[i + k]);
-    for (; i < count; i++) partial[0] += fabsf(gradient[i]);
+        for (size_t k = 0; k < 8; k++) partial[k] += fabsf(x[i + k]);
+    for (; i < count; i++) partial[0] += fabsf(x[i]);
     const double sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-    const float limit = threshold * (float)(sum / (double)count);
+    return (float)(sum / (double)count);
+}
+
+size_t l0_selective_decay(float *restrict theta, const float *restrict gradient, size_t count, float threshold,
+                          float factor) {
+    if (count == 0) return 0;
+    const float limit = threshold * l0_mean_abs(gradient, count);
     size_t shrunk = 0;
-    for (i = 0; i < count; i++) {
+    for (size_t i = 0; i < count; i++) {
         const int irrelevant = fabsf(gradient[i]) < limit;
         theta[i] -= irrelevant ? factor * theta[i] : 0.0f;
         shrunk += (size_t)irrelevant;

@@ -174,6 +174,8 @@ public struct PruningRound: Codable, Equatable, Sendable {
 public final class WeightMasks {
     /// The weight parameters, their index in the optimiser, and one mask (1 kept, 0 pruned) each.
     public let weights: [Parameter]
+    /// Each weight's index among the optimiser's parameters.
+    public let slots: [Int]
     public let masks: [FloatBuffer]
     /// The buffers each mask applies to: the value, the optimiser's state and the average.
     private let covered: [[FloatBuffer]]
@@ -183,15 +185,18 @@ public final class WeightMasks {
 
     public init(network: Network, optimizer: any Optimizer, average: WeightAverage?) {
         var weights = [Parameter]()
+        var slots = [Int]()
         var covered = [[FloatBuffer]]()
         var averages = [FloatBuffer?]()
         for (index, parameter) in optimizer.parameters.enumerated() where parameter.role == .weight {
             weights.append(parameter)
+            slots.append(index)
             let mean = average?.averages[index]
             averages.append(mean)
             covered.append([parameter.value] + optimizer.state(of: index) + (mean.map { [$0] } ?? []))
         }
         self.weights = weights
+        self.slots = slots
         self.covered = covered
         coveredPointers = covered.map { buffers in buffers.map { Optional($0.pointer) } }
         self.averages = averages
@@ -211,6 +216,12 @@ public final class WeightMasks {
         for (mask, weight) in zip(masks, weights) { l0_apply_mask(weight.value.pointer, mask.pointer, mask.count) }
     }
 
+    /// Has `optimizer` apply the masks in its own step (`Adam.fusePruning`), or stop (`on` false),
+    /// keeping selective decay's shrinkage `selectiveDecay` fused as well when given.
+    func fuse(into optimizer: Adam, on: Bool, selectiveDecay: (relevance: Float, factor: Float)? = nil) {
+        for (slot, mask) in zip(slots, masks) { optimizer.fusePruning(slot: slot, mask: on ? mask : nil, selectiveDecay: selectiveDecay) }
+    }
+
     /// Zeroes every pruned weight, its optimiser moments and its average.
     public func apply() {
         for (mask, pointers) in zip(masks, coveredPointers) {
@@ -228,10 +239,14 @@ public final class WeightMasks {
     }
 }
 
-/// A pruning method during training: called after every optimiser step and after every epoch.
+/// A pruning method during training: called around every optimiser step and after every epoch.
+/// With Adam, a method's per-weight work is fused into the optimiser's step (`Adam.fusePruning`),
+/// with the same bits as doing it after the step; with another optimiser it is a pass of its own.
 protocol Pruner: AnyObject {
     var masks: WeightMasks { get }
-    /// After optimiser step `step` (1-based, counted over the whole run).
+    /// Before optimiser step `step` (1-based, counted over the whole run).
+    func beforeStep(_ step: Int)
+    /// After optimiser step `step`.
     func afterStep(_ step: Int)
     /// After epoch `epoch`, with the raw weights in place: may prune. `validationLoss` evaluates the
     /// network as tests do (averaged weights) with the masks applied, leaving the weights as they were.
@@ -257,18 +272,39 @@ final class MagnitudePruner: Pruner {
     var state = PrunerState()
     var buffers: [FloatBuffer] { [] }
     private var pruning = false
+    /// The optimiser the masks are fused into, if it is Adam.
+    private let fused: Adam?
+    /// Whether the masks are fused into the coming step.
+    private var fusedNow = false
     /// The mask computation's working space, allocated once.
     private let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: PruningRules.histogramCount)
 
-    init(masks: WeightMasks, settings: MagnitudeSettings, stepsPerEpoch: Int) {
+    init(masks: WeightMasks, settings: MagnitudeSettings, stepsPerEpoch: Int, optimizer: any Optimizer) {
         self.masks = masks
         self.settings = settings
         startStep = settings.startEpoch * stepsPerEpoch
         endStep = settings.endEpoch * stepsPerEpoch
+        fused = optimizer as? Adam
+    }
+
+    /// Whether step `step` sets new masks.
+    private func prunes(at step: Int) -> Bool {
+        step >= startStep && step <= endStep && (step - startStep) % settings.interval == 0 || step == endStep
+    }
+
+    /// The masks are fused into every step once pruning has begun, except steps that set new masks:
+    /// those rank the weights as the step left them, before any mask, and then mask.
+    func beforeStep(_ step: Int) {
+        guard let fused else { return }
+        let fuse = pruning && !prunes(at: step)
+        if fuse != fusedNow {
+            masks.fuse(into: fused, on: fuse)
+            fusedNow = fuse
+        }
     }
 
     func afterStep(_ step: Int) {
-        if step >= startStep && step <= endStep && (step - startStep) % settings.interval == 0 || step == endStep {
+        if prunes(at: step) {
             let target = GradualSchedule.sparsity(
                 step: step, start: startStep, end: endStep, initial: settings.initialSparsity, final: settings.finalSparsity ?? 0)
             if target > 0 {
@@ -276,7 +312,7 @@ final class MagnitudePruner: Pruner {
                 pruning = true
             }
         }
-        if pruning { masks.apply() }
+        if pruning && !fusedNow { masks.apply() }
     }
 
     func afterEpoch(_ epoch: Int, loss: Double, validationLoss: () -> Double) {}
@@ -300,6 +336,8 @@ final class SelectiveDecayPruner: Pruner {
     private let snapshots: [FloatBuffer]
     private let snapshotted: [FloatBuffer]
     private var anyPruned = false
+    /// The optimiser the shrinkage and the masks are fused into, if it is Adam.
+    private let fused: Adam?
 
     init(
         masks: WeightMasks, settings: SelectiveDecaySettings, learningRate: Double, optimizer: any Optimizer,
@@ -315,11 +353,21 @@ final class SelectiveDecayPruner: Pruner {
         }
         snapshotted = originals
         snapshots = originals.map { FloatBuffer(count: $0.count) }
+        fused = optimizer as? Adam
+        fuse()
     }
 
     var buffers: [FloatBuffer] { snapshots }
 
+    /// Fuses the shrinkage, and the masks once anything is pruned, into the optimiser's step.
+    private func fuse() {
+        if let fused { masks.fuse(into: fused, on: anyPruned, selectiveDecay: (Float(settings.relevance), factor)) }
+    }
+
+    func beforeStep(_ step: Int) {}
+
     func afterStep(_ step: Int) {
+        guard fused == nil else { return }
         for weight in masks.weights {
             PruningRules.selectiveDecay(weight, relevance: Float(settings.relevance), factor: factor)
         }
@@ -344,6 +392,7 @@ final class SelectiveDecayPruner: Pruner {
         let (threshold, after) = ThresholdSearch.largest(masks: masks, limit: before * (1 + settings.tolerance), validationLoss: validationLoss)
         masks.apply()
         anyPruned = true
+        fuse()
         state.rounds.append(
             PruningRound(epoch: epoch, threshold: Double(threshold), lossBefore: before, lossAfter: after, weightsLeft: masks.keptWeights))
         takeSnapshot(loss: after)
@@ -355,7 +404,10 @@ final class SelectiveDecayPruner: Pruner {
         for (target, source) in zip(snapshots, snapshotted) { target.pointer.update(from: source.pointer, count: target.count) }
     }
 
-    func restored() { anyPruned = !state.rounds.isEmpty }
+    func restored() {
+        anyPruned = !state.rounds.isEmpty
+        fuse()
+    }
 }
 
 /// The search of a pruning round: over the magnitudes of the unpruned evaluated weights of every

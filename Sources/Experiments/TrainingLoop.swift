@@ -47,7 +47,8 @@ public final class TrainingLoop {
                 masks: masks, settings: settings, learningRate: config.learningRate, optimizer: optimizer, average: average)
         } else if let settings = config.magnitude {
             pruner = MagnitudePruner(
-                masks: WeightMasks(network: network, optimizer: optimizer, average: average), settings: settings, stepsPerEpoch: steps)
+                masks: WeightMasks(network: network, optimizer: optimizer, average: average), settings: settings, stepsPerEpoch: steps,
+                optimizer: optimizer)
         } else {
             pruner = nil
         }
@@ -79,6 +80,7 @@ public final class TrainingLoop {
                         WorkerPool.shared.runRanges(rows, minimum: 16, with: &job) { raw, from, to in
                             raw.assumingMemoryBound(to: BatchFill.self).pointee.fill(from: from, to: to)
                         }
+                        pruner?.beforeStep(optimizer.step + 1)
                         let (crossEntropy, penalty, errors) = network.trainingStep(random: random, optimizer: optimizer)
                         pruner?.afterStep(optimizer.step)
                         guard crossEntropy.isFinite && penalty.isFinite else {

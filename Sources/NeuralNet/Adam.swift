@@ -46,7 +46,8 @@ public final class Adam: Optimizer {
                 value: parameter.value.pointer, gradient: parameter.gradient.pointer,
                 first: firstMoments[index].pointer, second: secondMoments[index].pointer,
                 average: average?.averages[index].pointer, count: parameter.count,
-                bounded: parameter.bounds == nil ? 0 : 1, low: bounds.lowerBound, high: bounds.upperBound)
+                bounded: parameter.bounds == nil ? 0 : 1, low: bounds.lowerBound, high: bounds.upperBound,
+                mask: nil, shrink: 0, relevance: 0, factor: 0, limit: 0)
         }
     }
 
@@ -56,6 +57,20 @@ public final class Adam: Optimizer {
     }
 
     public func state(of index: Int) -> [FloatBuffer] { [firstMoments[index], secondMoments[index]] }
+
+    /// Fuses a pruning method's per-element step into this optimiser's for parameter `index`, so that
+    /// it costs no pass of its own over the weights: selective decay (shrink by `factor` of itself
+    /// each weight whose |gradient| is below `relevance` times the parameter's mean |gradient|) when
+    /// `selectiveDecay` is given, then `mask` on the value, both moments and the average when given.
+    /// The same bits as running them after the step (`l0_adam_step_pruned`). Only for parameters
+    /// `finishStep` updates (the mean |gradient| is taken there), not ones layers update in place.
+    public func fusePruning(slot index: Int, mask: FloatBuffer?, selectiveDecay: (relevance: Float, factor: Float)?) {
+        precondition(mask.map { $0.count == parameters[index].count } ?? true, "the mask must match the parameter")
+        slots[index].mask = mask.map { UnsafePointer($0.pointer) }
+        slots[index].shrink = selectiveDecay == nil ? 0 : 1
+        slots[index].relevance = selectiveDecay?.relevance ?? 0
+        slots[index].factor = selectiveDecay?.factor ?? 0
+    }
 
     /// Starts a step: counts it and returns its constants, with which a layer may update a parameter
     /// itself while its gradient is in cache; `finishStep` then updates the others. Each value gets
@@ -83,6 +98,10 @@ public final class Adam: Optimizer {
         // a shared reference count.
         var job = current.pointee
         for parameter in skipping { job.skipped.insert(slot(of: parameter)) }
+        // Selective decay's relevance scale needs the whole gradient, before any slice is stepped.
+        for index in 0..<parameters.count where slots[index].shrink != 0 && !job.skipped.contains(index) {
+            slots[index].limit = slots[index].relevance * l0_mean_abs(slots[index].gradient, slots[index].count)
+        }
         WorkerPool.shared.run(parts: job.parts, with: &job) { raw, part in
             raw.assumingMemoryBound(to: Step.self).pointee.update(part: part)
         }
@@ -95,6 +114,10 @@ public final class Adam: Optimizer {
         var average: UnsafeMutablePointer<Float>?
         var count: Int
         var bounded: Int32, low: Float, high: Float
+        /// A fused pruning step (`fusePruning`): the mask, and selective decay's switch, τ, ηλ and
+        /// this step's |gradient| limit.
+        var mask: UnsafePointer<Float>?
+        var shrink: Int32, relevance: Float, factor: Float, limit: Float
     }
 
     /// One step's constants over pointers only, so any thread may apply them: the slice of the
@@ -116,10 +139,17 @@ public final class Adam: Optimizer {
         func update(slot index: Int, range: Range<Int>) {
             guard !range.isEmpty else { return }
             let (slot, start) = (slots[index], range.lowerBound)
-            l0_adam_step(
-                slot.value + start, slot.gradient + start, slot.first + start, slot.second + start,
-                slot.average.map { $0 + start }, range.count, beta1, beta2, epsilon, stepSize, inverseRoot2, decay,
-                slot.bounded, slot.low, slot.high)
+            if slot.mask == nil && slot.shrink == 0 {
+                l0_adam_step(
+                    slot.value + start, slot.gradient + start, slot.first + start, slot.second + start,
+                    slot.average.map { $0 + start }, range.count, beta1, beta2, epsilon, stepSize, inverseRoot2, decay,
+                    slot.bounded, slot.low, slot.high)
+            } else {
+                l0_adam_step_pruned(
+                    slot.value + start, slot.gradient + start, slot.first + start, slot.second + start,
+                    slot.average.map { $0 + start }, slot.mask.map { $0 + start }, range.count, beta1, beta2, epsilon,
+                    stepSize, inverseRoot2, decay, slot.bounded, slot.low, slot.high, slot.shrink, slot.limit, slot.factor)
+            }
         }
     }
 

@@ -22,6 +22,45 @@ struct PruningTests {
         #expect(weight.value.array == expected)
     }
 
+    @Test("Selective decay and the masks fused into Adam's step give the bits of running them after it")
+    func fusedStep() {
+        // Two copies of one weight array, an odd size so that every slice has a tail.
+        let count = 1003
+        let random = RandomGenerator(seed: 7, stream: 0)
+        func copy() -> (Parameter, Adam) {
+            let weight = Parameter(name: "w", shape: [count], role: .weight)
+            let average = WeightAverage(parameters: [weight], decay: 0.9)
+            return (weight, Adam(parameters: [weight], learningRate: 0.01, average: average))
+        }
+        let (fused, fusedAdam) = copy()
+        let (separate, separateAdam) = copy()
+        let initial = (0..<count).map { _ in Float(random.uniform() - 0.5) }
+        for i in 0..<count { (fused.value.pointer[i], separate.value.pointer[i]) = (initial[i], initial[i]) }
+        let mask = FloatBuffer(count: count)
+        for i in 0..<count { mask.pointer[i] = i % 3 == 0 ? 0 : 1 }
+        let factor: Float = 0.05
+        for step in 0..<6 {
+            // Masks from the third step on, as after a pruning round.
+            fusedAdam.fusePruning(slot: 0, mask: step >= 2 ? mask : nil, selectiveDecay: (relevance: 1, factor: factor))
+            let gradient = (0..<count).map { _ in Float(random.uniform() - 0.5) * 0.1 }
+            for i in 0..<count { (fused.gradient.pointer[i], separate.gradient.pointer[i]) = (gradient[i], gradient[i]) }
+            fusedAdam.update()
+            separateAdam.update()
+            PruningRules.selectiveDecay(separate, relevance: 1, factor: factor)
+            if step >= 2 {
+                let buffers = [separate.value, separateAdam.firstMoments[0], separateAdam.secondMoments[0], separateAdam.average!.averages[0]]
+                for buffer in buffers { for i in 0..<count { buffer.pointer[i] *= mask.pointer[i] } }
+            }
+            func bits(_ buffer: FloatBuffer) -> [UInt32] { buffer.array.map(\.bitPattern) }
+            #expect(bits(fused.value) == bits(separate.value))
+            #expect(bits(fusedAdam.firstMoments[0]) == bits(separateAdam.firstMoments[0]))
+            #expect(bits(fusedAdam.secondMoments[0]) == bits(separateAdam.secondMoments[0]))
+            #expect(bits(fusedAdam.average!.averages[0]) == bits(separateAdam.average!.averages[0]))
+        }
+        let pruned = (0..<count).filter { $0 % 3 == 0 }
+        #expect(pruned.allSatisfy { fused.value.pointer[$0] == 0 && fusedAdam.firstMoments[0].pointer[$0] == 0 })
+    }
+
     @Test("Magnitude pruning masks the round(s·n) smallest magnitudes, ties by position")
     func magnitudeStep() {
         let values = FloatBuffer(count: 6)

@@ -13,11 +13,26 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
                   float epsilon, float step_size, float inverse_root2, float decay, int bounded, float low,
                   float high);
 
-/// avg = decay*avg + (1-decay)*x on [0, count): the moving average of weights.
+/// `l0_adam_step` fused with a pruning method's own step, element by element in the order they run
+/// one after the other: the Adam step and projection, the moving average of the stepped value,
+/// then, when `shrink`, selective decay (theta -= factor·theta where |gradient| < limit, `limit`
+/// being τ times the layer's mean |gradient|, `l0_mean_abs`), then, when `mask` is not NULL, the
+/// mask on the value, both moments and the average. Gives the same bits as the separate kernels.
+void l0_adam_step_pruned(float *restrict theta, const float *restrict gradient, float *restrict first,
+                         float *restrict second, float *restrict average, const float *restrict mask, size_t count,
+                         float beta1, float beta2, float epsilon, float step_size, float inverse_root2, float decay,
+                         int bounded, float low, float high, int shrink, float limit, float factor);
+
 /// seen[i] = 1 where column i of x (rows, columns) is not 0 in some row (rectified: not <= 0), else 0.
 void l0_mark_live_columns(const float *restrict x, size_t rows, size_t columns, int rectified,
                           unsigned char *restrict seen);
+
+/// avg = decay*avg + (1-decay)*x on [0, count): the moving average of weights.
 void l0_moving_average(float *restrict average, const float *restrict x, size_t count, float decay);
+
+/// The mean of |x| over [0, count) (0 when empty), summed in double in eight interleaved partial
+/// sums: the relevance scale of selective decay.
+float l0_mean_abs(const float *restrict x, size_t count);
 
 /// The selective weight decay step (DESIGN §1.9, our reading of Bonetta et al.): the mean of
 /// |gradient| over [0, count) as m, then theta[i] -= factor·theta[i] wherever
@@ -26,13 +41,13 @@ void l0_moving_average(float *restrict average, const float *restrict x, size_t 
 size_t l0_selective_decay(float *restrict theta, const float *restrict gradient, size_t count, float threshold,
                           float factor);
 
-/// x[i] *= mask[i] on [0, count), for masks of 0 and 1: a pruned weight (and its optimiser moments
-/// and average) stays exactly 0.
 /// Sets `mask` (count floats) to 0 at the `pruned` smallest |values| (ties by position, first
 /// first) and 1 elsewhere; `histogram` holds 65,536 counts of working space.
 void l0_magnitude_mask(const float *restrict values, float *restrict mask, uint32_t *restrict histogram, size_t count,
                        size_t pruned);
 
+/// x[i] *= mask[i] on [0, count), for masks of 0 and 1: a pruned weight (and its optimiser moments
+/// and average) stays exactly 0.
 void l0_apply_mask(float *restrict x, const float *restrict mask, size_t count);
 
 /// `l0_apply_mask` on each of `buffer_count` buffers of `count` floats, reading the mask once.
