@@ -10,6 +10,7 @@ packages=(
   libcmark-gfm-dev libcmark-gfm-extensions-dev      # markdown templates
   poppler-utils                                     # pdftotext / pdfinfo for the report tests
   python3                                           # the local HTTP server the download tests start
+  chromium                                          # headless browser checks of the HTML (scripts/browser_check.py)
   dataset-fashion-mnist                             # the full dataset available offline
 )
 

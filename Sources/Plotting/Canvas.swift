@@ -135,4 +135,35 @@ public enum Markup {
         }
         return out
     }
+
+    /// The text of Pango markup: tags dropped, the five entities and numeric ones read back.
+    public static func plain(_ markup: String) -> String {
+        var out = ""
+        var index = markup.startIndex
+        while index < markup.endIndex {
+            let c = markup[index]
+            if c == "<", let close = markup[index...].firstIndex(of: ">") {
+                index = markup.index(after: close)
+                continue
+            }
+            if c == "&", let semicolon = markup[index...].prefix(10).firstIndex(of: ";") {
+                let name = markup[markup.index(after: index)..<semicolon]
+                let named: [Substring: String] = ["amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'"]
+                var decoded = named[name]
+                if decoded == nil, name.hasPrefix("#") {
+                    let digits = name.dropFirst()
+                    let code = digits.hasPrefix("x") ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits)
+                    decoded = code.flatMap(Unicode.Scalar.init).map { String(Character($0)) }
+                }
+                if let decoded {
+                    out += decoded
+                    index = markup.index(after: semicolon)
+                    continue
+                }
+            }
+            out.append(c)
+            index = markup.index(after: index)
+        }
+        return out
+    }
 }

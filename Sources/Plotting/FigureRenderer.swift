@@ -37,10 +37,13 @@ public struct RenderOptions: Sendable {
 public struct Drawing: Codable, Equatable, Sendable {
     public var size: Size
     public var operations: [RecordingCanvas.Operation]
+    /// The values the figure plots (written as CSV beside its images), when recorded from a figure.
+    public var data: PlottedData?
 
-    public init(size: Size, operations: [RecordingCanvas.Operation]) {
+    public init(size: Size, operations: [RecordingCanvas.Operation], data: PlottedData? = nil) {
         self.size = size
         self.operations = operations
+        self.data = data
     }
 }
 
@@ -71,7 +74,7 @@ public enum FigureRenderer {
     public static func record(_ figure: Figure) -> Drawing {
         let canvas = RecordingCanvas(measure: measure)
         figure.draw(on: canvas)
-        return Drawing(size: figure.size, operations: canvas.operations)
+        return Drawing(size: figure.size, operations: canvas.operations, data: figure.plottedData)
     }
 
     /// Draws a recorded figure onto an existing Cairo context (`cairo_t *`) in its current user space,

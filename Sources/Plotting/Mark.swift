@@ -34,6 +34,8 @@ public protocol Mark: Sendable {
     func draw(in area: PlotArea)
     /// Canvas points the mark covers, sampled densely enough for the legend to avoid them.
     func occupied(in area: PlotArea) -> [Point]
+    /// The values it plots, for the figure's CSV (`Figure.plottedData`).
+    var plotted: [PlottedValue] { get }
 }
 
 /// Marker shapes for scatter plots and point masses.

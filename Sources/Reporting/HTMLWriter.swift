@@ -8,11 +8,22 @@ public struct ReportContext: Sendable {
     public var provenance: [(String, String)]
     /// The same date in ISO 8601, for the PDF's metadata.
     public var isoDate: String
+    /// The directory, relative to the page, holding `<figure id>.png`, `.svg`, `.pdf` and `.csv`:
+    /// the HTML links each figure to them (its image opens the SVG full size). nil: no links.
+    public var figureDirectory: String?
+    /// The command that recomputes one figure, `{id}` standing for its id (`l0repro figure {id}`),
+    /// shown under it.
+    public var figureCommand: String?
 
-    public init(date: String, provenance: [(String, String)], isoDate: String = "1970-01-01T00:00:00Z") {
+    public init(
+        date: String, provenance: [(String, String)], isoDate: String = "1970-01-01T00:00:00Z", figureDirectory: String? = nil,
+        figureCommand: String? = nil
+    ) {
         self.date = date
         self.provenance = provenance
         self.isoDate = isoDate
+        self.figureDirectory = figureDirectory
+        self.figureCommand = figureCommand
     }
 }
 
@@ -42,11 +53,11 @@ public enum HTMLWriter {
         if let profile = meta.profile { facts.append("profile: <strong>\(escape(profile))</strong>") }
         if let dataset = meta.dataset { facts.append("dataset: <strong>\(escape(dataset))</strong>") }
         html += "<p class=\"meta\">\(facts.joined(separator: " · "))</p>\n</header>\n<main>\n"
-        for block in document.blocks { html += try write(block, document) }
+        for block in document.blocks { html += try write(block, document, context) }
         if !document.footnotes.isEmpty {
             html += "<section id=\"notes\" class=\"footnotes\">\n<hr>\n<h2>Notes</h2>\n<ol>\n"
             for note in document.footnotes {
-                var body = note.blocks.map { (try? write($0, document)) ?? "" }.joined()
+                var body = note.blocks.map { (try? write($0, document, context)) ?? "" }.joined()
                 let back = " <a href=\"#fnref-\(note.number)\" class=\"back\" aria-label=\"back to the text\">↩</a>"
                 if body.hasSuffix("</p>\n") { body = String(body.dropLast(5)) + back + "</p>\n" } else { body += back }
                 html += "<li id=\"fn-\(note.number)\">\(body)</li>\n"
@@ -62,7 +73,7 @@ public enum HTMLWriter {
         return html
     }
 
-    static func write(_ block: Block, _ document: Document) throws -> String {
+    static func write(_ block: Block, _ document: Document, _ context: ReportContext) throws -> String {
         switch block {
         case .heading(let level, let id, let content):
             return "<h\(level) id=\"\(escape(id))\">\(inline(content))</h\(level)>\n"
@@ -74,11 +85,11 @@ public enum HTMLWriter {
             let body = try items.map { item in
                 // Tight lists come as single paragraphs: drop the <p> for them.
                 if item.count == 1, case .paragraph(let content) = item[0] { return "<li>\(inline(content))</li>\n" }
-                return "<li>\(try item.map { try write($0, document) }.joined())</li>\n"
+                return "<li>\(try item.map { try write($0, document, context) }.joined())</li>\n"
             }.joined()
             return "\(open)\n\(body)</\(tag)>\n"
         case .quote(let blocks):
-            return "<blockquote>\n\(try blocks.map { try write($0, document) }.joined())</blockquote>\n"
+            return "<blockquote>\n\(try blocks.map { try write($0, document, context) }.joined())</blockquote>\n"
         case .code(let language, let text):
             let cls = language.isEmpty ? "" : " class=\"language-\(escape(language))\""
             return "<pre><code\(cls)>\(escape(text))</code></pre>\n"
@@ -113,8 +124,22 @@ public enum HTMLWriter {
             html += "<tbody>\n" + table.rows.map { "<tr>\(cells($0, "td"))</tr>\n" }.joined() + "</tbody>\n</table></div>\n"
             return html
         case .figure(let figure):
+            var image = try svg(figure)
+            var tools = ""
+            if let directory = context.figureDirectory {
+                let base = escape(directory + "/" + figure.id)
+                image = "<a class=\"zoom\" href=\"\(base).svg\" title=\"open full size\">\n\(image)</a>\n"
+                var links = ["png", "svg", "pdf"].map { "<a href=\"\(base).\($0)\">\($0.uppercased())</a>" }
+                if figure.drawing.data != nil { links.append("<a href=\"\(base).csv\" title=\"the plotted values\">CSV</a>") }
+                tools += "<span class=\"files\">\(links.joined(separator: " "))</span>"
+            }
+            if let command = context.figureCommand {
+                let line = command.replacingOccurrences(of: "{id}", with: figure.id)
+                tools += " <span class=\"command\">recompute: <code>\(escape(line))</code></span>"
+            }
+            if !tools.isEmpty { tools = "<p class=\"figure-tools\"><span class=\"figure-id\">#\(escape(figure.id))</span> \(tools)</p>\n" }
             return
-                "<figure id=\"\(escape(figure.id))\">\n\(try svg(figure))<figcaption><span class=\"label\">Figure \(figure.number).</span> \(inline(figure.caption))</figcaption>\n</figure>\n"
+                "<figure id=\"\(escape(figure.id))\">\n\(image)<figcaption><span class=\"label\">Figure \(figure.number).</span> \(inline(figure.caption))</figcaption>\n\(tools)</figure>\n"
         case .cell(let cell):
             preconditionFailure("cell \(cell.id) reached the HTML writer unevaluated")
         }
@@ -129,9 +154,17 @@ public enum HTMLWriter {
         let width = "width=\"\(format(size.width))pt\" height=\"\(format(size.height))pt\""
         let label = escape(figure.caption.plainText)
         text = text.replacingOccurrences(
-            of: width, with: "width=\"100%\" style=\"max-width:\(format(size.width * 4 / 3))px\" role=\"img\" aria-label=\"\(label)\"")
+            of: width,
+            with: "width=\"100%\" style=\"max-width:\(format(size.width * displayScale))px\" role=\"img\" aria-label=\"\(label)\"")
         return text.hasSuffix("\n") ? text : text + "\n"
     }
+
+    /// CSS pixels per figure point at most (a figure is as wide as the text column up to this):
+    /// 1.5, so that 7.5-point tick labels show at 11 px or more on a desktop, whose text column
+    /// (`desktopColumn`) is at least as wide as a 468-point figure at this scale, nearly.
+    public static let displayScale = 1.5
+    /// The text column's width on a desktop, in CSS px: the body's 46rem less its padding.
+    public static let desktopColumn = 46 * 16 - 2 * 1.1 * 16
 
     static func format(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
 
@@ -176,6 +209,11 @@ public enum HTMLWriter {
         blockquote{margin:1rem 0;padding:.1rem 1rem;border-left:3px solid var(--rule);color:var(--muted)}
         figure{margin:1.6rem 0;text-align:center}
         figure svg{height:auto;display:block;margin:0 auto}
+        figure a.zoom{display:block;cursor:zoom-in}
+        .figure-tools{font-family:"DejaVu Sans",sans-serif;font-size:.78rem;color:var(--muted);text-align:left;margin:.25rem 0 0;overflow-wrap:anywhere}
+        .figure-tools .figure-id{font-family:"DejaVu Sans Mono",monospace;margin-right:.4rem}
+        .figure-tools .files a{margin-right:.35rem}
+        .figure-tools code{font-size:.95em}
         figcaption,caption{font-family:"DejaVu Sans",sans-serif;font-size:.88rem;color:var(--muted);text-align:left;margin-top:.4rem;line-height:1.45}
         caption{caption-side:top;margin-bottom:.4rem}
         .label{font-weight:bold;color:var(--text)}
@@ -197,7 +235,7 @@ public enum HTMLWriter {
         .provenance th{width:30%;font-weight:normal;color:var(--muted)}
         @media (max-width:600px){body{font-size:16px;padding:1rem .8rem 3rem}h1{font-size:1.5rem}}
         @media print{body{max-width:none;padding:0;font-size:11pt}a{color:inherit;text-decoration:none}.toc{display:none}
-        figure,table,pre{break-inside:avoid}h2,h3{break-after:avoid}.back{display:none}}
+        figure,table,pre{break-inside:avoid}h2,h3{break-after:avoid}.back{display:none}.figure-tools{display:none}}
 
         """
 }

@@ -58,6 +58,18 @@ public struct ReportBuilder {
         only = nil
     }
 
+    /// The options `l0repro figure` needs beyond the id to recompute a figure of this report: the
+    /// template and dataset when they are not the defaults.
+    var rerunOptions: String {
+        var options = ""
+        if template.standardizedFileURL.path != URL(fileURLWithPath: "Templates/reproduction.md").standardizedFileURL.path {
+            options += " --template \(template.path)"
+        }
+        let templateDataset = (try? TemplateReader.frontMatter(contentsOf: template))?.dataset
+        if let templateDataset, templateDataset != "auto", templateDataset != cells.dataset { options += " --dataset \(cells.dataset)" }
+        return options
+    }
+
     /// What the template's `{.when key=value}` blocks are held against: the report's dataset.
     public var conditions: [String: String] { ["dataset": cells.dataset] }
 
@@ -99,6 +111,64 @@ public struct ReportBuilder {
         try Evaluator(registry: cells, cache: cache).status(document(), file: template.path)
     }
 
+    /// A figure of the report as a rerun would find it: its number, fresh or stale and why, and the
+    /// runs a rerun would train first, with an estimate of how long from the timings of finished runs.
+    public struct FigureState: Codable, Equatable, Sendable {
+        public var id: String
+        public var number: Int
+        public var fresh: Bool
+        /// Why it is stale (nil when fresh).
+        public var reason: String?
+        /// Run directories the figure needs that have no finished log.
+        public var untrainedRuns: [String]
+        /// Seconds those runs would take, from the median seconds per epoch of finished runs of the
+        /// same network under the runs directory; nil when none has a timing.
+        public var estimatedSeconds: Double?
+    }
+
+    /// Every figure of the template in report order, with its state.
+    public func figureStates() throws -> [FigureState] {
+        let evaluator = Evaluator(registry: cells, cache: cache)
+        var states: [FigureState] = []
+        for (cell, status) in try evaluator.status(try document(), file: template.path) where cell.kind == "figure" {
+            let inputs = try evaluator.inputs(cell, file: template.path)
+            let untrained = (inputs["runs"] ?? "").split(separator: " ").filter { $0.hasSuffix("@untrained") }.map {
+                String($0.dropLast("@untrained".count))
+            }
+            var reason: String?
+            if case .stale(let why) = status { reason = why }
+            states.append(
+                FigureState(
+                    id: cell.id, number: states.count + 1, fresh: reason == nil, reason: reason, untrainedRuns: untrained,
+                    estimatedSeconds: untrained.isEmpty ? 0 : try estimatedSeconds(untrained)))
+        }
+        return states
+    }
+
+    /// The seconds training the runs `names` would take: each run's epochs times the median seconds
+    /// per epoch (training and evaluation) of the finished runs of its network; nil if one has none.
+    func estimatedSeconds(_ names: [String]) throws -> Double? {
+        let configs = Dictionary(try cells.configs().map { (try cells.runName($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let finished = (try? FileManager.default.contentsOfDirectory(atPath: cells.runsDirectory.path)) ?? []
+        var perEpoch: [ModelKind: Double] = [:]
+        for model in ModelKind.allCases {
+            let seconds = finished.filter { $0.hasPrefix(model.rawValue + "-") }.compactMap { name -> Double? in
+                let url = cells.runsDirectory.appendingPathComponent(name).appendingPathComponent("timing.json")
+                guard let timing = try? JSONDecoder().decode(RunTiming.self, from: Data(contentsOf: url)), !timing.epochSeconds.isEmpty else {
+                    return nil
+                }
+                return (timing.epochSeconds.reduce(0, +) + timing.evaluationSeconds.reduce(0, +)) / Double(timing.epochSeconds.count)
+            }.sorted()
+            if !seconds.isEmpty { perEpoch[model] = seconds[seconds.count / 2] }
+        }
+        var total = 0.0
+        for name in names {
+            guard let config = configs[name], let seconds = perEpoch[config.model] else { return nil }
+            total += seconds * Double(config.epochs)
+        }
+        return total
+    }
+
     /// Evaluates and writes the report; returns the files written.
     @discardableResult
     public func build(date: Date, progress: @escaping (String) -> Void = { _ in }) throws -> [URL] {
@@ -114,7 +184,9 @@ public struct ReportBuilder {
         // The title block states what was actually used, whatever the template asked for.
         evaluated.metadata.profile = cells.profile.rawValue
         evaluated.metadata.dataset = DatasetName(rawValue: cells.dataset)?.displayName ?? cells.dataset
-        let context = ReportContext(date: Self.format(date), provenance: try provenance(document), isoDate: SourceDate.iso8601(date))
+        let context = ReportContext(
+            date: Self.format(date), provenance: try provenance(document), isoDate: SourceDate.iso8601(date), figureDirectory: "figures",
+            figureCommand: "l0repro figure {id}" + rerunOptions)
         let html = try HTMLWriter.write(evaluated, context: context)
         let pdf = try PDFWriter.write(evaluated, context: context)
         var files: [(URL, Data)] = [(htmlURL, Data(html.utf8)), (pdfURL, Data(pdf))]
@@ -126,6 +198,9 @@ public struct ReportBuilder {
                         figuresDirectory.appendingPathComponent("\(figure.id).\(format.rawValue)"),
                         Data(try FigureRenderer.render(figure.drawing, as: format, options: options))
                     ))
+            }
+            if let data = figure.drawing.data {
+                files.append((figuresDirectory.appendingPathComponent("\(figure.id).csv"), Data(data.csv.utf8)))
             }
         }
         // Everything is computed before the first file is written, and the report is replaced

@@ -10,7 +10,7 @@ import Reporting
 /// (a finished run is reused from its log).
 public final class ReportCells: CellRegistry {
     /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
-    public static let codeVersion = "cells-8"
+    public static let codeVersion = "cells-9"
 
     public let profile: Profile
     /// The dataset's name, e.g. "mnist".

@@ -14,7 +14,7 @@ struct FigureCommand: ParsableCommand {
         discussion: """
             With a figure id of a report template (fig-…, e.g. `l0repro figure fig-flops`): recomputes that \
             figure when its stored result is stale (--retrain deletes and retrains the runs it needs first), \
-            writes Reports/<template>/figures/<id>.{png,svg,pdf} and updates the report's index.html and \
+            writes Reports/<template>/figures/<id>.{png,svg,pdf,csv} (the CSV holds the plotted values) and updates the report's index.html and \
             report.pdf; other cells come from the cache. Takes the options of `l0repro report`.
 
             With a figure name: 
@@ -32,7 +32,7 @@ struct FigureCommand: ParsableCommand {
     @Flag(help: "List the figure names, and the figure ids of the report template (--template), and exit.")
     var list = false
 
-    @Option(help: "png, svg, pdf, or all (writes the three).")
+    @Option(help: "png, svg, pdf, csv (the plotted values: panel, axes, mark, series, x, y), or all (writes the four).")
     var format: String = "png"
 
     @Option(help: ArgumentHelp("Output file (one format) or directory (default: Reports/figures/<name>.<format>).", valueName: "path"))
@@ -63,7 +63,8 @@ struct FigureCommand: ParsableCommand {
     /// For figure names: only runs on the chosen dataset (`auto`: any).
     var datasetFilter: String? { data.dataset.flatMap { $0 == .auto ? nil : $0.rawValue } }
 
-    var formats: [ImageFormat] { format == "all" ? ImageFormat.allCases : [ImageFormat(rawValue: format)!] }
+    var formats: [ImageFormat] { format == "all" ? ImageFormat.allCases : format == "csv" ? [] : [ImageFormat(rawValue: format)!] }
+    var writesCSV: Bool { format == "all" || format == "csv" }
 
     func validate() throws {
         try ThreadCount.validate(threads)
@@ -73,8 +74,8 @@ struct FigureCommand: ParsableCommand {
             throw ValidationError(
                 "unknown figure '\(name)'; choose one of \(FigureCatalog.entries.map(\.name).joined(separator: ", ")), or a template's fig-… id")
         }
-        guard format == "all" || ImageFormat(rawValue: format) != nil else {
-            throw ValidationError("unknown format '\(format)'; choose png, svg, pdf or all")
+        guard format == "all" || format == "csv" || ImageFormat(rawValue: format) != nil else {
+            throw ValidationError("unknown format '\(format)'; choose png, svg, pdf, csv or all")
         }
     }
 
@@ -99,6 +100,11 @@ struct FigureCommand: ParsableCommand {
             } catch let error as RenderError {
                 throw CommandError(message: error.description)
             }
+            print("wrote \(url.path)")
+        }
+        if writesCSV {
+            let url = try destination(entry.name, "csv")
+            try AtomicFile.write(Data(figure.plottedData.csv.utf8), to: url)
             print("wrote \(url.path)")
         }
         if let runs {
@@ -140,9 +146,13 @@ struct FigureCommand: ParsableCommand {
         for url in written { print("wrote \(url.path)") }
     }
 
-    private func destination(_ name: String, _ format: ImageFormat) throws -> URL {
+    private func destination(_ name: String, _ format: ImageFormat) throws -> URL { try destination(name, format.rawValue) }
+
+    /// `--out` when it names a file and one file is written, else `<out or Reports/figures>/<name>.<ext>`.
+    private func destination(_ name: String, _ fileExtension: String) throws -> URL {
         var isDirectory: ObjCBool = false
-        if let out, formats.count == 1, !(FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) && isDirectory.boolValue) {
+        let count = formats.count + (writesCSV ? 1 : 0)
+        if let out, count == 1, !(FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) && isDirectory.boolValue) {
             return URL(fileURLWithPath: out)
         }
         let directory = URL(fileURLWithPath: out ?? "Reports/figures")
@@ -151,6 +161,6 @@ struct FigureCommand: ParsableCommand {
         } catch {
             throw FileError(path: directory.path, problem: "cannot create the output directory (\(error.localizedDescription))")
         }
-        return directory.appendingPathComponent("\(name).\(format.rawValue)")
+        return directory.appendingPathComponent("\(name).\(fileExtension)")
     }
 }

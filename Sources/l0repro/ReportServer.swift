@@ -2,6 +2,7 @@ import FileSupport
 import Foundation
 import Plotting
 import Reporting
+import Reproduction
 
 /// The browser view: serves the reports under a directory with an index of their figures, reloads a
 /// page when its files change (long polling on /events), and reruns one figure on request (POST
@@ -15,6 +16,9 @@ final class ReportServer: @unchecked Sendable {
     let rerunArguments: [String]
     private let lock = NSLock()
     private var job = Job()
+    /// The state of each figure of the report built from `template`, in report order (fresh or stale,
+    /// runs a rerun would train and for how long); nil: not known, no rerun controls in the page.
+    var figureStates: (() throws -> [ReportBuilder.FigureState])?
 
     struct Job: Codable {
         var id: String?
@@ -26,14 +30,16 @@ final class ReportServer: @unchecked Sendable {
         var log: [String] = []
     }
 
-    init(reportsDirectory: URL, template: URL, rerunArguments: [String]) {
+    /// `reportName` defaults to the template's name (the report of the dataset its front matter names).
+    init(reportsDirectory: URL, template: URL, rerunArguments: [String], reportName: String? = nil) {
         self.reportsDirectory = reportsDirectory.standardizedFileURL
         self.template = template
         self.rerunArguments = rerunArguments
+        self.reportName = reportName ?? template.deletingPathExtension().lastPathComponent
     }
 
-    /// The report this server can rerun figures of: the one named after the template.
-    var reportName: String { template.deletingPathExtension().lastPathComponent }
+    /// The report this server can rerun figures of: the one `l0repro report` with the same options writes.
+    let reportName: String
 
     /// The Host header values accepted (nil: any, when listening on every address): a page served
     /// under another name (DNS rebinding) gets nothing.
@@ -55,11 +61,32 @@ final class ReportServer: @unchecked Sendable {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (request.method, parts.first) {
         case ("GET", nil): return html(indexPage())
-        case ("GET", "reports"): return file(Array(parts.dropFirst()))
+        case ("GET", "reports"): return file(Array(parts.dropFirst()), trailingSlash: request.path.hasSuffix("/"))
         case ("GET", "events"): return events(request)
         case ("GET", "jobs"): return json(lock.withLock { job })
+        case ("GET", "status"): return status(request)
         case ("POST", "rerun") where parts.count == 3: return rerun(report: parts[1], id: parts[2])
+        case (_, "rerun") where parts.count == 3: return methodNotAllowed(request, allow: "POST")
+        case (let method, nil), (let method, "reports"), (let method, "events"), (let method, "jobs"), (let method, "status"):
+            return method == "GET" ? text(404, "not found: \(request.path)") : methodNotAllowed(request, allow: "GET")
         default: return text(404, "not found: \(request.path)")
+        }
+    }
+
+    /// 405 with the method the route takes.
+    func methodNotAllowed(_ request: WebRequest, allow: String) -> WebResponse {
+        var response = text(405, "\(request.method) is not allowed on \(request.path); use \(allow)")
+        response.headers.append(("Allow", allow))
+        return response
+    }
+
+    /// The figures of the rerunnable report with their states, as JSON (`figureStates`).
+    func status(_ request: WebRequest) -> WebResponse {
+        guard request.query["report"] == reportName, let figureStates else { return text(404, "no figure states for this report") }
+        do {
+            return json(try figureStates())
+        } catch {
+            return text(500, "cannot tell the figures' states: \(error)")
         }
     }
 
@@ -86,7 +113,12 @@ final class ReportServer: @unchecked Sendable {
     func indexPage() -> String {
         let known = Set(knownFigureIDs())
         var body = ""
-        for report in reports() {
+        for var report in reports() {
+            // The rerunnable report's figures in report order, then any others.
+            if report.name == reportName {
+                let order = knownFigureIDs()
+                report.figures = order.filter(report.figures.contains) + report.figures.filter { !order.contains($0) }
+            }
             body += "<section><h2><a href=\"/reports/\(report.name)/index.html\">\(escape(report.name))</a></h2>\n"
             body +=
                 "<p><a href=\"/reports/\(report.name)/index.html\">HTML</a> · <a href=\"/reports/\(report.name)/report.pdf\">PDF</a></p>\n<ul class=\"figures\">\n"
@@ -127,7 +159,7 @@ final class ReportServer: @unchecked Sendable {
     }
 
     /// A file under the reports directory; any path that would leave it is refused.
-    func file(_ parts: [String]) -> WebResponse {
+    func file(_ parts: [String], trailingSlash: Bool = false) -> WebResponse {
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\\") && !$0.contains("\0") }) else {
             return text(400, "refused: the path must name a file under the reports directory")
         }
@@ -136,6 +168,14 @@ final class ReportServer: @unchecked Sendable {
             return text(403, "refused: outside the reports directory")
         }
         var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
+            FileManager.default.fileExists(atPath: url.appendingPathComponent("index.html").path)
+        {
+            // A directory serves its index.html, at a URL ending in / so that its relative links work.
+            let path = "/reports/" + parts.map(Self.percentEncoded).joined(separator: "/") + "/"
+            guard trailingSlash else { return WebResponse(status: 301, headers: [("Location", path)], body: Data()) }
+            return file(parts + ["index.html"])
+        }
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
             var data = FileManager.default.contents(atPath: url.path)
         else { return text(404, "not found: /reports/\(parts.joined(separator: "/"))") }
@@ -146,15 +186,54 @@ final class ReportServer: @unchecked Sendable {
         return WebResponse(status: 200, headers: [("Content-Type", type), ("Cache-Control", "no-store")], body: data)
     }
 
+    static func percentEncoded(_ part: String) -> String {
+        part.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? part
+    }
+
     static let contentTypes = [
-        "html": "text/html; charset=utf-8", "svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf", "json": "application/json",
+        "html": "text/html; charset=utf-8", "svg": "image/svg+xml", "csv": "text/csv; charset=utf-8", "png": "image/png", "pdf": "application/pdf",
+        "json": "application/json",
     ]
 
-    /// The script added to a served report page: wait for its files to change, then reload.
+    /// The script added to a served report page: wait for its files to change, then reload; on the
+    /// report built from `template`, a rerun control under each figure with its state.
     func liveReload(_ report: String) -> String {
+        var script = """
+            <script>(async()=>{let v=null;for(;;){try{const r=await fetch('/events?report=\(report)'+(v?'&since='+v:''));
+            const j=await r.json();if(v&&j.version!==v){location.reload();return}v=j.version}catch(e){await new Promise(s=>setTimeout(s,2000))}}})();</script>
+
+            """
+        if report == reportName && figureStates != nil { script += rerunControls(report) }
+        return script
+    }
+
+    /// Under each figure of the page: its state (fresh, or stale and why), what a rerun would train
+    /// and for how long, and a rerun button that shows the job's progress; the page reloads itself
+    /// when the rerun rewrites its files (the live reload above).
+    func rerunControls(_ report: String) -> String {
         """
-        <script>(async()=>{let v=null;for(;;){try{const r=await fetch('/events?report=\(report)'+(v?'&since='+v:''));
-        const j=await r.json();if(v&&j.version!==v){location.reload();return}v=j.version}catch(e){await new Promise(s=>setTimeout(s,2000))}}})();</script>
+        <style>.rerun{font:13px/1.4 "DejaVu Sans",sans-serif;text-align:left;margin:.3rem 0;padding:.35rem .5rem;background:#f4f4f6;border-radius:3px;overflow-wrap:anywhere}
+        .rerun .state{margin-left:.5rem}.rerun .stale{color:#8a5a00}.rerun .warn{display:block;color:#8a1111}.rerun pre{white-space:pre-wrap;margin:.3rem 0 0;font-size:11px;background:none}
+        @media print{.rerun{display:none}}</style>
+        <script>(async()=>{
+        const r=await fetch('/status?report=\(report)');if(!r.ok)return;const states=await r.json();
+        function minutes(s){return s<90?Math.round(s)+' s':'about '+Math.round(s/60)+' min'}
+        for(const f of states){const fig=document.getElementById(f.id);if(!fig)continue;
+          const box=document.createElement('div');box.className='rerun';box.dataset.figure=f.id;
+          const b=document.createElement('button');b.textContent='rerun';b.dataset.id=f.id;box.appendChild(b);
+          const st=document.createElement('span');st.className='state '+(f.fresh?'fresh':'stale');
+          st.textContent=f.fresh?'fresh':'stale: '+f.reason;box.appendChild(st);
+          if(f.untrainedRuns.length){const w=document.createElement('span');w.className='warn';
+            w.textContent='A rerun trains '+f.untrainedRuns.length+' run'+(f.untrainedRuns.length>1?'s':'')+' first ('+f.untrainedRuns.join(', ')+'), '+
+              (f.estimatedSeconds==null?'for an unknown time':minutes(f.estimatedSeconds)+' at the speed of the finished runs')+'.';box.appendChild(w)}
+          const log=document.createElement('pre');log.hidden=true;box.appendChild(log);
+          b.onclick=async()=>{if(f.untrainedRuns.length&&!confirm(box.querySelector('.warn').textContent+' Go on?'))return;
+            b.disabled=true;const p=await fetch('/rerun/\(report)/'+f.id,{method:'POST'});log.hidden=false;
+            if(p.status!==202){log.textContent=await p.text();b.disabled=false;return}
+            for(;;){const j=await (await fetch('/jobs')).json();log.textContent=(j.running?'running… ':j.succeeded?'finished':'failed')+'\\n'+j.log.slice(-6).join('\\n');
+              if(!j.running){b.disabled=false;break}await new Promise(s=>setTimeout(s,700))}};
+          fig.appendChild(box)}
+        })();</script>
 
         """
     }
@@ -166,7 +245,9 @@ final class ReportServer: @unchecked Sendable {
         let directory = reportsDirectory.appendingPathComponent(report)
         var parts: [String] = []
         if let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.contentModificationDateKey, .fileSizeKey]) {
-            for case let url as URL in enumerator where !url.path.contains("/cache/") {
+            // Not the cache (nor its directory, whose time changes as cells are stored): a rerun
+            // stores its cell before it publishes the report, and the page must reload once.
+            for case let url as URL in enumerator where !url.path.contains("/cache/") && url.lastPathComponent != "cache" {
                 let values = try? url.resourceValues(forKeys: [.contentModificationDateKey, .fileSizeKey])
                 parts.append("\(url.lastPathComponent):\(values?.fileSize ?? 0):\(values?.contentModificationDate?.timeIntervalSince1970 ?? 0)")
             }

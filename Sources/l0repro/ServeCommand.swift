@@ -9,9 +9,11 @@ struct ServeCommand: ParsableCommand {
         abstract: "Serve the reports to a browser, with live reload and a rerun button per figure.",
         discussion: """
             Listens on 127.0.0.1 only (pass --host 0.0.0.0 to listen on every address) and prints the address. \
-            / lists the reports under --reports-dir and their figures; /reports/<name>/… serves their files; \
-            a served report page reloads itself when its files change. Each figure of the report built from \
-            --template has a rerun button, which runs `l0repro figure <id>` with this command's options \
+            / lists the reports under --reports-dir and their figures; /reports/<name>/ serves their files \
+            (a directory its index.html); a served report page reloads itself when its files change. Each \
+            figure of the report built from --template has a rerun button, on the index and under the figure \
+            in the report page, with its state (fresh, or stale and why) and a warning with an estimated time \
+            when a rerun would train runs first (GET /status?report=<name> gives the same as JSON); it runs `l0repro figure <id>` with this command's options \
             (one job at a time; progress and errors show on the page), passing on --threads. Requests are \
             bounded: a request line over 8 KiB is answered 414, headers over 32 KiB or 100 fields 431, a body \
             over 64 KiB 413, a request not received within --request-timeout seconds 408, a path that is not \
@@ -41,8 +43,14 @@ struct ServeCommand: ParsableCommand {
         if let profile = options.profile { rerun += ["--profile", profile.rawValue] }
         if let directory = options.data.dataDirectory { rerun += ["--data-dir", directory] }
         rerun += ["--threads", String(options.threads)]
+        // The report the same options build (named after the template, and the dataset when another).
+        let reportName = (try? options.builder())?.outputDirectory.lastPathComponent
         let handler = ReportServer(
-            reportsDirectory: URL(fileURLWithPath: options.reportsDirectory), template: URL(fileURLWithPath: options.template), rerunArguments: rerun)
+            reportsDirectory: URL(fileURLWithPath: options.reportsDirectory), template: URL(fileURLWithPath: options.template), rerunArguments: rerun,
+            reportName: reportName)
+        // Each request for the states reads the template, the cache and the run logs afresh.
+        let options = self.options
+        handler.figureStates = { try options.builder().figureStates() }
         var limits = WebLimits()
         limits.requestSeconds = requestTimeout
         let server = WebServer(limits: limits) { request in handler.route(request) }

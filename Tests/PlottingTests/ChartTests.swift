@@ -14,6 +14,25 @@ import Testing
             legend: legend)
     }
 
+    @Test("A figure's plotted values: every point of every mark, axes and series named, CSV quoted where it must be")
+    func plottedDataAsCSV() {
+        let panel = Panel(
+            title: "<b>a, b</b>", x: Axis("log <i>α</i>"), y: Axis("y"),
+            marks: [
+                LineMark(x: [0, 0.5], y: [1, 2], label: "say \"hi\"", color: .black),
+                ReferenceLine(.horizontal, at: 3, color: .black),
+                HistogramMark(values: [0.1, 0.2, 0.7], edges: [0, 0.5, 1], color: .black),
+            ])
+        let data = Figure(panels: [panel]).plottedData
+        #expect(data.rows.count == 2 + 1 + 2)
+        #expect(data.rows[0] == ["a, b", "log α", "y", "LineMark", "say \"hi\"", "0", "1", "", ""])
+        #expect(data.rows[2] == ["a, b", "log α", "y", "ReferenceLine", "reference", "", "3", "", ""])
+        #expect(data.rows[3] == ["a, b", "log α", "y", "HistogramMark", "histogram", "0", "2", "0.5", ""])
+        let lines = data.csv.components(separatedBy: "\r\n")
+        #expect(lines[1] == "\"a, b\",log α,y,LineMark,\"say \"\"hi\"\"\",0,1,,")
+        #expect(Markup.plain("x &lt; <span font=\"9\">y&#945;</span> &amp; z") == "x < yα & z")
+    }
+
     @Test func everySeriesIsStrokedInItsColour() {
         let canvas = RecordingCanvas()
         Figure(panels: [Self.threeLines()]).draw(on: canvas)

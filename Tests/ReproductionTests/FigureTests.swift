@@ -116,7 +116,15 @@ struct FigureTests {
             ["figure", "expected-flops", "--format", "all", "--out", out.path, "--runs-dir", try Self.runsDirectory.path], environment: environment)
         #expect(draw.status == 0, "\(draw.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        #expect(names == ["expected-flops.pdf", "expected-flops.png", "expected-flops.svg"])
+        #expect(names == ["expected-flops.csv", "expected-flops.pdf", "expected-flops.png", "expected-flops.svg"])
+        // The CSV holds every plotted value: a header, then rows of nine fields with numeric x.
+        let csv = try String(contentsOf: out.appendingPathComponent("expected-flops.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\r\n").map { String($0) }
+        #expect(rows.first == PlottedData.header.joined(separator: ","))
+        let fields = rows.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(fields.contains { $0[3] == "LineMark" } && fields.contains { $0[3] == "ReferenceLine" })
+        #expect(fields.allSatisfy { $0.count == 9 })
+        #expect(fields.filter { $0[3] == "LineMark" }.allSatisfy { Double($0[5]) != nil && Double($0[6]) != nil })
         let pdf = try Data(contentsOf: out.appendingPathComponent("expected-flops.pdf"))
         #expect(String(decoding: pdf, as: UTF8.self).contains("/CreationDate (20180429000000Z)"))
         let again = try Fixtures.run(

@@ -150,7 +150,12 @@ struct ReportTests {
         #expect(try String(contentsOf: html, encoding: .utf8) == page, "a rebuild from the warm cache changed the page")
         #expect(try Data(contentsOf: pdfURL) == pdf, "a rebuild from the warm cache changed the PDF")
         let figures = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("reports/reproduction/figures").path).sorted()
-        #expect(figures.count == 3 * figureCount && figures.contains("fig-flops.svg") && figures.contains("fig-gate.pdf"))
+        #expect(figures.count == 4 * figureCount && figures.contains("fig-flops.svg") && figures.contains("fig-gate.pdf"))
+        #expect(figures.contains("fig-flops.csv") && figures.contains("fig-gate.csv"))
+        // Each figure links its files, opens full size, and names the command that recomputes it.
+        #expect(page.contains("<a class=\"zoom\" href=\"figures/fig-flops.svg\""))
+        #expect(page.contains("<a href=\"figures/fig-flops.csv\"") && page.contains("<a href=\"figures/fig-flops.png\">PNG</a>"))
+        #expect(page.contains("recompute: <code>l0repro figure fig-flops"))
 
         // Rerunning one figure from a warm cache recomputes nothing and leaves the page as it was.
         let rerun = try Fixtures.run(["figure", "fig-flops"] + arguments.dropFirst(), environment: environment)

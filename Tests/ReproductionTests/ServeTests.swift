@@ -147,6 +147,69 @@ struct ServeTests {
         #expect(jobs.body.contains("\"succeeded\":true") && jobs.body.contains("fig-flops.svg"), "\(jobs.body)")
         let changed = try Self.request("GET", "/events?report=reproduction&since=\(version)&wait=5", port: port)
         #expect(!changed.body.contains(version), "the rerun rewrote the report, so its version must change")
+
+        // Methods and directories: GET on a POST route and POST on a GET route are 405; a report's
+        // directory serves its index.html (at a URL ending in /).
+        #expect(try Self.request("GET", "/rerun/reproduction/fig-flops", port: port).status == 405)
+        #expect(try Self.request("POST", "/jobs", port: port).status == 405)
+        #expect(try Self.request("GET", "/reports/reproduction", port: port).status == 301)
+        let directory = try Self.request("GET", "/reports/reproduction/", port: port)
+        #expect(directory.status == 200 && directory.body.contains("<svg") && directory.body.contains("/status?report=reproduction"))
+        // Every figure's state, in report order.
+        let states = try Self.request("GET", "/status?report=reproduction", port: port)
+        #expect(states.status == 200 && states.body.contains("\"id\":\"fig-flops\"") && states.body.contains("\"fresh\":true"), "\(states.body)")
+        #expect(try Self.request("GET", "/status?report=elsewhere", port: port).status == 404)
+    }
+
+    /// The repository's scripts directory.
+    static var scripts: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts")
+    }
+
+    @Test(
+        "In headless Chromium: the index settles after a rerun, a rerun button in the report page updates its figure, nothing scrolls sideways at 390 px"
+    )
+    func browser() throws {
+        let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
+        let work = Fixtures.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: work)
+        }
+        let reports = work.appendingPathComponent("reports")
+        let options = [
+            "--template", ReportTests.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path,
+            "--runs-dir", work.appendingPathComponent("runs").path, "--reports-dir", reports.path,
+        ]
+        let built = try Fixtures.run(["report"] + options)
+        #expect(built.status == 0, "\(built.stderr)")
+        let (server, port) = try Self.start(options)
+        defer { Self.stop(server) }
+        // A finished, successful rerun before the browser comes: the index must not keep reloading.
+        #expect(try Self.request("POST", "/rerun/reproduction/fig-penalty", port: port).status == 202)
+        var jobs = try Self.request("GET", "/jobs", port: port)
+        for _ in 0..<150 where !jobs.body.contains("\"finished\":true") {
+            Thread.sleep(forTimeInterval: 0.2)
+            jobs = try Self.request("GET", "/jobs", port: port)
+        }
+        #expect(jobs.body.contains("\"succeeded\":true"), "\(jobs.body)")
+        // fig-flops made stale: its stored result removed.
+        let cache = reports.appendingPathComponent("reproduction/cache")
+        for name in try FileManager.default.contentsOfDirectory(atPath: cache.path) where name != "index.json" {
+            let entry = try Data(contentsOf: cache.appendingPathComponent(name))
+            if String(decoding: entry, as: UTF8.self).contains("\"id\":\"fig-flops\"") {
+                try FileManager.default.removeItem(at: cache.appendingPathComponent(name))
+            }
+        }
+        let python = URL(fileURLWithPath: "/usr/bin/python3")
+        let check = try Fixtures.run(
+            [Self.scripts.appendingPathComponent("browser_check.py").path, "serve", "http://127.0.0.1:\(port)/"], executable: python)
+        #expect(check.status == 0, "\(check.stderr)")
+        let phone = try Fixtures.run(
+            [Self.scripts.appendingPathComponent("browser_check.py").path, "phone", reports.appendingPathComponent("reproduction/index.html").path],
+            executable: python)
+        #expect(phone.status == 0, "\(phone.stderr)")
     }
 
     @Test("serve answers hostile requests in bounded time (414, 431, 413, 400, 408) and stays responsive; a rerun gets serve's --threads")
