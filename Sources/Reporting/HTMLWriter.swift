@@ -11,14 +11,17 @@ public struct ReportContext: Sendable {
     /// The directory, relative to the page, holding `<figure id>.png`, `.svg`, `.pdf` and `.csv`:
     /// the HTML links each figure to them (its image opens the SVG full size). nil: no links.
     public var figureDirectory: String?
+    /// The program that computed the report ("l0repro 0.9"), named on the title block, not as an author.
+    public var generator: String?
     /// The command that recomputes one figure, `{id}` standing for its id (`l0repro figure {id}`),
     /// shown under it.
     public var figureCommand: String?
 
     public init(
         date: String, provenance: [(String, String)], isoDate: String = "1970-01-01T00:00:00Z", figureDirectory: String? = nil,
-        figureCommand: String? = nil
+        figureCommand: String? = nil, generator: String? = nil
     ) {
+        self.generator = generator
         self.date = date
         self.provenance = provenance
         self.isoDate = isoDate
@@ -52,6 +55,7 @@ public enum HTMLWriter {
         var facts = [context.date]
         if let profile = meta.profile { facts.append("profile: <strong>\(escape(profile))</strong>") }
         if let dataset = meta.dataset { facts.append("dataset: <strong>\(escape(dataset))</strong>") }
+        if let generator = context.generator { facts.append("computed with \(escape(generator))") }
         html += "<p class=\"meta\">\(facts.joined(separator: " · "))</p>\n</header>\n<main>\n"
         for block in document.blocks { html += try write(block, document, context) }
         if !document.footnotes.isEmpty {

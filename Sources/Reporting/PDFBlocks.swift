@@ -17,6 +17,7 @@ extension PDFPass {
         var facts = [context.date]
         if let profile = meta.profile { facts.append("profile: \(profile)") }
         if let dataset = meta.dataset { facts.append("dataset: \(dataset)") }
+        if let generator = context.generator { facts.append("computed with \(generator)") }
         paragraph(StyledText(plain: facts.joined(separator: " · ")), x: left, width: textWidth, family: sans, size: 9, color: muted, after: 14)
     }
 

@@ -1,11 +1,16 @@
 /// Passes over a document: each a function from document to document.
 public enum Passes {
-    /// Numbers figure and table cells (and GFM tables that carry an id) in document order.
+    /// Numbers figure and table cells, and GFM tables with a caption, in document order.
     public static func number(_ document: Document) -> Document {
         var counts: [String: Int] = [:]
         var out = document
         out.blocks = document.blocks.map { block in
             block.rewritten { inner in
+                if case .table(var table) = inner, !table.caption.isEmpty {
+                    counts["table", default: 0] += 1
+                    table.number = counts["table"]!
+                    return .table(table)
+                }
                 guard case .cell(var cell) = inner else { return inner }
                 counts[cell.kind, default: 0] += 1
                 cell.number = counts[cell.kind]!

@@ -10,6 +10,8 @@ import Foundation
 /// - `@fig-id`, `@tab-id`, `@sec-id`: cross-references, rendered as "Figure 3" and linked;
 /// - `{#id}` at the end of a heading: the heading's anchor;
 /// - `[TOC]` alone in a paragraph: the table of contents;
+/// - a paragraph `Table: caption {#tab-id}` right after a GFM table: its caption (numbered with the
+///   table cells; the id is optional);
 /// - `[@key]`, `[@a; @b]`: citations of the BibTeX file the front matter names (`bibliography:`),
 ///   and `[REFERENCES]` alone in a paragraph: where the cited works are listed;
 /// - a fenced block headed `{.when key=value}`: markdown kept only when the condition `key` has that
@@ -115,6 +117,21 @@ struct Converter {
             if let condition = try condition(node) {
                 if condition { out += try conditionalBlocks(node) }
             } else if let block = try block(node) {
+                // A paragraph "Table: caption {#tab-id}" right after a table is that table's caption.
+                if case .paragraph(var content) = block, case .table(var table)? = out.last, table.caption.isEmpty,
+                    case .text(let first)? = content.first, first.hasPrefix("Table: ")
+                {
+                    content[0] = .text(String(first.dropFirst("Table: ".count)))
+                    if case .text(let last)? = content.last, last.hasSuffix("}"), let open = last.range(of: "{#", options: .backwards) {
+                        let id = String(last[open.upperBound..<last.index(before: last.endIndex)])
+                        try claim(id, at: node)
+                        table.id = id
+                        content[content.count - 1] = .text(String(last[..<open.lowerBound]).trimmingCharacters())
+                    }
+                    table.caption = content
+                    out[out.count - 1] = .table(table)
+                    continue
+                }
                 out.append(block)
             }
         }

@@ -186,7 +186,7 @@ public struct ReportBuilder {
         evaluated.metadata.dataset = DatasetName(rawValue: cells.dataset)?.displayName ?? cells.dataset
         let context = ReportContext(
             date: Self.format(date), provenance: try provenance(document), isoDate: SourceDate.iso8601(date), figureDirectory: "figures",
-            figureCommand: "l0repro figure {id}" + rerunOptions)
+            figureCommand: "l0repro figure {id}" + rerunOptions, generator: "l0repro \(toolVersion)")
         let html = try HTMLWriter.write(evaluated, context: context)
         let pdf = try PDFWriter.write(evaluated, context: context)
         var files: [(URL, Data)] = [(htmlURL, Data(html.utf8)), (pdfURL, Data(pdf))]
@@ -250,7 +250,12 @@ public struct ReportBuilder {
     func provenance(_ document: Document) throws -> [(String, String)] {
         var rows: [(String, String)] = []
         rows.append(("code", Self.gitDescription(revision())))
-        rows.append(("tool", "l0repro \(toolVersion); cells \(ReportCells.codeVersion)"))
+        rows.append(("tool", "l0repro \(toolVersion)"))
+        rows.append(
+            (
+                "figure and table code",
+                "version \(ReportCells.codeVersion.split(separator: "-").last ?? "") (stored results of another version are recomputed)"
+            ))
         rows.append(("template", template.lastPathComponent))
         rows.append(("profile", cells.profile.summary))
         let data = try cells.dataRecord()

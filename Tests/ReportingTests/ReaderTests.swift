@@ -88,6 +88,42 @@ import Testing
         #expect(Passes.outline(document).map(\.title) == ["Intro", "Details"])
     }
 
+    @Test("A paragraph 'Table: …' after a table is its caption; the table is numbered with the table cells and can be referenced")
+    func tableCaption() throws {
+        let markdown = """
+            ---
+            title: T
+            ---
+            See @tab-plain and @tab-cell.
+
+            | a | b |
+            |---|---|
+            | 1 | 2 |
+
+            Table: Two *numbers*. {#tab-plain}
+
+            ```{.table #tab-cell source=numbers}
+            A cell.
+            ```
+
+            | c |
+            |---|
+            | 3 |
+            """
+        let document = try Passes.resolveCrossReferences(Passes.number(TemplateReader.read(markdown, file: "t.md")), file: "t.md")
+        let tables = document.blocks.compactMap { if case .table(let t) = $0 { t } else { nil } }
+        #expect(tables.count == 2)
+        #expect(tables[0].id == "tab-plain" && tables[0].number == 1)
+        #expect(tables[0].caption == [.text("Two "), .emphasis([.text("numbers")]), .text(".")])
+        #expect(tables[1].number == nil && tables[1].caption.isEmpty)
+        guard case .paragraph(let paragraph) = document.blocks[0] else {
+            Issue.record("no paragraph")
+            return
+        }
+        #expect(paragraph.contains(.link(url: "#tab-plain", content: [.text("Table 1")])))
+        #expect(paragraph.contains(.link(url: "#tab-cell", content: [.text("Table 2")])))
+    }
+
     @Test(
         "Bad templates fail at file:line with the problem",
         arguments: [
