@@ -63,6 +63,9 @@ public struct HistogramMark: Mark {
     public let heights: [Double]
     public var label: String?
     public var color: Color
+    /// For histograms drawn side by side: this one's place among `of` in each bin (its bars take
+    /// that share of the bin's width), so that bars never overlap and colours never blend.
+    public var slot: (index: Int, of: Int) = (0, 1)
 
     public init(values: [Double], edges: [Double], normalization: Normalization = .count, label: String? = nil, color: Color) {
         precondition(edges.count >= 2 && zip(edges, edges.dropFirst()).allSatisfy { $0 < $1 }, "histogram edges must increase")
@@ -97,19 +100,25 @@ public struct HistogramMark: Mark {
         (range(of: edges, on: xKind), range(of: heights + (yKind == .linear ? [0] : []), on: yKind))
     }
 
-    public var legendEntry: LegendEntry? { label.map { LegendEntry(label: $0, glyph: .swatch(color.withAlpha(0.4))) } }
+    public var legendEntry: LegendEntry? {
+        label.map { LegendEntry(label: $0, glyph: .swatch(color.withAlpha(slot.of > 1 ? 0.85 : 0.4))) }
+    }
 
     func rects(in area: PlotArea) -> [Rect] {
         heights.indices.compactMap { i in
             guard heights[i] > 0, area.y.accepts(heights[i]) else { return nil }
             let base = area.y.accepts(0) ? area.y.position(0) : area.frame.maxY
-            return rect(between: Point(area.x.position(edges[i]), base), area.point(edges[i + 1], heights[i]))
+            let width = (edges[i + 1] - edges[i]) / Double(max(1, slot.of))
+            let left = edges[i] + width * Double(slot.index)
+            return rect(between: Point(area.x.position(left), base), area.point(left + width, heights[i]))
         }
     }
 
     public func draw(in area: PlotArea) {
+        // Opaque when side by side (nothing to blend with), translucent when overlaid.
+        let fill = slot.of > 1 ? color.withAlpha(0.85) : color.withAlpha(0.4)
         for r in rects(in: area) {
-            area.canvas.fill(.rect(r), color: color.withAlpha(0.4))
+            area.canvas.fill(.rect(r), color: fill)
             area.canvas.stroke(.rect(r), style: StrokeStyle(width: 0.7, color: color))
         }
     }

@@ -87,16 +87,39 @@ struct Legend {
     }
 
     /// The candidate box that covers the fewest points the marks occupy.
+    /// The eight named positions first, in order; when each covers data, any position on a grid
+    /// of 3-point steps inside the plot area, the one covering fewest data points (nearest the
+    /// top right among equals).
     func bestBox(width: Double, height: Double, area: PlotArea, marks: [any Mark]) -> Rect {
         let occupied = marks.flatMap { $0.occupied(in: area) }
-        var best: (Rect, Int)?
+        func covered(_ box: Rect) -> Int {
+            let grown = box.inset(top: -2, left: -2, bottom: -2, right: -2)
+            return occupied.reduce(0) { $0 + (grown.contains($1) ? 1 : 0) }
+        }
+        var best: (box: Rect, covered: Int)?
         for position in LegendPosition.allCases {
             let box = rect(at: position, width: width, height: height, in: area.frame)
-            let grown = box.inset(top: -2, left: -2, bottom: -2, right: -2)
-            let covered = occupied.reduce(0) { $0 + (grown.contains($1) ? 1 : 0) }
-            if best == nil || covered < best!.1 { best = (box, covered) }
+            let count = covered(box)
+            if count == 0 { return box }
+            if best == nil || count < best!.covered { best = (box, count) }
         }
-        return best!.0
+        let f = area.frame
+        let (left, right) = (f.minX + inset, f.maxX - inset - width)
+        let (top, bottom) = (f.minY + inset, f.maxY - inset - height)
+        guard right >= left, bottom >= top else { return best!.box }
+        var y = top
+        while y <= bottom {
+            var x = right
+            while x >= left {
+                let box = Rect(x: x, y: y, width: width, height: height)
+                let count = covered(box)
+                if count < best!.covered { best = (box, count) }
+                if count == 0 { return box }
+                x -= 3
+            }
+            y += 3
+        }
+        return best!.box
     }
 
     func rect(at position: LegendPosition, width: Double, height: Double, in f: Rect) -> Rect {

@@ -66,9 +66,9 @@ public enum MathFigures {
             marks: [
                 AreaMark.errorBand(x: logAlphas, mean: means, halfWidth: bands, color: Palette.blue),
                 LineMark(
-                    x: logAlphas, y: means, label: "E[z], Monte Carlo (\(samples.formatted(.number.grouping(.automatic))) samples)",
+                    x: logAlphas, y: means, label: "E[z] (Monte Carlo)",
                     color: Palette.blue),
-                LineMark(x: fine, y: fine.map(HardConcrete.deterministicGate), label: "noise-free gate ẑ", color: Palette.vermillion, dash: [5, 3]),
+                LineMark(x: fine, y: fine.map(HardConcrete.deterministicGate), label: "test-time ẑ", color: Palette.vermillion, dash: [5, 3]),
                 ReferenceLine(.vertical, at: -log(11), color: Palette.black.withAlpha(0.5), dash: [2, 2], width: 0.8),
             ], legend: .auto)
         return Figure(panels: [density, expectation], size: Size(width: 468, height: 220))

@@ -44,18 +44,21 @@ public enum RunFigures {
         return Figure(panels: panels, columns: 2, size: Size(width: 468, height: 190 * Double((panels.count + 1) / 2)))
     }
 
-    /// Histograms of P(z ≠ 0) per layer at the end of training, L0 and L0-sep overlaid.
+    /// Histograms of P(z ≠ 0) per layer at the end of training, L0 and L0-sep side by side.
     public static func gateHistograms(_ runs: RunCollection) throws -> Figure {
         var panels: [Panel] = []
         for model in ModelKind.allCases {
             let gated = runs.runs(of: model).filter { $0.config.variant.isGated }
             guard let first = gated.first else { continue }
             for (layer, record) in first.finalGates.enumerated() {
-                let marks: [any Mark] = gated.map { run in
+                // Side by side in each bin, not overlaid: the variants' bars never blend.
+                let marks: [any Mark] = gated.enumerated().map { index, run in
                     let values = run.finalGates[layer].logAlpha.map { HardConcrete.probabilityNonZero(logAlpha: Double($0)) }
-                    return HistogramMark(
+                    var mark = HistogramMark(
                         values: values, bins: 20, range: 0...1, normalization: .fraction, label: Style.name(run.config.variant),
                         color: Style.color(run.config.variant))
+                    mark.slot = (index, gated.count)
+                    return mark
                 }
                 panels.append(
                     Panel(
@@ -121,17 +124,21 @@ public enum RunFigures {
                     x: epochs($0), y: $0.epochs.map(\.trainCrossEntropy), label: Style.name($0.config.variant), color: Style.color($0.config.variant),
                     dash: Style.dash($0.config.variant))
             }
+            // The range where the runs differ: up to the highest error after the first tenth of
+            // training (the first epochs' higher errors run off the top).
+            let settled = all.flatMap { run in run.epochs.filter { $0.epoch > max(1, run.epochs.count / 10) }.map(\.testError) }
+            let top = settled.max().flatMap { Ticks.extended(0, $0 * 1.05, onlyLoose: true).last }
             panels.append(
                 Panel(
-                    title: "\(Style.title(model)): test error", x: Axis("epoch", limits: .nice, integerTicks: true), y: Axis("test error (%)"),
-                    marks: error))
+                    title: "\(Style.title(model)): test error", x: Axis("epoch", limits: .nice, integerTicks: true),
+                    y: Axis("test error (%)", limits: top.map { .fixed(0, $0) } ?? .data), marks: error, legend: .none))
             panels.append(
                 Panel(
                     title: "\(Style.title(model)): training loss", x: Axis("epoch", limits: .nice, integerTicks: true),
                     y: Axis("cross-entropy", kind: .logarithmic), marks: loss, legend: .none))
         }
         guard !panels.isEmpty else { throw runs.missing(.mlp) }
-        return Figure(panels: panels, columns: 2, size: Size(width: 468, height: 190 * Double(panels.count / 2)))
+        return Figure(panels: panels, columns: 2, size: Size(width: 468, height: 180 * Double(panels.count / 2) + 30), sharedLegend: true)
     }
 
     /// Test error against the share of weights kept (log scale), one panel per network: each of our
