@@ -161,8 +161,42 @@ extension PDFPass {
         return (size.width * scale, size.height * scale, captionHeight)
     }
 
+    /// A figure may shrink by this share to fit what is left of a page.
+    static let figureShrink = 0.1
+
+    /// Whether `figure` fits in what is left of the page (shrunk by up to `figureShrink`).
+    func fits(_ figure: FigureBlock, width: Double) -> Bool {
+        let (_, h, captionHeight) = figureSize(figure, width: width)
+        return y <= top || y + 6 + h * (1 - Self.figureShrink) + captionHeight <= bottomLimit
+    }
+
+    /// A figure where it comes when it fits; otherwise (at the top level) it waits for the next
+    /// page while the text after it fills this one, as do the figures after it, in order.
     func figure(_ figure: FigureBlock, x: Double, width: Double) {
-        let (w, h, captionHeight) = figureSize(figure, width: width)
+        if topLevel && (!deferred.isEmpty || !fits(figure, width: width)) {
+            deferred.append((figure, x, width))
+            return
+        }
+        place(figure, x: x, width: width)
+    }
+
+    /// Places the deferred figures that fit, in order; with `all`, every one (breaking pages).
+    func placeDeferredFigures(all: Bool) {
+        while let first = deferred.first {
+            if !fits(first.figure, width: first.width) {
+                guard all else { return }
+                newPage()
+            }
+            deferred.removeFirst()
+            place(first.figure, x: first.x, width: first.width)
+        }
+    }
+
+    func place(_ figure: FigureBlock, x: Double, width: Double) {
+        var (w, h, captionHeight) = figureSize(figure, width: width)
+        // Shrunk a little when that keeps it on this page.
+        let available = bottomLimit - y - 6 - captionHeight
+        if y > top, h > available, h * (1 - Self.figureShrink) <= available { (w, h) = (w * available / h, available) }
         let scale = w / figure.drawing.size.width
         y += 6
         ensure(h + captionHeight)

@@ -36,6 +36,11 @@ final class PDFPass {
     var y = 64.0
     var pages: [String: Int] = [:]
     var outlineParent: Int32 = 0
+    /// Figures that did not fit on the page where they came, placed as soon as they fit (after a page
+    /// break, at the latest before the next section), while the text after them fills the page.
+    var deferred: [(figure: FigureBlock, x: Double, width: Double)] = []
+    /// Whether the block being rendered is at the top level, where a figure may be deferred.
+    var topLevel = false
 
     let body = "DejaVu Serif"
     let sans = "DejaVu Sans"
@@ -70,8 +75,15 @@ final class PDFPass {
         titleBlock()
         let blocks = document.blocks
         for (index, block) in blocks.enumerated() {
+            // Deferred figures stay in their section: a new section begins after them.
+            var section = false
+            if case .heading(let level, _, _) = block, level <= 3 { section = true }
+            placeDeferredFigures(all: section)
+            topLevel = true
             render(block, x: left, width: textWidth, next: index + 1 < blocks.count ? blocks[index + 1] : nil)
+            topLevel = false
         }
+        placeDeferredFigures(all: true)
         notes()
         provenance()
         footer()

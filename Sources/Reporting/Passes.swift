@@ -151,6 +151,44 @@ public enum Passes {
         return out
     }
 
+    /// Units that must stay on the line of their number.
+    static let units = ["%", "‰", "ms", "s", "min", "h", "MB", "GB", "MiB", "GiB", "KiB", "GFLOP/s", "pt", "px", "k", "M", "epochs", "×"]
+
+    /// Joins every number to a following unit with a no-break space ("0.5 s", "1.45 %"), in text,
+    /// captions and tables, so that no writer breaks a line between them.
+    public static func bindUnits(_ document: Document) -> Document {
+        var out = document
+        out.blocks = document.blocks.map { block in
+            (try? mapInlines(block) { inline in
+                guard case .text(let text) = inline else { return [inline] }
+                return [.text(bindUnits(text))]
+            }) ?? block
+        }
+        return out
+    }
+
+    /// `text` with the space between a digit and a unit (then a non-letter or the end) made a
+    /// no-break space.
+    public static func bindUnits(_ text: String) -> String {
+        guard text.contains(" ") else { return text }
+        var characters = Array(text)
+        var i = 1
+        while i + 1 < characters.count {
+            if characters[i] == " ", characters[i - 1].isNumber {
+                let rest = characters[(i + 1)...]
+                for unit in units where rest.starts(with: unit) {
+                    let after = i + 1 + unit.count
+                    if after == characters.count || !characters[after].isLetter {
+                        characters[i] = "\u{00A0}"
+                        break
+                    }
+                }
+            }
+            i += 1
+        }
+        return String(characters)
+    }
+
     /// Applies `transform` to every inline of `block` (recursively), each inline giving zero or more.
     public static func mapInlines(_ block: Block, _ transform: (Inline) throws -> [Inline]) throws -> Block {
         func map(_ inlines: [Inline]) throws -> [Inline] {

@@ -180,7 +180,7 @@ public struct ReportBuilder {
         var evaluator = Evaluator(registry: cells, cache: cache)
         evaluator.force = force
         evaluator.progress = progress
-        var evaluated = try evaluator.evaluate(document, file: template.path)
+        var evaluated = Passes.bindUnits(try evaluator.evaluate(document, file: template.path))
         // The title block states what was actually used, whatever the template asked for.
         evaluated.metadata.profile = cells.profile.rawValue
         evaluated.metadata.dataset = DatasetName(rawValue: cells.dataset)?.displayName ?? cells.dataset

@@ -88,6 +88,13 @@ import Testing
         #expect(Passes.outline(document).map(\.title) == ["Intro", "Details"])
     }
 
+    @Test("A number and its unit are joined by a no-break space; words that start like a unit are not")
+    func unitsStayWithTheirNumbers() {
+        #expect(Passes.bindUnits("1.45 % after 0.5 s and 200 epochs") == "1.45\u{00A0}% after 0.5\u{00A0}s and 200\u{00A0}epochs")
+        #expect(Passes.bindUnits("2 sweeps, 3 ms, 10 minutes") == "2 sweeps, 3\u{00A0}ms, 10 minutes")
+        #expect(Passes.bindUnits("no numbers % here") == "no numbers % here")
+    }
+
     @Test("A paragraph 'Table: …' after a table is its caption; the table is numbered with the table cells and can be referenced")
     func tableCaption() throws {
         let markdown = """
