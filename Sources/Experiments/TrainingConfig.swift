@@ -96,7 +96,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.gateSampling = gateSampling
         self.trainingLimit = trainingLimit
         switch variant {
-        case .selectiveDecay: selectiveDecay = SelectiveDecaySettings()
+        case .selectiveDecay: selectiveDecay = SelectiveDecaySettings.defaults(model: model)
         case .magnitude: magnitude = MagnitudeSettings.defaults(epochs: epochs)
         default: break
         }

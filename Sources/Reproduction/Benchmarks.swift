@@ -213,27 +213,39 @@ public struct PruningTimings: Sendable {
 extension Benchmarks {
     /// Times `epochs` epochs each of the dense network, of selective decay and of magnitude
     /// pruning with its schedule over exactly the timed epochs (so that every epoch prunes every
-    /// 100 steps), all on the same training split, then one pruning round of selective decay.
+    /// 100 steps), all on the same training split and taking turns epoch by epoch, then one pruning
+    /// round of selective decay.
     public static func pruning(model: ModelKind, data: TrainingData, epochs: Int) throws -> PruningTimings {
         let dataset = data.record.name
-        let settings = SelectiveDecaySettings()
+        let settings = SelectiveDecaySettings.defaults(model: model)
         let (train, validation) = Trainer.split(data.train, fraction: settings.validationFraction, seed: 1)
-        let dense = try trainingEpochs(
-            config: TrainingConfig(model: model, variant: .dense, dataset: dataset, epochs: epochs), train: train, epochs: epochs)
-        var magnitude = TrainingConfig(model: model, variant: .magnitude, dataset: dataset, epochs: epochs)
-        magnitude.magnitude = MagnitudeSettings(finalSparsity: 0.9, startEpoch: 0, endEpoch: epochs, interval: 100)
-        let magnitudeTimings = try trainingEpochs(config: magnitude, train: train, epochs: epochs)
-
+        var magnitudeConfig = TrainingConfig(model: model, variant: .magnitude, dataset: dataset, epochs: epochs)
+        magnitudeConfig.magnitude = MagnitudeSettings(finalSparsity: 0.9, startEpoch: 0, endEpoch: epochs, interval: 100)
         let config = TrainingConfig(model: model, variant: .selectiveDecay, dataset: dataset, epochs: epochs)
-        let loop = TrainingLoop(config: config, train: train)
-        let random = RandomGenerator(seed: config.seed, stream: 1)
-        var seconds = [Double]()
+        let configs = [TrainingConfig(model: model, variant: .dense, dataset: dataset, epochs: epochs), magnitudeConfig, config]
+        // The three take turns, one epoch each, so that a slow spell of a shared machine falls on
+        // all of them alike, not on whichever ran then.
+        let loops = configs.map { TrainingLoop(config: $0, train: train) }
+        let randoms = configs.map { RandomGenerator(seed: $0.seed, stream: 1) }
+        var seconds = [[Double]](repeating: [], count: configs.count)
         for _ in 0..<epochs {
-            let started = ContinuousClock.now
-            _ = loop.runEpoch(random: random)
-            seconds.append(elapsed(since: started))
+            for k in loops.indices {
+                let started = ContinuousClock.now
+                _ = loops[k].runEpoch(random: randoms[k])
+                seconds[k].append(elapsed(since: started))
+            }
         }
-        let selective = EpochTimings(seconds: seconds, flopsPerEpoch: dense.flopsPerEpoch)
+        var flops = 0.0
+        var remaining = train.count
+        while remaining > 0 {
+            let rows = min(configs[0].batchSize, remaining)
+            flops += loops[0].network.trainingFlops(batch: rows)
+            remaining -= rows
+        }
+        let dense = EpochTimings(seconds: seconds[0], flopsPerEpoch: flops)
+        let magnitudeTimings = EpochTimings(seconds: seconds[1], flopsPerEpoch: flops)
+        let selective = EpochTimings(seconds: seconds[2], flopsPerEpoch: flops)
+        let (loop, random) = (loops[2], randoms[2])
         let masks = WeightMasks(network: loop.network, optimizer: loop.optimizer, average: loop.average)
         var evaluations = 0
         // As a pruning round measures it.

@@ -109,6 +109,11 @@ public final class ReportCells: CellRegistry {
         return config
     }
 
+    /// Where the selective-decay sweep's runs are: `sweeps/selective-decay` beside the runs directory.
+    public var sweepDirectory: URL {
+        runsDirectory.standardizedFileURL.deletingLastPathComponent().appendingPathComponent("sweeps/selective-decay")
+    }
+
     /// The run directory name of `config` (`<model>-<variant>-<id>`).
     public func runName(_ config: TrainingConfig) throws -> String {
         config.runDirectoryName(dataDigest: try dataRecord().sha256)
@@ -175,6 +180,7 @@ public final class ReportCells: CellRegistry {
         if let table = TableSource(rawValue: source), table.readsTimings {
             inputs["timings"] = RunTimings.digests(try configs().map { try runName($0) }, in: runsDirectory)
         }
+        if source == TableSource.selectiveDecaySweep.rawValue { inputs["sweep"] = SelectiveDecaySweep.digests(sweepDirectory) }
         if needsRuns {
             let data = try dataRecord()
             inputs["profile"] = profile.rawValue
@@ -204,6 +210,10 @@ public final class ReportCells: CellRegistry {
             return .figure(FigureRenderer.record(figure))
         }
         let models = cell.attributes["network"].flatMap(ModelKind.init(rawValue:)).map { [$0] } ?? ModelKind.allCases
+        if source == TableSource.selectiveDecaySweep.rawValue {
+            return .table(
+                try SelectiveDecaySweep.table(try SelectiveDecaySweep.runs(runs(), sweep: sweepDirectory, dataset: dataset), models: models))
+        }
         return .table(try ReportTables.table(TableSource(rawValue: source)!, runs: try runs(), models: models))
     }
 
@@ -269,6 +279,9 @@ public final class ReportCells: CellRegistry {
                 guard !rounds.isEmpty else { return "no pruning round" }
                 let epochs = rounds.map { String($0.epoch) }.joined(separator: ", ")
                 return "\(rounds.count) pruning round\(rounds.count == 1 ? "" : "s") (after epoch\(rounds.count == 1 ? "" : "s") \(epochs))"
+            case "setting" where variant == .selectiveDecay:
+                let settings = log.config.selectiveDecay ?? SelectiveDecaySettings()
+                return "λ = \(ReportTables.number(settings.decay)), τ = \(ReportTables.number(settings.relevance))"
             case "final-sparsity" where variant == .magnitude:
                 return String(format: "%.1f %%", 100 * (log.config.magnitude?.finalSparsity ?? 0))
             case "verdict" where PaperResults.row(model, variant) != nil: return Verdict(log, against: PaperResults.row(model, variant)!).rawValue
@@ -278,7 +291,7 @@ public final class ReportCells: CellRegistry {
             }
         }
         throw CellError(
-            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, training-time.total, machines.(training|inference), <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error|rounds|final-sparsity) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)"
+            "unknown value; use profile, dataset, epochs.<model>, verdict-rule, training-time.total, machines.(training|inference), <model>.<variant>.(final-error|best-error|architecture|weights-kept|expected-flops|flops-reduction|verdict|delta-error|rounds|setting|final-sparsity) or paper.<model>.<l0|l0-sep>.(error|architecture|weights-kept)"
         )
     }
 }
@@ -299,6 +312,10 @@ public enum TableSource: String, CaseIterable, Sendable {
     /// L0 against pruning, per network: error, weights kept, structured and unstructured FLOPs and
     /// the groups kept of every run, beside the published pruning results, quoted.
     case pruning
+
+    /// The selective-decay runs over λ and τ (the runs directory's and those under the sweeps
+    /// directory beside it, `SelectiveDecaySweep`), with the setting the rule chooses.
+    case selectiveDecaySweep = "selective-decay-sweep"
 
     /// Whether the table reads machine timings (timing files), which its inputs must then include.
     var readsTimings: Bool { self == .savings || self == .inference }
@@ -346,12 +363,18 @@ enum ReportTables {
     /// A share 0…1 as a percentage with one decimal: 26.0.
     static func percent(_ share: Double) -> String { String(format: "%.1f", 100 * share) }
 
+    /// A setting as written on the command line: 0.3, 1, 0.03.
+    static func number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e9 ? String(Int(v)) : String(v) }
+
     /// +4, −3, 0.
     static func signed(_ value: Int) -> String { value > 0 ? "+\(value)" : value < 0 ? "−\(-value)" : "0" }
 
     /// `models`: the networks a table1 shows (one table per network reads best).
     static func table(_ source: TableSource, runs: RunCollection, models: [ModelKind] = ModelKind.allCases) throws -> StoredTable {
         switch source {
+        case .selectiveDecaySweep:
+            // The report's own runs only; `ReportCells` adds the sweep directory's.
+            return try SelectiveDecaySweep.table(try SelectiveDecaySweep.runs(runs, sweep: nil, dataset: ""), models: models)
         case .table1:
             var rows: [[String]] = []
             for model in models {

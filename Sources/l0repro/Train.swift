@@ -117,7 +117,10 @@ struct Train: ParsableCommand {
 /// The settings of the pruning methods (`train … --method selective-decay|magnitude`).
 struct PruningOptions: ParsableArguments {
     @Option(
-        parsing: .unconditional, help: "selective-decay: λ, an irrelevant weight's shrinkage per step in units of the learning rate (default 0.1).")
+        parsing: .unconditional,
+        help:
+            "selective-decay: λ, an irrelevant weight's shrinkage per step in units of the learning rate (default 0.3, chosen on the MNIST validation split for both networks; see the report)."
+    )
     var decay: Double?
     @Option(parsing: .unconditional, help: "selective-decay: τ, irrelevant when |g| < τ·(layer mean |g|) (default 1).")
     var relevance: Double?
