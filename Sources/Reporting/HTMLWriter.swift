@@ -110,11 +110,14 @@ public enum HTMLWriter {
             for entry in entries { html += "<li class=\"toc-\(entry.level)\"><a href=\"#\(escape(entry.id))\">\(escape(entry.title))</a></li>\n" }
             return html + "</ul>\n</nav>\n"
         case .table(let table):
-            var html = "<div class=\"table\"><table\(table.id.map { " id=\"\(escape($0))\"" } ?? "")>\n"
+            // The caption sits outside the scroll box, so that it wraps on a phone while a wide
+            // table scrolls.
+            var html = "<figure class=\"tablefig\"\(table.id.map { " id=\"\(escape($0))\"" } ?? "")>\n"
             if table.number != nil || !table.caption.isEmpty {
                 let label = table.number.map { "<span class=\"label\">Table \($0).</span> " } ?? ""
-                html += "<caption>\(label)\(inline(table.caption))</caption>\n"
+                html += "<figcaption class=\"caption\">\(label)\(inline(table.caption))</figcaption>\n"
             }
+            html += "<div class=\"table\"><table>\n"
             func cells(_ row: [[Inline]], _ tag: String) -> String {
                 row.enumerated().map { i, content in
                     let align =
@@ -125,7 +128,7 @@ public enum HTMLWriter {
                 }.joined()
             }
             if !table.header.isEmpty { html += "<thead><tr>\(cells(table.header, "th"))</tr></thead>\n" }
-            html += "<tbody>\n" + table.rows.map { "<tr>\(cells($0, "td"))</tr>\n" }.joined() + "</tbody>\n</table></div>\n"
+            html += "<tbody>\n" + table.rows.map { "<tr>\(cells($0, "td"))</tr>\n" }.joined() + "</tbody>\n</table></div>\n</figure>\n"
             return html
         case .figure(let figure):
             var image = try svg(figure)
@@ -218,15 +221,17 @@ public enum HTMLWriter {
         .figure-tools .figure-id{font-family:"DejaVu Sans Mono",monospace;margin-right:.4rem}
         .figure-tools .files a{margin-right:.35rem}
         .figure-tools code{font-size:.95em}
-        figcaption,caption{font-family:"DejaVu Sans",sans-serif;font-size:.88rem;color:var(--muted);text-align:left;margin-top:.4rem;line-height:1.45}
-        caption{caption-side:top;margin-bottom:.4rem}
+        figcaption{font-family:"DejaVu Sans",sans-serif;font-size:.88rem;color:var(--muted);text-align:left;margin-top:.4rem;line-height:1.45}
+        figure.tablefig{margin:1.4rem 0;text-align:left}
+        figure.tablefig .caption{margin:0 0 .4rem}
+        figure.tablefig .table{margin:0}
         .label{font-weight:bold;color:var(--text)}
         .table{overflow-x:auto;margin:1.4rem 0}
         table{border-collapse:collapse;font-family:"DejaVu Sans",sans-serif;font-size:.86rem;margin:0 auto}
         th,td{padding:.3rem .6rem;border-bottom:1px solid var(--rule);text-align:left;vertical-align:top}
         thead th{border-bottom:2px solid var(--text)}
         .nw{white-space:nowrap}
-        @media (min-width:1000px){.table{margin-left:-5rem;margin-right:-5rem}}
+        @media (min-width:1000px){figure.tablefig{margin-left:-5rem;margin-right:-5rem}}
         .toc{background:#fafafb;border:1px solid var(--rule);border-radius:4px;padding:.6rem 1rem;margin:1.2rem 0;font-family:"DejaVu Sans",sans-serif;font-size:.92rem}
         .toc ul{list-style:none;margin:0;padding:0}
         .toc .toc-3{padding-left:1.2rem}

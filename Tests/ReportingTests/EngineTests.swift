@@ -50,7 +50,8 @@ final class SmallRegistry: CellRegistry {
         for piece in [
             "<a href=\"#fig-curve\">Figure 1</a>", "<a href=\"#tab-numbers\">Table 1</a>", "the value is 42.",
             "<span class=\"label\">Figure 1.</span> A rising <em>line</em>.",
-            "<caption><span class=\"label\">Table 1.</span> Numbers.</caption>", "<li class=\"toc-2\"><a href=\"#sec-intro\">Intro</a></li>",
+            "<figcaption class=\"caption\"><span class=\"label\">Table 1.</span> Numbers.</figcaption>",
+            "<li class=\"toc-2\"><a href=\"#sec-intro\">Intro</a></li>",
             "id=\"fig-curve-1\"",
             "<li id=\"fn-1\"><p>A footnote with 42.", "<th>commit</th><td>abc123</td>", "<del>gone</del>", "@media print",
         ] {
