@@ -86,6 +86,8 @@ public indirect enum Inline: Equatable, Sendable {
     case value(key: String, line: Int)
     /// `[@key]` or `[@a; @b]`: the citation pass turns it into author–year links to the references.
     case citation(keys: [String], line: Int)
+    /// TeX between `$…$` (inline) or `$$…$$` (display), checked by `MathParser` when read.
+    case math(tex: String, display: Bool)
 }
 
 /// A table: from a table cell, or written in the template in GFM syntax.
@@ -174,6 +176,7 @@ extension [Inline] {
             case .crossReference(let id, _): "@" + id
             case .value(let key, _): "{{ \(key) }}"
             case .citation(let keys, _): "[" + keys.map { "@" + $0 }.joined(separator: "; ") + "]"
+            case .math(let tex, _): tex
             }
         }.joined()
     }

@@ -190,6 +190,8 @@ public enum HTMLWriter {
             case .crossReference(let id, _): "@" + escape(id)
             case .value(let key, _): "{{ \(escape(key)) }}"
             case .citation(let keys, _): escape("[" + keys.map { "@" + $0 }.joined(separator: "; ") + "]")
+            case .math(let tex, let display):
+                (try? MathParser.parse(tex)).map { MathML.render($0, display: display, source: tex) } ?? "<code>\(escape(tex))</code>"
             }
         }.joined()
     }
@@ -222,6 +224,8 @@ public enum HTMLWriter {
         .figure-tools .files a{margin-right:.35rem}
         .figure-tools code{font-size:.95em}
         figcaption{font-family:"DejaVu Sans",sans-serif;font-size:.88rem;color:var(--muted);text-align:left;margin-top:.4rem;line-height:1.45}
+        math{font-family:"DejaVu Serif","STIX Two Math",math}
+        math[display="block"]{margin:.8rem 0;overflow-x:auto;overflow-y:hidden;max-width:100%;padding:.2rem 0}
         figure.tablefig{margin:1.4rem 0;text-align:left}
         figure.tablefig .caption{margin:0 0 .4rem}
         figure.tablefig .table{margin:0}

@@ -40,7 +40,15 @@ extension PDFPass {
         case .heading(let level, let id, let content):
             heading(level, id: id, content: content, x: x, width: width, keepingWith: next)
         case .paragraph(let content):
-            paragraph(StyledText(content, size: bodySize), x: x, width: width, family: body, size: bodySize, after: 7)
+            if content.count == 1, case .math(_, true) = content[0] {
+                // A display formula: centred on its own lines, a little larger.
+                y += 3
+                paragraph(
+                    StyledText(content, size: bodySize * 1.1), x: x, width: width, family: body, size: bodySize * 1.1, alignment: PANGO_ALIGN_CENTER,
+                    after: 10)
+            } else {
+                paragraph(StyledText(content, size: bodySize), x: x, width: width, family: body, size: bodySize, after: 7)
+            }
         case .list(let ordered, let start, let items):
             for (i, item) in items.enumerated() {
                 // Room for the item's first line, so that its marker and that line share a page.

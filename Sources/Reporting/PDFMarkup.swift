@@ -58,6 +58,15 @@ struct StyledText {
             case .crossReference(let id, _): appendText("@" + id)
             case .value(let key, _): appendText("{{ \(key) }}")
             case .citation(let keys, _): appendText("[" + keys.map { "@" + $0 }.joined(separator: "; ") + "]")
+            case .math(let tex, _):
+                guard let node = try? MathParser.parse(tex) else {
+                    appendText(tex)
+                    break
+                }
+                // Typeset in the body's serif face; its visible text counts for the links after it.
+                let formula = MathMarkup.render(node)
+                markup += "<span font_family=\"DejaVu Serif\">\(formula)</span>"
+                visibleBytes += Markup.plain(formula).utf8.count
             }
         }
     }

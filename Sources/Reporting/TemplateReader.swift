@@ -66,6 +66,9 @@ struct Converter {
     var ids: [String: Int] = [:]
     /// The values `{.when key=value}` blocks are held against.
     var conditions: [String: String] = [:]
+    /// The formulas of the template, taken out before cmark reads it (`protectMath`) and put back as
+    /// `.math` inlines: each placeholder is U+E000, the index, U+E001.
+    var maths: [(tex: String, display: Bool)] = []
 
     init(file: String, lineOffset: Int) {
         self.file = file
@@ -73,6 +76,7 @@ struct Converter {
     }
 
     mutating func parse(_ markdown: String) throws -> [Block] {
+        let markdown = try protectMath(markdown)
         cmark_gfm_core_extensions_ensure_registered()
         let parser = cmark_parser_new(CMARK_OPT_SOURCEPOS | CMARK_OPT_FOOTNOTES)!
         defer { cmark_parser_free(parser) }
@@ -160,6 +164,7 @@ struct Converter {
     mutating func conditionalBlocks(_ node: OpaquePointer) throws -> [Block] {
         var inner = Converter(file: file, lineOffset: line(node))
         inner.ids = ids
+        inner.maths = maths
         inner.conditions = conditions
         let blocks = try inner.parse(literal(node))
         guard inner.definitions.isEmpty else {
@@ -296,7 +301,7 @@ struct Converter {
                 continue
             }
             if !text.isEmpty {
-                out += try Self.split(text, line: lineNumber, file: file)
+                out += try Self.split(text, line: lineNumber, file: file, maths: maths)
                 text = ""
             }
             switch cmark_node_get_type(node) {
@@ -329,12 +334,104 @@ struct Converter {
                 }
             }
         }
-        if !text.isEmpty { out += try Self.split(text, line: lineNumber, file: file) }
+        if !text.isEmpty { out += try Self.split(text, line: lineNumber, file: file, maths: maths) }
         return out
     }
 
     /// Splits text into plain runs, `{{ key }}` values and `@fig-…`/`@tab-…`/`@sec-…` references.
-    static func split(_ text: String, line: Int, file: String) throws -> [Inline] {
+    /// Replaces each `$…$` and `$$…$$` outside code by a placeholder (`maths`), after checking that
+    /// the formula parses. A formula stays on one line; `\$` is a dollar sign; an inline `$` must
+    /// be followed by a non-space and its closing `$` preceded by one (so "$5 and $6" is text).
+    mutating func protectMath(_ markdown: String) throws -> String {
+        guard markdown.contains("$") else { return markdown }
+        var out: [String] = []
+        var fence: String?
+        for (number, line) in markdown.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.drop { $0 == " " }
+            if let open = fence {
+                if trimmed.hasPrefix(open) { fence = nil }
+                out.append(String(line))
+                continue
+            }
+            if trimmed.hasPrefix("```") || trimmed.hasPrefix("~~~") {
+                fence = String(trimmed.prefix { $0 == trimmed.first })
+                out.append(String(line))
+                continue
+            }
+            // An indented code block (four spaces, not in a list) is code too.
+            if line.hasPrefix("    ") && !line.contains("$") {
+                out.append(String(line))
+                continue
+            }
+            out.append(try protectMath(line: Array(line), number: lineOffset + number + 1))
+        }
+        return out.joined(separator: "\n")
+    }
+
+    mutating func protectMath(line chars: [Character], number: Int) throws -> String {
+        var result = ""
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\\", i + 1 < chars.count, chars[i + 1] == "$" {
+                result += "\\$"
+                i += 2
+                continue
+            }
+            if c == "`" {
+                // A code span: copied as it is, up to the same run of backticks.
+                var run = 0
+                while i + run < chars.count && chars[i + run] == "`" { run += 1 }
+                var j = i + run
+                var closed = -1
+                while j < chars.count {
+                    if chars[j] == "`" {
+                        var k = 0
+                        while j + k < chars.count && chars[j + k] == "`" { k += 1 }
+                        if k == run {
+                            closed = j + k
+                            break
+                        }
+                        j += k
+                    } else {
+                        j += 1
+                    }
+                }
+                let end = closed < 0 ? i + run : closed
+                result += String(chars[i..<end])
+                i = end
+                continue
+            }
+            if c == "$" {
+                let display = i + 1 < chars.count && chars[i + 1] == "$"
+                let start = i + (display ? 2 : 1)
+                var j = start
+                while j < chars.count {
+                    if chars[j] == "$" && chars[j - 1] != "\\" && (!display || j + 1 < chars.count && chars[j + 1] == "$") { break }
+                    j += 1
+                }
+                let opensWell = start < chars.count && !chars[start].isWhitespace
+                if j < chars.count, opensWell, display || !chars[j - 1].isWhitespace {
+                    let tex = String(chars[start..<j]).trimmingCharacters()
+                    do {
+                        _ = try MathParser.parse(tex)
+                    } catch let problem as MathError {
+                        throw TemplateError(file: file, line: number, problem: "formula $\(tex)$: \(problem.description)")
+                    }
+                    result += "\u{E000}\(maths.count)\u{E001}"
+                    maths.append((tex, display))
+                    i = j + (display ? 2 : 1)
+                    continue
+                }
+                if display { throw TemplateError(file: file, line: number, problem: "'$$' without a closing '$$' on the same line") }
+            }
+            result.append(c)
+            i += 1
+        }
+        return result
+    }
+
+    static func split(_ text: String, line: Int, file: String, maths: [(tex: String, display: Bool)] = []) throws -> [Inline] {
         var out: [Inline] = []
         var plain = ""
         var i = text.startIndex
@@ -344,6 +441,14 @@ struct Converter {
         }
         while i < text.endIndex {
             let rest = text[i...]
+            if text[i] == "\u{E000}", let close = rest.firstIndex(of: "\u{E001}"),
+                let index = Int(text[text.index(after: i)..<close]), index < maths.count
+            {
+                flush()
+                out.append(.math(tex: maths[index].tex, display: maths[index].display))
+                i = text.index(after: close)
+                continue
+            }
             if let (keys, end) = citation(rest) {
                 flush()
                 out.append(.citation(keys: keys, line: line))

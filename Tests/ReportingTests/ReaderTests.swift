@@ -88,6 +88,47 @@ import Testing
         #expect(Passes.outline(document).map(\.title) == ["Intro", "Details"])
     }
 
+    @Test("Formulas between $ and $$ become maths: MathML for the HTML, Pango markup for the PDF; code is left alone; a bad one fails at its line")
+    func maths() throws {
+        let markdown = """
+            ---
+            title: T
+            ---
+            Inline $\\tilde\\theta_g \\odot z$ and `$not maths$`, and $5 and $6 are money.
+
+            $$P(z \\neq 0) = \\sigma\\left(\\log\\alpha - \\beta \\log\\frac{-\\gamma}{\\zeta}\\right)$$
+            """
+        let document = try TemplateReader.read(markdown, file: "m.md")
+        guard case .paragraph(let first) = document.blocks[0], case .paragraph(let second) = document.blocks[1] else {
+            Issue.record("no paragraphs")
+            return
+        }
+        #expect(first.contains(.math(tex: "\\tilde\\theta_g \\odot z", display: false)))
+        #expect(first.contains(.code("$not maths$")))
+        #expect(first.plainText.contains("$5 and $6 are money"))
+        #expect(second.count == 1)
+        let tree = try MathParser.parse("\\tilde\\theta_g \\odot z")
+        #expect(
+            tree
+                == .row([.scripts(base: .accent(.identifier("θ"), "~"), sub: .identifier("g"), sup: nil), .op("⊙"), .identifier("z")]))
+        let mathML = MathML.render(tree, display: false, source: "t")
+        #expect(mathML.contains("<msub><mover accent=\"true\"><mi>θ</mi><mo>˜</mo></mover><mi>g</mi></msub>"))
+        #expect(MathMarkup.render(tree) == "<i>θ\u{0303}</i><sub><i>g</i></sub>\u{2009}⊙\u{2009}<i>z</i>")
+        guard case .math(let tex, true) = second[0] else {
+            Issue.record("no display formula")
+            return
+        }
+        let display = MathML.render(try MathParser.parse(tex), display: true, source: tex)
+        #expect(display.hasPrefix("<math display=\"block\">") && display.contains("<mfrac>") && display.contains("stretchy=\"true\""))
+        // A bad formula names the template line and the problem.
+        #expect(throws: TemplateError.self) { try TemplateReader.read("---\ntitle: T\n---\nok\n\n$\\frac{a}$ here\n", file: "m.md") }
+        do {
+            _ = try TemplateReader.read("---\ntitle: T\n---\nok\n\n$\\nosuch x$ here\n", file: "m.md")
+        } catch let error as TemplateError {
+            #expect(error.description == "m.md:6: formula $\\nosuch x$: unknown command \\nosuch")
+        }
+    }
+
     @Test("A number and its unit are joined by a no-break space; words that start like a unit are not")
     func unitsStayWithTheirNumbers() {
         #expect(Passes.bindUnits("1.45 % after 0.5 s and 200 epochs") == "1.45\u{00A0}% after 0.5\u{00A0}s and 200\u{00A0}epochs")
