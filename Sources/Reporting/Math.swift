@@ -288,7 +288,10 @@ public enum MathML {
 /// Pango markup for the PDF writer: letters in italics, scripts raised and lowered at a smaller
 /// size, accents as combining marks on their letter, fractions as a/b (not yet stacked).
 public enum MathMarkup {
-    public static func render(_ node: MathNode) -> String {
+    /// `size`: the font size in points the formula is set at.
+    public static func render(_ node: MathNode, size: Double = 10) -> String {
+        func render(_ node: MathNode) -> String { MathMarkup.render(node, size: size) }
+        func grouped(_ node: MathNode) -> String { MathMarkup.grouped(node, size: size) }
         switch node {
         case .identifier(let s):
             // Greek capitals and symbols stay upright; Latin and Greek small letters are italic.
@@ -324,8 +327,12 @@ public enum MathMarkup {
         case .fraction(let a, let b): return "\(grouped(a))/\(grouped(b))"
         case .root(let a): return "√\(grouped(a))"
         case .accent(let base, let mark):
+            // A combining mark after its letter, in DejaVu Sans Oblique, whose marks sit on the
+            // letter at a readable size (DejaVu Serif's are tiny).
             let combining = ["~": "\u{0303}", "^": "\u{0302}", "¯": "\u{0304}", "˙": "\u{0307}"][mark] ?? ""
-            if case .identifier(let s) = base, s.count == 1 { return "<i>\(escape(s))\(combining)</i>" }
+            if case .identifier(let s) = base, s.count == 1 {
+                return "<span font_family=\"DejaVu Sans\" font_style=\"oblique\">\(escape(s))\(combining)</span>"
+            }
             return render(base) + combining
         case .largeOperator(let s): return "<span size=\"larger\">\(escape(s))</span>"
         case .fence(let s): return escape(s)
@@ -334,10 +341,10 @@ public enum MathMarkup {
     }
 
     /// Parenthesised unless a single atom.
-    static func grouped(_ node: MathNode) -> String {
+    static func grouped(_ node: MathNode, size: Double) -> String {
         switch node {
-        case .identifier, .number, .text, .scripts, .accent: return render(node)
-        default: return "(\(render(node)))"
+        case .identifier, .number, .text, .scripts, .accent: return render(node, size: size)
+        default: return "(\(render(node, size: size)))"
         }
     }
 

@@ -64,7 +64,7 @@ struct StyledText {
                     break
                 }
                 // Typeset in the body's serif face; its visible text counts for the links after it.
-                let formula = MathMarkup.render(node)
+                let formula = MathMarkup.render(node, size: size)
                 markup += "<span font_family=\"DejaVu Serif\">\(formula)</span>"
                 visibleBytes += Markup.plain(formula).utf8.count
             }

@@ -75,14 +75,18 @@ struct Converter {
         self.lineOffset = lineOffset
     }
 
+    /// GFM's table and strikethrough extensions, registered once: cmark-gfm's registry is not safe
+    /// to fill from two threads at once (two templates read in parallel could miss one).
+    nonisolated(unsafe) static let syntaxExtensions: [OpaquePointer] = {
+        cmark_gfm_core_extensions_ensure_registered()
+        return ["table", "strikethrough"].compactMap { (name: String) in cmark_find_syntax_extension(name) }
+    }()
+
     mutating func parse(_ markdown: String) throws -> [Block] {
         let markdown = try protectMath(markdown)
-        cmark_gfm_core_extensions_ensure_registered()
         let parser = cmark_parser_new(CMARK_OPT_SOURCEPOS | CMARK_OPT_FOOTNOTES)!
         defer { cmark_parser_free(parser) }
-        for name in ["table", "strikethrough"] {
-            if let extensionPointer = cmark_find_syntax_extension(name) { cmark_parser_attach_syntax_extension(parser, extensionPointer) }
-        }
+        for extensionPointer in Self.syntaxExtensions { cmark_parser_attach_syntax_extension(parser, extensionPointer) }
         markdown.withCString { cmark_parser_feed(parser, $0, strlen($0)) }
         let root = cmark_parser_finish(parser)!
         defer { cmark_node_free(root) }
