@@ -124,6 +124,8 @@ extension PDFPass {
         for entry in entries {
             let indent = entry.level == 3 ? 14.0 : 0
             let number = knownPages[entry.id].map(String.init) ?? ""
+            // The row's page break first, so that its number is drawn beside it, not where it was.
+            ensure(9.5 * 1.18 + 1)
             let top = y
             var text = StyledText(plain: entry.title)
             text.links = [(0..<entry.title.utf8.count, .destination(entry.id))]
