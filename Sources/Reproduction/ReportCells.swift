@@ -10,7 +10,7 @@ import Reporting
 /// (a finished run is reused from its log).
 public final class ReportCells: CellRegistry {
     /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
-    public static let codeVersion = "cells-9"
+    public static let codeVersion = "cells-10"
 
     public let profile: Profile
     /// The dataset's name, e.g. "mnist".
@@ -432,7 +432,8 @@ enum ReportTables {
                 var examples = min(c.trainingLimit ?? Int.max, run.data.trainingExamples)
                 if let fraction = c.selectiveDecay?.validationFraction { examples -= Int((Double(examples) * fraction).rounded()) }
                 return [
-                    run.directoryName, run.data.name, String(examples), String(c.epochs), lambdas,
+                    run.directoryName, DatasetName(rawValue: run.data.name)?.displayName ?? run.data.name, String(examples), String(c.epochs),
+                    lambdas,
                     String(c.seed), String(format: "%.2f", run.result.finalTestError), count(run.result.expectedFlops),
                 ]
             }

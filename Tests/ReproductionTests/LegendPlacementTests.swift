@@ -1,6 +1,7 @@
 import Experiments
 import Foundation
 import Plotting
+import Reporting
 import Reproduction
 import Testing
 
@@ -24,6 +25,10 @@ struct LegendPlacementTests {
         let runs = parts.count > 1 ? try RunCollection(directory: Self.runs, dataset: parts[1]) : nil
         if let runs, runs.runs.isEmpty { return }
         let figure = try entry.figure(runs: runs)
+        // Shown in the HTML at up to 1.5 CSS px per point within a desktop's text column, its tick
+        // labels are at least 11 px.
+        let pixelsPerPoint = min(HTMLWriter.displayScale, HTMLWriter.desktopColumn / figure.size.width)
+        #expect(figure.theme.tickLabelSize * pixelsPerPoint >= 11, "\(name): ticks at \(figure.theme.tickLabelSize * pixelsPerPoint) px")
         let canvas = RecordingCanvas(measure: FigureRenderer.measure)
         let layout = figure.draw(on: canvas)
         // The marks of panel k are the operations inside its k-th clip.
