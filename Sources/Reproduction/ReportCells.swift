@@ -10,7 +10,7 @@ import Reporting
 /// (a finished run is reused from its log).
 public final class ReportCells: CellRegistry {
     /// Bump when figure or table code changes what a cell draws, to invalidate stored results.
-    public static let codeVersion = "cells-10"
+    public static let codeVersion = "cells-11"
 
     public let profile: Profile
     /// The dataset's name, e.g. "mnist".
@@ -444,7 +444,9 @@ enum ReportTables {
             var rows: [[String]] = []
             for model in models {
                 let total = KeptWeights.total(model)
-                for quoted in PaperResults.quotedPruning where quoted.model == model {
+                // Published MNIST results: beside runs on MNIST only.
+                let onMNIST = runs.runs.allSatisfy { $0.config.dataset == "mnist" }
+                for quoted in PaperResults.quotedPruning where quoted.model == model && onMNIST {
                     rows.append([
                         model.network.title, "\(quoted.method), quoted", String(format: "%.2f", quoted.error), "–",
                         String(format: "%.0f×", quoted.compression), percent(quoted.weightsKept), "–", "–", "–",

@@ -151,26 +151,32 @@ public enum RunFigures {
             let measured = ours.compactMap { runs.run(model, $0) }
             guard !measured.isEmpty else { continue }
             var marks: [any Mark] = []
-            // Quoted first, so our points draw over them.
-            let table = PaperResults.table1.filter { $0.model == model }
+            // Quoted first, so our points draw over them; they are MNIST results, drawn only beside
+            // runs on MNIST.
+            let onMNIST = measured.allSatisfy { $0.config.dataset == "mnist" }
+            let table = onMNIST ? PaperResults.table1.filter { $0.model == model } : []
             let structured = table.map { (KeptWeights.share(model, architecture: $0.architecture), $0.error, $0.method) }
-            let unstructured = PaperResults.quotedPruning.filter { $0.model == model }.map { ($0.weightsKept, $0.error, $0.method + "*") }
+            let unstructured =
+                onMNIST ? PaperResults.quotedPruning.filter { $0.model == model }.map { ($0.weightsKept, $0.error, $0.method + "*") } : []
             let quoted = structured + unstructured
-            marks.append(
-                ScatterMark(
-                    x: structured.map { 100 * $0.0 }, y: structured.map(\.1), label: "paper's Table 1 (quoted)", color: Palette.black,
-                    shape: .circle, size: 5, filled: false))
-            marks.append(
-                ScatterMark(
-                    x: unstructured.map { 100 * $0.0 }, y: unstructured.map(\.1), label: "unstructured pruning* (quoted)", color: Palette.black,
-                    shape: .square, size: 5, filled: false))
-            marks.append(
-                PointLabels(
-                    x: quoted.map { 100 * $0.0 }, y: quoted.map(\.1),
-                    labels: quoted.map {
-                        $0.2.replacingOccurrences(of: "L0, λ = 0.1/N", with: "paper L0").replacingOccurrences(of: "L0, λ sep.", with: "paper L0-sep")
-                    },
-                    color: Color(hex: 0x555555), avoiding: measured.map { (100 * KeptWeights.share($0), $0.result.finalTestError) }))
+            if !quoted.isEmpty {
+                marks.append(
+                    ScatterMark(
+                        x: structured.map { 100 * $0.0 }, y: structured.map(\.1), label: "paper's Table 1 (quoted)", color: Palette.black,
+                        shape: .circle, size: 5, filled: false))
+                marks.append(
+                    ScatterMark(
+                        x: unstructured.map { 100 * $0.0 }, y: unstructured.map(\.1), label: "unstructured pruning* (quoted)", color: Palette.black,
+                        shape: .square, size: 5, filled: false))
+                marks.append(
+                    PointLabels(
+                        x: quoted.map { 100 * $0.0 }, y: quoted.map(\.1),
+                        labels: quoted.map {
+                            $0.2.replacingOccurrences(of: "L0, λ = 0.1/N", with: "paper L0").replacingOccurrences(
+                                of: "L0, λ sep.", with: "paper L0-sep")
+                        },
+                        color: Color(hex: 0x555555), avoiding: measured.map { (100 * KeptWeights.share($0), $0.result.finalTestError) }))
+            }
             let errors = quoted.map(\.1) + measured.map(\.result.finalTestError)
             let (low, high) = (errors.min()!, errors.max()!)
             for run in measured {
