@@ -1,7 +1,7 @@
 /// TeX maths as templates write it (`$…$` inline, `$$…$$` on a line of its own), parsed into a tree
 /// that each writer typesets: the HTML as MathML Core (shown natively by Chromium and Firefox, no
-/// script), the PDF with Pango markup (italic letters, raised and lowered scripts, accents as
-/// combining marks on their letter, fractions written a/b). The subset: letters and digits, Greek (`\alpha`…, `\Sigma`…),
+/// script), the PDF with Pango (italic letters, raised and lowered scripts, accents as combining
+/// marks on their letter, a display formula's fractions stacked, inline ones written a/b). The subset: letters and digits, Greek (`\alpha`…, `\Sigma`…),
 /// `_` and `^`, `\frac`, `\sqrt`, accents (`\tilde`, `\hat`, `\bar`, `\dot`), `\text{…}`,
 /// `\mathrm{…}`, `\mathbb{E}`, `\mathcal{L}`, functions (`\log`, `\exp`, `\min`, `\max`), big operators
 /// (`\sum`, `\prod`), `\left`/`\right` delimiters, relations and operators (`\cdot`, `\odot`, `\neq`,
@@ -286,7 +286,8 @@ public enum MathML {
 }
 
 /// Pango markup for the PDF writer: letters in italics, scripts raised and lowered at a smaller
-/// size, accents as combining marks on their letter, fractions as a/b (not yet stacked).
+/// size, accents as combining marks on their letter, fractions as a/b (the PDF writer stacks a
+/// display formula's top-level fractions itself).
 public enum MathMarkup {
     /// `size`: the font size in points the formula is set at.
     public static func render(_ node: MathNode, size: Double = 10) -> String {

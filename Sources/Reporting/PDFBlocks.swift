@@ -40,12 +40,17 @@ extension PDFPass {
         case .heading(let level, let id, let content):
             heading(level, id: id, content: content, x: x, width: width, keepingWith: next)
         case .paragraph(let content):
-            if content.count == 1, case .math(_, true) = content[0] {
-                // A display formula: centred on its own lines, a little larger.
+            if content.count == 1, case .math(let tex, true) = content[0] {
+                // A display formula: centred, a little larger, its top-level fractions stacked
+                // when it fits on one line; otherwise flowed as text.
                 y += 3
-                paragraph(
-                    StyledText(content, size: bodySize * 1.1), x: x, width: width, family: body, size: bodySize * 1.1, alignment: PANGO_ALIGN_CENTER,
-                    after: 10)
+                if let node = try? MathParser.parse(tex), displayFormula(node, x: x, width: width, size: bodySize * 1.1) {
+                    y += 10
+                } else {
+                    paragraph(
+                        StyledText(content, size: bodySize * 1.1), x: x, width: width, family: body, size: bodySize * 1.1,
+                        alignment: PANGO_ALIGN_CENTER, after: 10)
+                }
             } else {
                 paragraph(StyledText(content, size: bodySize), x: x, width: width, family: body, size: bodySize, after: 7)
             }
@@ -169,6 +174,93 @@ extension PDFPass {
         let captionHeight = measureHeight(StyledText(figure.caption, size: 8.5), width: width, family: sans, size: 8.5) + 12
         scale = min(scale, (bottomLimit - top - captionHeight) / size.height)
         return (size.width * scale, size.height * scale, captionHeight)
+    }
+
+    /// A display formula on one line, centred: runs of Pango-typeset maths side by side with its
+    /// top-level fractions stacked (numerator over a rule at the maths axis over denominator, each
+    /// at 85 % size). False, drawing nothing, when it has no fraction or does not fit the width.
+    func displayFormula(_ node: MathNode, x: Double, width: Double, size: Double) -> Bool {
+        guard case .row(let items) = node, items.contains(where: { if case .fraction = $0 { true } else { false } }) else { return false }
+        // Pieces: a run of markup, or a fraction's two parts.
+        enum Piece {
+            case run(String)
+            case fraction(String, String)
+        }
+        var pieces: [Piece] = []
+        var run: [MathNode] = []
+        func flush() {
+            guard !run.isEmpty else { return }
+            var markup = MathMarkup.render(.row(run), size: size)
+            // A function name before a fraction keeps its thin space.
+            if case .text(let name)? = run.last, name.count > 1 { markup += "\u{2009}" }
+            pieces.append(.run(markup))
+            run = []
+        }
+        for item in items {
+            if case .fraction(let a, let b) = item {
+                flush()
+                pieces.append(.fraction(MathMarkup.render(a, size: size * 0.85), MathMarkup.render(b, size: size * 0.85)))
+            } else {
+                run.append(item)
+            }
+        }
+        flush()
+        let scale = Double(PANGO_SCALE)
+        // Width, ascent and descent of a piece of markup, in points.
+        func measure(_ markup: String, _ pointSize: Double) -> (w: Double, ascent: Double, descent: Double) {
+            setFont(layout, body, pointSize)
+            pango_layout_set_width(layout, -1)
+            pango_layout_set_markup(layout, "<span font_family=\"DejaVu Serif\">\(markup)</span>", -1)
+            var logical = PangoRectangle()
+            pango_layout_get_extents(layout, nil, &logical)
+            let baseline = Double(pango_layout_get_baseline(layout)) / scale
+            return (Double(logical.width) / scale, baseline, Double(logical.height) / scale - baseline)
+        }
+        let axis = size * 0.27
+        let gap = size * 0.12
+        var boxes: [(w: Double, ascent: Double, descent: Double)] = []
+        for piece in pieces {
+            switch piece {
+            case .run(let markup): boxes.append(measure(markup, size))
+            case .fraction(let a, let b):
+                let (top, bottom) = (measure(a, size * 0.85), measure(b, size * 0.85))
+                boxes.append((max(top.w, bottom.w) + size * 0.3, axis + gap + top.ascent + top.descent, bottom.ascent + bottom.descent + gap - axis))
+            }
+        }
+        let total = boxes.reduce(0) { $0 + $1.w }
+        guard total <= width else { return false }
+        let ascent = boxes.map(\.ascent).max() ?? size
+        let descent = boxes.map(\.descent).max() ?? 0
+        ensure(ascent + descent + 4)
+        let baseline = y + ascent + 2
+        var pen = x + (width - total) / 2
+        func show(_ markup: String, _ pointSize: Double, left: Double, baselineY: Double) {
+            setFont(layout, body, pointSize)
+            pango_layout_set_width(layout, -1)
+            pango_layout_set_markup(layout, "<span font_family=\"DejaVu Serif\">\(markup)</span>", -1)
+            cairo_move_to(cr, left, baselineY - Double(pango_layout_get_baseline(layout)) / scale)
+            pango_cairo_show_layout(cr, layout)
+        }
+        if drawing { setColor(Color(hex: 0x1D1D1F)) }
+        for (piece, box) in zip(pieces, boxes) {
+            if drawing {
+                switch piece {
+                case .run(let markup): show(markup, size, left: pen, baselineY: baseline)
+                case .fraction(let a, let b):
+                    let (top, bottom) = (measure(a, size * 0.85), measure(b, size * 0.85))
+                    let ruleY = baseline - axis
+                    show(a, size * 0.85, left: pen + (box.w - top.w) / 2, baselineY: ruleY - gap - top.descent)
+                    show(b, size * 0.85, left: pen + (box.w - bottom.w) / 2, baselineY: ruleY + gap + bottom.ascent)
+                    cairo_set_line_width(cr, size * 0.05)
+                    cairo_move_to(cr, pen + size * 0.1, ruleY)
+                    cairo_line_to(cr, pen + box.w - size * 0.1, ruleY)
+                    cairo_stroke(cr)
+                }
+            }
+            pen += box.w
+        }
+        y = baseline + descent + 2
+        return true
     }
 
     /// A figure may shrink by this share to fit what is left of a page.
