@@ -185,12 +185,15 @@ extension PDFPass {
         enum Piece {
             case run(String)
             case fraction(String, String)
+            /// A `\left`/`\right` delimiter, drawn as tall as the formula.
+            case fence(String)
         }
         var pieces: [Piece] = []
         var run: [MathNode] = []
         func flush() {
             guard !run.isEmpty else { return }
-            var markup = MathMarkup.render(.row(run), size: size)
+            // After a fraction or a delimiter, a leading sign is binary: an empty atom stands before it.
+            var markup = MathMarkup.render(.row((pieces.isEmpty ? [] : [.text("")]) + run), size: size)
             // A function name before a fraction keeps its thin space.
             if case .text(let name)? = run.last, name.count > 1 { markup += "\u{2009}" }
             pieces.append(.run(markup))
@@ -200,6 +203,9 @@ extension PDFPass {
             if case .fraction(let a, let b) = item {
                 flush()
                 pieces.append(.fraction(MathMarkup.render(a, size: size * 0.85), MathMarkup.render(b, size: size * 0.85)))
+            } else if case .fence(let symbol) = item {
+                flush()
+                pieces.append(.fence(MathMarkup.escape(symbol)))
             } else {
                 run.append(item)
             }
@@ -225,6 +231,19 @@ extension PDFPass {
             case .fraction(let a, let b):
                 let (top, bottom) = (measure(a, size * 0.85), measure(b, size * 0.85))
                 boxes.append((max(top.w, bottom.w) + size * 0.3, axis + gap + top.ascent + top.descent, bottom.ascent + bottom.descent + gap - axis))
+            case .fence: boxes.append((0, 0, 0))
+            }
+        }
+        // Delimiters as tall as the tallest fraction (up to twice the text size), centred on the axis.
+        let plain = measure("x", size)
+        let reach = max(boxes.map(\.ascent).max() ?? 0, plain.ascent) - axis
+        let depth = max(boxes.map(\.descent).max() ?? 0, plain.descent) + axis
+        let fenceSize = size * min(2, max(1, 2 * max(reach, depth) / (plain.ascent + plain.descent)))
+        for (index, piece) in pieces.enumerated() {
+            if case .fence(let symbol) = piece {
+                let box = measure(symbol, fenceSize)
+                let shift = (box.ascent - box.descent) / 2 - axis
+                boxes[index] = (box.w, box.ascent - shift, box.descent + shift)
             }
         }
         let total = boxes.reduce(0) { $0 + $1.w }
@@ -255,6 +274,10 @@ extension PDFPass {
                     cairo_move_to(cr, pen + size * 0.1, ruleY)
                     cairo_line_to(cr, pen + box.w - size * 0.1, ruleY)
                     cairo_stroke(cr)
+                case .fence(let symbol):
+                    // Its centre on the maths axis.
+                    let glyph = measure(symbol, fenceSize)
+                    show(symbol, fenceSize, left: pen, baselineY: baseline - axis + (glyph.ascent - glyph.descent) / 2)
                 }
             }
             pen += box.w

@@ -82,8 +82,16 @@ struct Converter {
         return ["table", "strikethrough"].compactMap { (name: String) in cmark_find_syntax_extension(name) }
     }()
 
+    /// cmark-gfm keeps the inline parser's table of special characters in one global: attaching an
+    /// extension adds its character ("~"), freeing a parser removes it again, so two templates read
+    /// at once on two threads can lose strikethrough. Parsing is serialised (recursive: a
+    /// conditional block is parsed inside its template's conversion).
+    nonisolated(unsafe) static let parsing = NSRecursiveLock()
+
     mutating func parse(_ markdown: String) throws -> [Block] {
         let markdown = try protectMath(markdown)
+        Self.parsing.lock()
+        defer { Self.parsing.unlock() }
         let parser = cmark_parser_new(CMARK_OPT_SOURCEPOS | CMARK_OPT_FOOTNOTES)!
         defer { cmark_parser_free(parser) }
         for extensionPointer in Self.syntaxExtensions { cmark_parser_attach_syntax_extension(parser, extensionPointer) }
