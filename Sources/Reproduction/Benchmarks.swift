@@ -36,14 +36,19 @@ public enum Benchmarks {
             _ = loop.runEpoch(random: random)
             seconds.append(elapsed(since: started))
         }
+        return EpochTimings(seconds: seconds, flopsPerEpoch: epochFlops(loop))
+    }
+
+    /// The training FLOPs of one epoch of `loop`: its minibatches, the last one partial.
+    static func epochFlops(_ loop: TrainingLoop) -> Double {
         var flops = 0.0
-        var remaining = train.count
+        var remaining = loop.train.count
         while remaining > 0 {
-            let rows = min(config.batchSize, remaining)
+            let rows = min(loop.batchSize, remaining)
             flops += loop.network.trainingFlops(batch: rows)
             remaining -= rows
         }
-        return EpochTimings(seconds: seconds, flopsPerEpoch: flops)
+        return flops
     }
 
     /// The machine's single-precision matrix-product rate through OpenBLAS: the best of `repeats`
@@ -235,13 +240,7 @@ extension Benchmarks {
                 seconds[k].append(elapsed(since: started))
             }
         }
-        var flops = 0.0
-        var remaining = train.count
-        while remaining > 0 {
-            let rows = min(configs[0].batchSize, remaining)
-            flops += loops[0].network.trainingFlops(batch: rows)
-            remaining -= rows
-        }
+        let flops = epochFlops(loops[0])
         let dense = EpochTimings(seconds: seconds[0], flopsPerEpoch: flops)
         let magnitudeTimings = EpochTimings(seconds: seconds[1], flopsPerEpoch: flops)
         let selective = EpochTimings(seconds: seconds[2], flopsPerEpoch: flops)

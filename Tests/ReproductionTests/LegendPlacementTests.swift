@@ -10,8 +10,7 @@ import Testing
 /// a reference line of its panel.
 @Suite("Legends of the report's figures")
 struct LegendPlacementTests {
-    static let runs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Reports/runs")
+    static let runs = ReportTests.root.appendingPathComponent("Reports/runs")
 
     /// Every figure name with the dataset whose committed runs it is drawn from (math figures once).
     static let cases: [String] = FigureCatalog.entries.flatMap { entry in

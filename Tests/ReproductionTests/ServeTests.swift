@@ -93,19 +93,11 @@ struct ServeTests {
 
     @Test("index, files, traversal refused, live reload, reruns of known ids one at a time")
     func serve() throws {
-        let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
-        let work = Fixtures.temporaryDirectory()
+        let (data, work, options) = try Self.smokeReport()
         defer {
             try? FileManager.default.removeItem(at: data)
             try? FileManager.default.removeItem(at: work)
         }
-        let options = [
-            "--template", ReportTests.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path,
-            "--runs-dir", work.appendingPathComponent("runs").path, "--reports-dir", work.appendingPathComponent("reports").path,
-        ]
-        let built = try Fixtures.run(["report"] + options)
-        #expect(built.status == 0, "\(built.stderr)")
-
         let (server, port) = try Self.start(options)
         defer { Self.stop(server) }
 
@@ -162,28 +154,33 @@ struct ServeTests {
     }
 
     /// The repository's scripts directory.
-    static var scripts: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts")
+    static var scripts: URL { ReportTests.root.appendingPathComponent("scripts") }
+
+    /// A smoke-profile report of the shipped template built on a small MNIST under a new work
+    /// directory: the data and work directories (the caller removes them) and the options that
+    /// built it, for `serve`.
+    static func smokeReport() throws -> (data: URL, work: URL, options: [String]) {
+        let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
+        let work = Fixtures.temporaryDirectory()
+        let options = [
+            "--template", ReportTests.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path,
+            "--runs-dir", work.appendingPathComponent("runs").path, "--reports-dir", work.appendingPathComponent("reports").path,
+        ]
+        let built = try Fixtures.run(["report"] + options)
+        #expect(built.status == 0, "\(built.stderr)")
+        return (data, work, options)
     }
 
     @Test(
         "In headless Chromium: the index settles after a rerun, a rerun button in the report page updates its figure, nothing scrolls sideways at 390 px"
     )
     func browser() throws {
-        let data = try Fixtures.smallMNIST(trainCount: 1000, testCount: 500)
-        let work = Fixtures.temporaryDirectory()
+        let (data, work, options) = try Self.smokeReport()
         defer {
             try? FileManager.default.removeItem(at: data)
             try? FileManager.default.removeItem(at: work)
         }
         let reports = work.appendingPathComponent("reports")
-        let options = [
-            "--template", ReportTests.template.path, "--profile", "smoke", "--dataset", "mnist", "--data-dir", data.path,
-            "--runs-dir", work.appendingPathComponent("runs").path, "--reports-dir", reports.path,
-        ]
-        let built = try Fixtures.run(["report"] + options)
-        #expect(built.status == 0, "\(built.stderr)")
         let (server, port) = try Self.start(options)
         defer { Self.stop(server) }
         // A finished, successful rerun before the browser comes: the index must not keep reloading.
