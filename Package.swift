@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
         .testTarget(name: "L0Tests", dependencies: ["L0", "NeuralNet", "TestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Plotting"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Plotting"], exclude: ["Golden"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "FileSupport"]),
         .testTarget(
             name: "ReproductionTests",

@@ -137,7 +137,7 @@ public final class L0Dense: Layer, Penalized, GatedLayer, UpdatesWeightsInBackwa
     public func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor {
         precondition(input.featureCount == inputs, "\(name): expected \(inputs) inputs, got \(input.featureCount)")
         self.input = input
-        let (rows, inputs, outputs) = (input.batch, self.inputs, self.outputs)
+        let (rows, outputs) = (input.batch, self.outputs)
         gates.draw(mode: mode, batch: rows, random: random)
         findGroups(input)
         var job = Job(layer: self, input: input)

@@ -273,7 +273,7 @@ public final class ConvolutionCore {
         }
 
         func forwardChunk(_ chunk: Int) {
-            let (p, patch, outChannels) = (shape.positions, shape.patch, shape.outChannels)
+            let (p, outChannels) = (shape.positions, shape.outChannels)
             let maps = blockMaps + chunk * outChannels * blockWidth
             forEachBlock(of: chunk) { block in
                 let width = block.count * p

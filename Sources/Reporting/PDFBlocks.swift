@@ -150,11 +150,27 @@ extension PDFPass {
         y += 10
     }
 
-    func caption(_ label: String?, _ content: [Inline], x: Double, width: Double, after: Double) {
+    /// A word cut after each hyphen that a letter follows: where the line breaker may end a line.
+    static func breakablePieces(_ word: Substring) -> [String] {
+        var pieces = [""]
+        var previous: Character?
+        for character in word {
+            if previous == "-", character.isLetter { pieces.append("") }
+            pieces[pieces.count - 1].append(character)
+            previous = character
+        }
+        return pieces
+    }
+
+    func captionText(_ label: String?, _ content: [Inline]) -> StyledText {
         var text = StyledText(plain: "")
         if let label { text.appendMarkup("<b>", "</b> ") { $0.appendText(label) } }
         text.append(content, size: 8.5)
-        paragraph(text, x: x, width: width, family: sans, size: 8.5, color: muted, after: after)
+        return text
+    }
+
+    func caption(_ label: String?, _ content: [Inline], x: Double, width: Double, after: Double) {
+        paragraph(captionText(label, content), x: x, width: width, family: sans, size: 8.5, color: muted, after: after)
     }
 
     /// The room `block` needs on the page where it starts: a whole figure with its caption (figures do
@@ -343,55 +359,107 @@ extension PDFPass {
         let columns = max(table.header.count, table.rows.map(\.count).max() ?? 0)
         guard columns > 0 else { return }
         let allRows = (table.header.isEmpty ? [] : [table.header]) + table.rows
-        // Each column gets at least its longest word, then the rest of the width in proportion to how
-        // much more its longest cell wants.
+        let hasHeader = !table.header.isEmpty
+        func isHeader(_ r: Int) -> Bool { r == 0 && hasHeader }
+        let singleLine = [false, true].map { measureHeight(StyledText(plain: "Xg"), width: 1000, family: sans, size: size, bold: $0) }
+        var cellWidth = allRows.map { _ in [Double](repeating: 0, count: columns) }
         var natural = [Double](repeating: 20, count: columns)
+        var body = [Double](repeating: 20, count: columns)
         var minimum = [Double](repeating: 20, count: columns)
         for (r, row) in allRows.enumerated() {
             for (c, cell) in row.enumerated() {
-                let bold = r == 0 && !table.header.isEmpty
-                natural[c] = max(natural[c], measureWidth(StyledText(cell, size: size), family: sans, size: size, bold: bold) + 2 * padding)
-                for word in cell.plainText.split(separator: " ") {
-                    minimum[c] = max(minimum[c], measureWidth(StyledText(plain: String(word)), family: sans, size: size, bold: bold) + 2 * padding)
+                let bold = isHeader(r)
+                let whole = measureWidth(StyledText(cell, size: size), family: sans, size: size, bold: bold) + 2 * padding
+                cellWidth[r][c] = whole
+                natural[c] = max(natural[c], whole)
+                if !bold { body[c] = max(body[c], whole) }
+                // Pango breaks a word after a hyphen followed by a letter (a run id), not by a digit
+                // ("20-50-800-500"), so those pieces are what a column needs.
+                for word in cell.plainText.split(separator: " ").flatMap(Self.breakablePieces) {
+                    minimum[c] = max(minimum[c], measureWidth(StyledText(plain: word), family: sans, size: size, bold: bold) + 2 * padding)
                 }
             }
         }
-        // Three levels: what a column wants (its longest cell), what it should get if it can be
-        // helped (a cell of up to 64 points unwrapped), and what it needs (its longest word). The
-        // widest level that fits is taken, and the width left over goes to the columns in proportion
-        // to how much more of the level above they want.
-        let preferred = natural.indices.map { max(minimum[$0], min(natural[$0], 64)) }
+        // Four levels: what a column wants (its longest cell), what its body wants (its longest body
+        // cell), what it should get if it can be helped (a body cell of up to 64 points unwrapped), and
+        // what it needs (its longest word). The widest level that fits is taken, and the width left
+        // over goes towards the level above. A header wraps before a body cell does: its words stack
+        // readably, a method name broken over three lines does not.
+        body = body.indices.map { max(minimum[$0], body[$0]) }
+        let preferred = natural.indices.map { max(minimum[$0], min(body[$0], 64)) }
         func grow(from base: [Double], towards want: [Double]) -> [Double] {
-            let extra = zip(want, base).map { max(0, $0 - $1) }
+            // Widen, one move at a time, the column whose widening to one of its cells' natural widths
+            // saves the most table height per point (a "0.58 (39)" unwrapped costs a few points; a long
+            // method name wraps anyway); what is left when no move saves height goes towards `want` in
+            // proportion.
+            var grown = base
+            var spare = width - base.reduce(0, +)
+            func measured(_ c: Int, _ w: Double) -> [Double] {
+                allRows.enumerated().map { r, row in
+                    c < row.count
+                        ? measureHeight(StyledText(row[c], size: size), width: w - 2 * padding, family: sans, size: size, bold: isHeader(r)) : 0
+                }
+            }
+            var heights = (0..<columns).map { measured($0, grown[$0]) }
+            func total(replacing c: Int, with column: [Double]) -> Double {
+                allRows.indices.map { r in (0..<columns).map { $0 == c ? column[r] : heights[$0][r] }.max()! }.reduce(0, +)
+            }
+            while spare > 0.5 {
+                let now = total(replacing: -1, with: [])
+                var best: (score: Double, c: Int, w: Double)?
+                for c in 0..<columns {
+                    let limit = min(want[c], grown[c] + spare)
+                    for w in Set(allRows.indices.map { cellWidth[$0][c] }) where w > grown[c] + 0.01 && w <= limit + 0.01 {
+                        let column = allRows.indices.map { cellWidth[$0][c] <= w ? singleLine[isHeader($0) ? 1 : 0] : heights[c][$0] }
+                        let score = (now - total(replacing: c, with: column)) / (w - grown[c])
+                        if score > 1e-6, score > best?.score ?? 0 { best = (score, c, w) }
+                    }
+                }
+                guard let move = best else { break }
+                spare -= move.w - grown[move.c]
+                grown[move.c] = move.w
+                heights[move.c] = measured(move.c, move.w)
+            }
+            let extra = zip(want, grown).map { max(0, $0 - $1) }
             let total = extra.reduce(0, +)
-            let spare = width - base.reduce(0, +)
-            guard total > 0 else { return base }
-            return base.indices.map { base[$0] + min(extra[$0], spare * extra[$0] / total) }
+            guard total > 0, spare > 0 else { return grown }
+            return grown.indices.map { grown[$0] + min(extra[$0], spare * extra[$0] / total) }
         }
         var widths: [Double]
         if natural.reduce(0, +) <= width {
             widths = natural
+        } else if body.reduce(0, +) <= width {
+            widths = grow(from: body, towards: natural)
         } else if preferred.reduce(0, +) <= width {
-            widths = grow(from: preferred, towards: natural)
+            widths = grow(from: preferred, towards: body)
         } else if minimum.reduce(0, +) <= width {
             widths = grow(from: minimum, towards: preferred)
         } else {
-            // Even the longest words do not fit (a hash, say): shrink them; they break anywhere.
-            let total = minimum.reduce(0, +)
-            widths = minimum.map { $0 * width / total }
+            // Even the longest words do not fit (a hash, say): the widest columns come down to a
+            // common cap, found by bisection, and break anywhere; narrower columns keep their words.
+            var (low, high) = (0.0, minimum.max()!)
+            for _ in 0..<40 {
+                let cap = (low + high) / 2
+                if minimum.map({ min($0, cap) }).reduce(0, +) <= width { low = cap } else { high = cap }
+            }
+            widths = minimum.map { min($0, low) }
+            widths = widths.map { $0 + (width - widths.reduce(0, +)) / Double(columns) }
         }
         let tableWidth = min(width, widths.reduce(0, +))
         let x0 = x + (width - tableWidth) / 2
-        y += 4
-        if table.number != nil || !table.caption.isEmpty {
-            ensure(60)
-            if let id = table.id { destination(id, x: x) }
-            caption(table.number.map { "Table \($0)." }, table.caption, x: x0, width: tableWidth, after: 4)
-        }
         func rowHeight(_ row: [[Inline]], bold: Bool) -> Double {
             row.enumerated().map { c, cell in
                 measureHeight(StyledText(cell, size: size), width: widths[c] - 2 * padding, family: sans, size: size, bold: bold)
             }.max()! + 4
+        }
+        // The caption, the header and the first row share a page.
+        let lead = (hasHeader ? rowHeight(table.header, bold: true) : 0) + (table.rows.first.map { rowHeight($0, bold: false) } ?? 0)
+        y += 4
+        if table.number != nil || !table.caption.isEmpty {
+            let text = captionText(table.number.map { "Table \($0)." }, table.caption)
+            ensure(measureHeight(text, width: tableWidth, family: sans, size: 8.5) + 4 + lead)
+            if let id = table.id { destination(id, x: x) }
+            caption(table.number.map { "Table \($0)." }, table.caption, x: x0, width: tableWidth, after: 4)
         }
         func drawRow(_ row: [[Inline]], bold: Bool, rule: Double) {
             let height = rowHeight(row, bold: bold)
@@ -419,9 +487,8 @@ extension PDFPass {
                 cairo_stroke(cr)
             }
         }
-        let hasHeader = !table.header.isEmpty
         if hasHeader {
-            ensure(rowHeight(table.header, bold: true) + rowHeight(table.rows.first ?? table.header, bold: false))
+            ensure(lead)
             drawRow(table.header, bold: true, rule: 0.8)
         }
         for row in table.rows {

@@ -86,7 +86,7 @@ struct Converter {
     /// extension adds its character ("~"), freeing a parser removes it again, so two templates read
     /// at once on two threads can lose strikethrough. Parsing is serialised (recursive: a
     /// conditional block is parsed inside its template's conversion).
-    nonisolated(unsafe) static let parsing = NSRecursiveLock()
+    static let parsing = NSRecursiveLock()
 
     mutating func parse(_ markdown: String) throws -> [Block] {
         let markdown = try protectMath(markdown)

@@ -24,7 +24,7 @@ struct PurgeCommand: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: runDirectory)
-        let (model, purged) = try PurgeCommand.purgedModel(ofRun: directory, command: "purge")
+        let (_, purged) = try PurgeCommand.purgedModel(ofRun: directory, command: "purge")
         let destination = out.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("model-purged.bin")
         try purged.write(to: destination)
         let network = try Purge.network(for: purged, maxBatch: 1)
