@@ -304,3 +304,36 @@ void l0_mark_live_columns(const float *restrict x, size_t rows, size_t columns, 
         }
     }
 }
+
+void l0_unfold_valid(const float *restrict x, const ptrdiff_t *restrict channels, size_t count, size_t height,
+                     size_t width, size_t kernel, float *restrict columns, size_t row_length) {
+    const size_t out_height = height - kernel + 1, out_width = width - kernel + 1, map = height * width;
+    float *row = columns;
+    for (size_t n = 0; n < count; n++) {
+        const float *channel = x + (size_t)channels[n] * map;
+        for (size_t i = 0; i < kernel; i++) {
+            for (size_t j = 0; j < kernel; j++, row += row_length) {
+                const float *source = channel + i * width + j;
+                float *target = row;
+#if defined(__AVX2__)
+                if (out_width == 8) {
+                    for (size_t oh = 0; oh < out_height; oh++, source += width, target += 8)
+                        _mm256_storeu_ps(target, _mm256_loadu_ps(source));
+                    continue;
+                }
+                if (out_width == 24) {
+                    for (size_t oh = 0; oh < out_height; oh++, source += width, target += 24) {
+                        __m256 a = _mm256_loadu_ps(source), b = _mm256_loadu_ps(source + 8), c = _mm256_loadu_ps(source + 16);
+                        _mm256_storeu_ps(target, a);
+                        _mm256_storeu_ps(target + 8, b);
+                        _mm256_storeu_ps(target + 16, c);
+                    }
+                    continue;
+                }
+#endif
+                for (size_t oh = 0; oh < out_height; oh++, source += width, target += out_width)
+                    memcpy(target, source, out_width * sizeof(float));
+            }
+        }
+    }
+}

@@ -63,7 +63,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         core.forward(
             input: input.pointer, batch: rows, weight: weight.value.pointer, bias: bias.value.pointer, output: preGate?.pointer,
             scale: MapScale(values: gates.values.pointer, perExample: gates.lastDrawPerExample, maps: output.pointer),
-            pooling: pool?.pooling)
+            pooling: pool?.pooling, mode: mode)
         return output.resized(to: rows)
     }
 

@@ -46,7 +46,7 @@ public final class Conv2D: Layer, Penalized {
         self.input = input
         core.forward(
             input: input.pointer, batch: input.batch, weight: weight.value.pointer, bias: bias.value.pointer,
-            output: pool == nil ? output.pointer : nil, pooling: pool?.pooling)
+            output: pool == nil ? output.pointer : nil, pooling: pool?.pooling, mode: mode)
         return output.resized(to: input.batch)
     }
 

@@ -10,9 +10,7 @@ extension ConvolutionCore.Job {
     ) {
         let s = shape
         if s.stride == 1 && s.padding == 0 {
-            forEachInteriorRow(channels: channels, count: count, rowLength: rowLength) {
-                copyRow(from: x + $0, to: columns + $1, count: s.outWidth)
-            }
+            l0_unfold_valid(x, channels, count, s.inHeight, s.inWidth, s.kernel, columns, rowLength)
             return
         }
         for n in 0..<count {

@@ -28,6 +28,9 @@ public final class ConvolutionCore {
     let columns: FloatBuffer  // every block's columns at its first image·patch·positions; or one block per chunk
     /// Whether the forward's columns are kept for the backward (else it unfolds each block again).
     public let keepsColumns: Bool
+    /// Whether the last forward kept its columns (an evaluation forward, which no backward follows,
+    /// works each chunk's blocks in one block's columns, which stay in cache).
+    var columnsKept = true
     let columnGradients: FloatBuffer  // (chunks, patch, block columns)
     let blockMaps: FloatBuffer  // (chunks, Cout, block columns): a block's outputs, or z·dy in backward
     let weightGradients: FloatBuffer  // (chunks, Cout, patch)
@@ -136,11 +139,12 @@ public final class ConvolutionCore {
     /// written: pooling.output = max(0, maxpool(z·output)) instead.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>?, scale: MapScale? = nil, pooling: ConvolutionPooling? = nil
+        output: UnsafeMutablePointer<Float>?, scale: MapScale? = nil, pooling: ConvolutionPooling? = nil, mode: Mode = .training
     ) {
         precondition(output != nil || pooling != nil, "a convolution needs somewhere to write")
         let (filters, open) = openMaps(weight: weight, scale: scale)
         let (liveFilters, live) = liveInputs(input: input, batch: batch, filters: filters, open: open)
+        columnsKept = keepsColumns && mode == .training
         var job = Job(
             core: self, batch: batch, input: input, weight: filters, open: open, liveWeight: liveFilters, live: live,
             bias: bias, output: output,
@@ -225,7 +229,7 @@ public final class ConvolutionCore {
             (self.input, self.weight, self.open, rowOfMap) = (input, weight, open, UnsafePointer(core.rowOfMap))
             (self.bias, self.output) = (bias, output)
             (self.outputGradient, self.inputGradient) = (outputGradient, inputGradient)
-            (columns, columnGradients, keepsColumns) = (core.columns.pointer, core.columnGradients.pointer, core.keepsColumns)
+            (columns, columnGradients, keepsColumns) = (core.columns.pointer, core.columnGradients.pointer, core.columnsKept)
             (weightGradients, openWeightGradients) = (core.weightGradients.pointer, core.openWeightGradients.pointer)
             biasGradients = core.biasGradients.pointer
             liveInputGradient = outputGradient != nil && core.rectifiedInput && live < core.shape.patch

@@ -72,6 +72,42 @@ struct ConvolutionTests {
         #expect(run(keepsColumns: true) == run(keepsColumns: false))
     }
 
+    /// An evaluation forward works each chunk in one block's columns (no backward follows); it must
+    /// give the training forward's bytes, and a backward after it (which then unfolds again) the same
+    /// gradients. conv1's shape on 28×28 images takes the unfold's 24-wide rows, conv2's its 8-wide ones.
+    @Test(
+        "An evaluation forward gives the training forward's bytes, and a backward after it the same gradients",
+        arguments: [
+            shapes[1], shapes[4], ConvolutionShape(inChannels: 1, outChannels: 3, kernel: 5, inHeight: 28, inWidth: 28),
+        ])
+    func evaluationForward(shape: ConvolutionShape) {
+        BLASRuntime.setThreads(2)
+        defer { BLASRuntime.setThreads(1) }
+        let batch = 9
+        let random = RandomGenerator(seed: 47)
+        let x = FloatBuffer(count: batch * shape.inputSize)
+        let w = FloatBuffer(count: shape.outChannels * shape.patch)
+        let b = FloatBuffer(count: shape.outChannels)
+        let dy = FloatBuffer(count: batch * shape.outChannels * shape.positions)
+        for buffer in [x, w, b, dy] { _ = Oracle.randomize(buffer, random) }
+        func run(_ mode: Mode) -> [[Float]] {
+            let core = ConvolutionCore(shape: shape, maxBatch: batch)
+            let output = FloatBuffer(count: dy.count)
+            let (dw, db, dx) = (FloatBuffer(count: w.count), FloatBuffer(count: b.count), FloatBuffer(count: x.count))
+            core.forward(input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: output.pointer, mode: mode)
+            let forward = output.array
+            core.backward(
+                input: x.pointer, outputGradient: dy.pointer, batch: batch, weight: w.pointer, weightGradient: dw.pointer,
+                biasGradient: db.pointer, inputGradient: dx.pointer)
+            return [forward, dw.array, db.array, dx.array]
+        }
+        let (training, evaluation) = (run(.training), run(.evaluation))
+        #expect(training == evaluation)
+        let naive = FloatBuffer(count: dy.count)
+        ConvolutionCore.naiveForward(shape: shape, input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: naive.pointer)
+        #expect(zip(evaluation[0], naive.array).map { abs($0 - $1) / max(1, abs($1)) }.max()! < 1e-4)
+    }
+
     @Test("The low-memory mode holds a few hundred MB of columns for a wide ResNet's 3×3 convolutions on 128 CIFAR images, not gigabytes")
     func lowMemoryFootprint() {
         // WRN-28-10's widest 3×3 convolutions: 160 channels at 32×32, 320 at 16×16, 640 at 8×8.

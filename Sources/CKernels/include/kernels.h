@@ -87,4 +87,11 @@ void l0_set_fp_control(unsigned int control);
 /// The MXCSR bits for flush-to-zero and denormals-are-zero.
 #define L0_FLUSH_SUBNORMALS 0x8040u
 
+/// im2col of one image for a stride-1 unpadded convolution: for each of the `count` channels listed
+/// (c = channels[n]) of x (channels, height, width), each tap (i, j) and each output row oh, the
+/// row (n, i, j) of `columns` (rows `row_length` apart) gets x[c, oh + i, j ..< j + out_width] at
+/// oh·out_width. A copy: the columns the Swift unfold writes, without its per-row overhead.
+void l0_unfold_valid(const float *restrict x, const ptrdiff_t *restrict channels, size_t count, size_t height,
+                     size_t width, size_t kernel, float *restrict columns, size_t row_length);
+
 #endif
