@@ -23,8 +23,24 @@ struct StyledText {
     }
 
     mutating func appendText(_ s: String) {
+        let s = Self.joiningFractions(s)
         markup += Markup.escape(s)
         visibleBytes += s.utf8.count
+    }
+
+    /// `s` with a word joiner after each slash between a digit and a letter, so that a line never
+    /// breaks inside "λ = 0.1/N".
+    static func joiningFractions(_ s: String) -> String {
+        guard s.contains("/") else { return s }
+        let characters = Array(s)
+        var out = ""
+        for (i, c) in characters.enumerated() {
+            out.append(c)
+            if c == "/", i > 0, characters[i - 1].isNumber, i + 1 < characters.count, characters[i + 1].isLetter {
+                out.append("\u{2060}")
+            }
+        }
+        return out
     }
 
     mutating func appendMarkup(_ open: String, _ close: String, _ body: (inout StyledText) -> Void) {

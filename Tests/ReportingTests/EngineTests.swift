@@ -93,6 +93,22 @@ final class SmallRegistry: CellRegistry {
         }
     }
 
+    /// Cells "a… 0.1/N" with 1 to 40 a's in a squeezed column: in some of them "a… 0.1/" fits on a
+    /// line and "N" does not, where the line breaker could break after the slash; it must not.
+    @Test func pdfLinesNeverBreakInsideAFraction() throws {
+        let wide = Array(repeating: "a neighbouring cell of many words that wants the width", count: 3).joined(separator: " | ")
+        let rows = (1...40).map { "| \(String(repeating: "a", count: $0)) 0.1/N | \(wide) |" }.joined(separator: "\n")
+        let markdown = "---\ntitle: Fractions\n---\n\n| run | a | b | c |\n|---|---|---|---|\n\(rows)\n"
+        let document = try Passes.number(TemplateReader.read(markdown, file: "fractions.md"))
+        let context = ReportContext(date: "1 May 2018", provenance: [], isoDate: "2018-05-01T00:00:00Z")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("l0repro-fractions-\(UUID().uuidString).pdf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(try PDFWriter.write(document, context: context)).write(to: url)
+        let lines = try poppler("pdftotext", url).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.contains("0.1/N"), "some cell should wrap before 0.1/N")
+        #expect(!lines.contains { $0.hasSuffix("0.1/") }, "a line broke inside 0.1/N")
+    }
+
     func poppler(_ tool: String, _ url: URL, _ extra: String...) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
