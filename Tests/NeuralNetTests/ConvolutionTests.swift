@@ -13,6 +13,19 @@ struct ConvolutionTests {
         ConvolutionShape(inChannels: 20, outChannels: 50, kernel: 5, inHeight: 12, inWidth: 12),
     ]
 
+    /// Random input, filters, bias and output gradient for a batch of `shape`.
+    static func operands(_ shape: ConvolutionShape, batch: Int, seed: UInt64) -> (
+        x: FloatBuffer, w: FloatBuffer, b: FloatBuffer, dy: FloatBuffer
+    ) {
+        let random = RandomGenerator(seed: seed)
+        let x = FloatBuffer(count: batch * shape.inputSize)
+        let w = FloatBuffer(count: shape.outChannels * shape.patch)
+        let b = FloatBuffer(count: shape.outChannels)
+        let dy = FloatBuffer(count: batch * shape.outChannels * shape.positions)
+        for buffer in [x, w, b, dy] { _ = Oracle.randomize(buffer, random) }
+        return (x, w, b, dy)
+    }
+
     /// Batch 21 cuts into chunks of 5 and 6 images, each worked in blocks of several images when a map
     /// is small (the last shape: blocks of 2 and 3).
     @Test("The unfolded convolution agrees with the direct one", arguments: shapes, [(1, 3), (2, 3), (2, 21)])
@@ -46,12 +59,7 @@ struct ConvolutionTests {
         BLASRuntime.setThreads(2)
         defer { BLASRuntime.setThreads(1) }
         let batch = 21
-        let random = RandomGenerator(seed: 43)
-        let x = FloatBuffer(count: batch * shape.inputSize)
-        let w = FloatBuffer(count: shape.outChannels * shape.patch)
-        let b = FloatBuffer(count: shape.outChannels)
-        let dy = FloatBuffer(count: batch * shape.outChannels * shape.positions)
-        for buffer in [x, w, b, dy] { _ = Oracle.randomize(buffer, random) }
+        let (x, w, b, dy) = Self.operands(shape, batch: batch, seed: 43)
         // One map scaled by 0 (left out of every product), the others by 0.5…1.5.
         let z = FloatBuffer(count: shape.outChannels)
         for c in 0..<shape.outChannels { z.pointer[c] = c == 1 ? 0 : 0.5 + Float(c) / Float(shape.outChannels) }
@@ -84,12 +92,7 @@ struct ConvolutionTests {
         BLASRuntime.setThreads(2)
         defer { BLASRuntime.setThreads(1) }
         let batch = 9
-        let random = RandomGenerator(seed: 47)
-        let x = FloatBuffer(count: batch * shape.inputSize)
-        let w = FloatBuffer(count: shape.outChannels * shape.patch)
-        let b = FloatBuffer(count: shape.outChannels)
-        let dy = FloatBuffer(count: batch * shape.outChannels * shape.positions)
-        for buffer in [x, w, b, dy] { _ = Oracle.randomize(buffer, random) }
+        let (x, w, b, dy) = Self.operands(shape, batch: batch, seed: 47)
         func run(_ mode: Mode) -> [[Float]] {
             let core = ConvolutionCore(shape: shape, maxBatch: batch)
             let output = FloatBuffer(count: dy.count)
