@@ -7,8 +7,9 @@ import CKernels
 /// over chunks in order, so results do not depend on the thread count. A chunk is worked in blocks of
 /// a few images (about `blockColumns` output positions, fixed by the shape and the batch size): the
 /// block's images are unfolded side by side (im2col), and each product covers the whole block, so
-/// that OpenBLAS packs the weights once per block, not per image. The forward's columns are kept for
-/// the backward's weight gradient, or, in the low-memory mode (`keepsColumns` false), each block is
+/// that OpenBLAS packs the weights once per block, not per image. A training forward's columns are
+/// kept for the backward's weight gradient (an evaluation forward's are not: each chunk reuses one
+/// block's columns, which stay in cache), or, in the low-memory mode (`keepsColumns` false), each block is
 /// unfolded again in the backward: the same values, so the same results, at the cost of a second
 /// unfold, with columns for one block per chunk instead of the whole batch (for 3×3 convolutions
 /// of 160–640 channels on 128 CIFAR images, a few hundred MB instead of about 10 GB).
@@ -136,7 +137,8 @@ public final class ConvolutionCore {
 
     /// output = weight ∗ input + bias for `batch` examples, and with `scale`, scale.maps = z·output.
     /// With shared scales, a zero scale's map is 0 in both (`openMaps`). With `pooling`, neither is
-    /// written: pooling.output = max(0, maxpool(z·output)) instead.
+    /// written: pooling.output = max(0, maxpool(z·output)) instead. In `.evaluation` mode the columns
+    /// are not kept (a backward after it unfolds them again); the results are the same.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>?, scale: MapScale? = nil, pooling: ConvolutionPooling? = nil, mode: Mode = .training
