@@ -7,7 +7,7 @@
 #   scripts/paper_profile.sh [--dataset mnist|fashion-mnist] [--data-dir DIR] [--threads N] [--runs-dir DIR]
 #
 # Defaults: MNIST from its usual locations, all cores (at most 8), a new directory under /tmp.
-# Takes about an hour on two cores.
+# Takes about an hour and a half on two cores (AVX-512 AMD EPYC; see docs/performance.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=.build/release/l0repro
