@@ -2,8 +2,8 @@ import Experiments
 import Foundation
 import Reproduction
 
-/// Shows a training run's progress on stderr when it is a terminal: a status line refreshed a few
-/// times a second (epoch, step, running loss, ETA) and one line per finished epoch.
+/// Shows a training run's progress on stderr: when it is a terminal, a status line refreshed a few
+/// times a second (epoch, step, running loss, ETA); always one line per finished epoch.
 final class ProgressDisplay {
     private let totalEpochs: Int
     private let enabled: Bool
@@ -37,10 +37,11 @@ final class ProgressDisplay {
         case .epochFinished(let record, let trainingSeconds):
             epochSeconds.append(trainingSeconds)
             lastRecord = record
-            guard enabled else { return }
             let line =
                 "epoch \(record.epoch)/\(totalEpochs)  loss \(format(record.trainLoss, 4))  test error \(format(record.testError, 2))%  kept \(kept(record))  E[FLOPs] \(Int(record.expectedFlops.rounded()))  \(format(trainingSeconds, 1)) s"
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\n".utf8))
+            // In a log (stderr not a terminal: nohup, Slurm), the same line without the status line's
+            // escapes, so that a long run shows its progress there too.
+            FileHandle.standardError.write(Data(enabled ? "\r\u{1B}[K\(line)\n".utf8 : "\(line)\n".utf8))
         }
     }
 
