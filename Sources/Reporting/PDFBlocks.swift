@@ -153,11 +153,9 @@ extension PDFPass {
     /// A word cut after each hyphen that a letter follows: where the line breaker may end a line.
     static func breakablePieces(_ word: Substring) -> [String] {
         var pieces = [""]
-        var previous: Character?
         for character in word {
-            if previous == "-", character.isLetter { pieces.append("") }
+            if pieces[pieces.count - 1].last == "-", character.isLetter { pieces.append("") }
             pieces[pieces.count - 1].append(character)
-            previous = character
         }
         return pieces
     }
@@ -401,11 +399,12 @@ extension PDFPass {
                 }
             }
             var heights = (0..<columns).map { measured($0, grown[$0]) }
-            func total(replacing c: Int, with column: [Double]) -> Double {
+            // The table's height (its rows' tallest cells summed) with column `c`'s cells `column` high.
+            func total(replacing c: Int? = nil, with column: [Double] = []) -> Double {
                 allRows.indices.map { r in (0..<columns).map { $0 == c ? column[r] : heights[$0][r] }.max()! }.reduce(0, +)
             }
             while spare > 0.5 {
-                let now = total(replacing: -1, with: [])
+                let now = total()
                 var best: (score: Double, c: Int, w: Double)?
                 for c in 0..<columns {
                     let limit = min(want[c], grown[c] + spare)
@@ -442,8 +441,9 @@ extension PDFPass {
                 let cap = (low + high) / 2
                 if minimum.map({ min($0, cap) }).reduce(0, +) <= width { low = cap } else { high = cap }
             }
-            widths = minimum.map { min($0, low) }
-            widths = widths.map { $0 + (width - widths.reduce(0, +)) / Double(columns) }
+            let capped = minimum.map { min($0, low) }
+            let share = (width - capped.reduce(0, +)) / Double(columns)
+            widths = capped.map { $0 + share }
         }
         let tableWidth = min(width, widths.reduce(0, +))
         let x0 = x + (width - tableWidth) / 2
@@ -459,7 +459,7 @@ extension PDFPass {
             let text = captionText(table.number.map { "Table \($0)." }, table.caption)
             ensure(measureHeight(text, width: tableWidth, family: sans, size: 8.5) + 4 + lead)
             if let id = table.id { destination(id, x: x) }
-            caption(table.number.map { "Table \($0)." }, table.caption, x: x0, width: tableWidth, after: 4)
+            paragraph(text, x: x0, width: tableWidth, family: sans, size: 8.5, color: muted, after: 4)
         }
         func drawRow(_ row: [[Inline]], bold: Bool, rule: Double) {
             let height = rowHeight(row, bold: bold)
