@@ -31,12 +31,12 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
 
     public init(
         name: String, shape: ConvolutionShape, maxBatch: Int, lambda: Float, decay: Float, perExampleGates: Bool = false,
-        pooling: Int = 1, rectifiedInput: Bool = false, lowMemory: Bool = false
+        pooling: Int = 1, rectifiedInput: Bool = false
     ) {
         self.name = name
         self.lambda = lambda
         self.decay = decay
-        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput, keepsColumns: !lowMemory)
+        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         gates = HardConcreteGates(name: name, groups: shape.outChannels, perExample: perExampleGates, maxBatch: maxBatch)
@@ -63,7 +63,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         core.forward(
             input: input.pointer, batch: rows, weight: weight.value.pointer, bias: bias.value.pointer, output: preGate?.pointer,
             scale: MapScale(values: gates.values.pointer, perExample: gates.lastDrawPerExample, maps: output.pointer),
-            pooling: pool?.pooling, mode: mode)
+            pooling: pool?.pooling)
         return output.resized(to: rows)
     }
 

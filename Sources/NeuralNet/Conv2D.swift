@@ -18,15 +18,13 @@ public final class Conv2D: Layer, Penalized {
     let inputGradient: Tensor
     private var input: Tensor?
 
-    /// `rectifiedInput`: the input is a ReLU's output (`ConvolutionCore.rectifiedInput`);
-    /// `lowMemory`: unfold again in the backward instead of keeping the columns (`keepsColumns`).
+    /// `rectifiedInput`: the input is a ReLU's output (`ConvolutionCore.rectifiedInput`).
     public init(
-        name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float, pooling: Int = 1, rectifiedInput: Bool = false,
-        lowMemory: Bool = false
+        name: String, shape: ConvolutionShape, maxBatch: Int, decay: Float, pooling: Int = 1, rectifiedInput: Bool = false
     ) {
         self.name = name
         self.decay = decay
-        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput, keepsColumns: !lowMemory)
+        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, scaled: false) : nil
@@ -46,7 +44,7 @@ public final class Conv2D: Layer, Penalized {
         self.input = input
         core.forward(
             input: input.pointer, batch: input.batch, weight: weight.value.pointer, bias: bias.value.pointer,
-            output: pool == nil ? output.pointer : nil, pooling: pool?.pooling, mode: mode)
+            output: pool == nil ? output.pointer : nil, pooling: pool?.pooling)
         return output.resized(to: input.batch)
     }
 

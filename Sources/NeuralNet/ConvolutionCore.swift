@@ -6,13 +6,13 @@ import CKernels
 /// alone; one thread takes a chunk, and the weight and bias gradients are summed per chunk and then
 /// over chunks in order, so results do not depend on the thread count. A chunk is worked in blocks of
 /// a few images (about `blockColumns` output positions, fixed by the shape and the batch size): the
-/// block's images are unfolded side by side (im2col), and each product covers the whole block, so
-/// that OpenBLAS packs the weights once per block, not per image. A training forward's columns are
-/// kept for the backward's weight gradient (an evaluation forward's are not: each chunk reuses one
-/// block's columns, which stay in cache), or, in the low-memory mode (`keepsColumns` false), each block is
-/// unfolded again in the backward: the same values, so the same results, at the cost of a second
-/// unfold, with columns for one block per chunk instead of the whole batch (for 3×3 convolutions
-/// of 160–640 channels on 128 CIFAR images, a few hundred MB instead of about 10 GB).
+/// block's images are unfolded side by side (im2col) into the chunk's own block of columns, and each
+/// product covers the whole block, so that OpenBLAS packs the weights once per block, not per image.
+/// The backward unfolds each block again for its weight gradient rather than keeping the forward's
+/// columns: the same values, so the same results, with columns that stay in cache (a batch's columns
+/// were out of cache by the time the backward read them: LeNet-5's epochs took 13–20 % longer)
+/// and a footprint that does not grow with the batch (for 3×3 convolutions of 160–640 channels on
+/// 128 CIFAR images, a few MB instead of about 10 GB).
 ///
 /// Shapes: input (batch, Cin, H, W); weight (Cout, Cin, k, k) = (Cout, patch); bias (Cout);
 /// output (batch, Cout, Hout, Wout); a block's columns (live inputs·k², images·positions), image i's
@@ -26,12 +26,7 @@ public final class ConvolutionCore {
     public static let blockColumns = 256
     /// The most images in a block.
     public let blockImages: Int
-    let columns: FloatBuffer  // every block's columns at its first image·patch·positions; or one block per chunk
-    /// Whether the forward's columns are kept for the backward (else it unfolds each block again).
-    public let keepsColumns: Bool
-    /// Whether the last forward kept its columns (an evaluation forward, which no backward follows,
-    /// works each chunk's blocks in one block's columns, which stay in cache).
-    var columnsKept = true
+    let columns: FloatBuffer  // (chunks, patch, block columns): a chunk's block, unfolded
     let columnGradients: FloatBuffer  // (chunks, patch, block columns)
     let blockMaps: FloatBuffer  // (chunks, Cout, block columns): a block's outputs, or z·dy in backward
     let weightGradients: FloatBuffer  // (chunks, Cout, patch)
@@ -47,20 +42,18 @@ public final class ConvolutionCore {
     /// the ReLU passes no gradient back where its output is 0.
     public let rectifiedInput: Bool
 
-    /// Bytes of the unfolded columns a core of `shape` holds for batches of `maxBatch`.
-    public static func columnBytes(shape: ConvolutionShape, maxBatch: Int, keepsColumns: Bool) -> Int {
-        let blockImages = max(1, blockColumns / shape.positions)
-        return 4 * (keepsColumns ? max(maxBatch, maxChunks * blockImages) : maxChunks * blockImages) * shape.patch * shape.positions
+    /// Bytes of the unfolded columns a core of `shape` holds, whatever the batch.
+    public static func columnBytes(shape: ConvolutionShape) -> Int {
+        4 * maxChunks * max(1, blockColumns / shape.positions) * shape.patch * shape.positions
     }
 
-    public init(shape: ConvolutionShape, maxBatch: Int, rectifiedInput: Bool = false, keepsColumns: Bool = true) {
+    public init(shape: ConvolutionShape, maxBatch: Int, rectifiedInput: Bool = false) {
         self.shape = shape
-        self.keepsColumns = keepsColumns
         self.maxBatch = maxBatch
         self.rectifiedInput = rectifiedInput
         blockImages = max(1, Self.blockColumns / shape.positions)
         let (chunks, width, weights) = (Self.maxChunks, blockImages * shape.positions, shape.outChannels * shape.patch)
-        columns = FloatBuffer(count: Self.columnBytes(shape: shape, maxBatch: maxBatch, keepsColumns: keepsColumns) / 4)
+        columns = FloatBuffer(count: Self.columnBytes(shape: shape) / 4)
         columnGradients = FloatBuffer(count: chunks * shape.patch * width)
         blockMaps = FloatBuffer(count: chunks * shape.outChannels * width)
         weightGradients = FloatBuffer(count: chunks * weights)
@@ -137,16 +130,14 @@ public final class ConvolutionCore {
 
     /// output = weight ∗ input + bias for `batch` examples, and with `scale`, scale.maps = z·output.
     /// With shared scales, a zero scale's map is 0 in both (`openMaps`). With `pooling`, neither is
-    /// written: pooling.output = max(0, maxpool(z·output)) instead. In `.evaluation` mode the columns
-    /// are not kept (a backward after it unfolds them again); the results are the same.
+    /// written: pooling.output = max(0, maxpool(z·output)) instead.
     public func forward(
         input: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>?, scale: MapScale? = nil, pooling: ConvolutionPooling? = nil, mode: Mode = .training
+        output: UnsafeMutablePointer<Float>?, scale: MapScale? = nil, pooling: ConvolutionPooling? = nil
     ) {
         precondition(output != nil || pooling != nil, "a convolution needs somewhere to write")
         let (filters, open) = openMaps(weight: weight, scale: scale)
         let (liveFilters, live) = liveInputs(input: input, batch: batch, filters: filters, open: open)
-        columnsKept = keepsColumns && mode == .training
         var job = Job(
             core: self, batch: batch, input: input, weight: filters, open: open, liveWeight: liveFilters, live: live,
             bias: bias, output: output,
@@ -162,8 +153,8 @@ public final class ConvolutionCore {
     /// `inputGradient` is given, d(input)_b = fold(Wᵀ·d(output)_b) (col2im). With `scale`, the
     /// gradient given is that of the scaled maps: d(output) = z·dy, and scale.products gets Σ_q dy·o
     /// (0 for a zero shared scale). With `pooling` (as in `forward`), the gradient given is that of
-    /// pooling.output, and scale.maps is not read. Uses the columns the last `forward` kept: call it
-    /// after the forward of the same batch. With `rectifiedInput`, only the live channels' input
+    /// pooling.output, and scale.maps is not read. Unfolds the input again with the live channels
+    /// the last `forward` found: call it after the forward of the same batch. With `rectifiedInput`, only the live channels' input
     /// gradient is computed; a channel that was 0 throughout gets 0.
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
@@ -208,7 +199,6 @@ public final class ConvolutionCore {
         let output: UnsafeMutablePointer<Float>?
         let outputGradient: UnsafePointer<Float>?, inputGradient: UnsafeMutablePointer<Float>?
         let columns: UnsafeMutablePointer<Float>, columnGradients: UnsafeMutablePointer<Float>
-        let keepsColumns: Bool
         let blockMaps: UnsafeMutablePointer<Float>
         let weightGradients: UnsafeMutablePointer<Float>, openWeightGradients: UnsafeMutablePointer<Float>
         let biasGradients: UnsafeMutablePointer<Float>
@@ -231,7 +221,7 @@ public final class ConvolutionCore {
             (self.input, self.weight, self.open, rowOfMap) = (input, weight, open, UnsafePointer(core.rowOfMap))
             (self.bias, self.output) = (bias, output)
             (self.outputGradient, self.inputGradient) = (outputGradient, inputGradient)
-            (columns, columnGradients, keepsColumns) = (core.columns.pointer, core.columnGradients.pointer, core.columnsKept)
+            (columns, columnGradients) = (core.columns.pointer, core.columnGradients.pointer)
             (weightGradients, openWeightGradients) = (core.weightGradients.pointer, core.openWeightGradients.pointer)
             biasGradients = core.biasGradients.pointer
             liveInputGradient = outputGradient != nil && core.rectifiedInput && live < core.shape.patch
@@ -259,10 +249,9 @@ public final class ConvolutionCore {
             }
         }
 
-        /// Where a block's columns are: at its first image when kept for the whole batch, else the
-        /// chunk's own block.
-        @inline(__always) func columns(of block: Range<Int>, chunk: Int) -> UnsafeMutablePointer<Float> {
-            keepsColumns ? columns + block.lowerBound * shape.patch * shape.positions : columns + chunk * blockImages * shape.patch * shape.positions
+        /// The chunk's own block of columns.
+        @inline(__always) func columns(of chunk: Int) -> UnsafeMutablePointer<Float> {
+            columns + chunk * blockImages * shape.patch * shape.positions
         }
 
         var imageSize: Int { shape.inputSize }
@@ -283,7 +272,7 @@ public final class ConvolutionCore {
             let maps = blockMaps + chunk * outChannels * blockWidth
             forEachBlock(of: chunk) { block in
                 let width = block.count * p
-                let cols = columns(of: block, chunk: chunk)
+                let cols = columns(of: chunk)
                 if live > 0 {
                     unfold(block: block, into: cols)
                     if open > 0 {
@@ -361,10 +350,10 @@ public final class ConvolutionCore {
                     for b in block { (inputGradient + b * imageSize).update(repeating: 0, count: imageSize) }
                     return
                 }
-                let cols = columns(of: block, chunk: chunk)
+                let cols = columns(of: chunk)
                 if live > 0 {
-                    // The low-memory mode unfolds the block again, to the forward's values.
-                    if !keepsColumns { unfold(block: block, into: cols) }
+                    // The block unfolded again, to the forward's values.
+                    unfold(block: block, into: cols)
                     Gemm.serial(
                         transposeA: false, transposeB: true, m: open, n: live, k: width, alpha: 1, a: dmaps, lda: width,
                         b: cols, ldb: width, beta: 1, c: dwOpen, ldc: live)

@@ -52,23 +52,39 @@ struct ConvolutionTests {
         #expect(worst < 1e-4)
     }
 
+    /// The backward unfolds each block again, with the live channels its forward found, into
+    /// scratch the core reuses: a forward of another batch before (other live channels, other maps
+    /// closed) must leave no trace in a forward and backward's bytes. conv1's shape on 28×28 images
+    /// takes the unfold's 24-wide rows, conv2's its 8-wide ones.
     @Test(
-        "The low-memory mode (columns unfolded again in the backward) gives the same bytes, with and without a per-map scale",
-        arguments: shapes, [false, true])
-    func lowMemory(shape: ConvolutionShape, scaled: Bool) {
+        "A forward of another batch before leaves no trace in a forward and backward's bytes, with and without a per-map scale",
+        arguments: [shapes[1], shapes[4], ConvolutionShape(inChannels: 1, outChannels: 3, kernel: 5, inHeight: 28, inWidth: 28)],
+        [false, true])
+    func reusedScratch(shape: ConvolutionShape, scaled: Bool) {
         BLASRuntime.setThreads(2)
         defer { BLASRuntime.setThreads(1) }
         let batch = 21
         let (x, w, b, dy) = Self.operands(shape, batch: batch, seed: 43)
-        // One map scaled by 0 (left out of every product), the others by 0.5…1.5.
+        let (other, _, _, _) = Self.operands(shape, batch: batch, seed: 44)
+        (other.pointer + shape.inHeight * shape.inWidth).update(repeating: 0, count: other.count - shape.inHeight * shape.inWidth)
+        // One map scaled by 0 (left out of every product), the others by 0.5…1.5; the other batch
+        // closes another map.
         let z = FloatBuffer(count: shape.outChannels)
-        for c in 0..<shape.outChannels { z.pointer[c] = c == 1 ? 0 : 0.5 + Float(c) / Float(shape.outChannels) }
-        func run(keepsColumns: Bool) -> [[Float]] {
-            let core = ConvolutionCore(shape: shape, maxBatch: batch, keepsColumns: keepsColumns)
+        let otherZ = FloatBuffer(count: shape.outChannels)
+        for c in 0..<shape.outChannels {
+            z.pointer[c] = c == 1 ? 0 : 0.5 + Float(c) / Float(shape.outChannels)
+            otherZ.pointer[c] = c == 0 ? 0 : 1
+        }
+        func run(after previous: FloatBuffer?) -> [[Float]] {
+            let core = ConvolutionCore(shape: shape, maxBatch: batch)
             let output = FloatBuffer(count: dy.count)
             let scaledOutput = FloatBuffer(count: dy.count)
             let (dw, db, dx) = (FloatBuffer(count: w.count), FloatBuffer(count: b.count), FloatBuffer(count: x.count))
             let products = FloatBuffer(count: batch * shape.outChannels)
+            if let previous {
+                let scale = scaled ? MapScale(values: otherZ.pointer, perExample: false, maps: scaledOutput.pointer) : nil
+                core.forward(input: previous.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: output.pointer, scale: scale)
+            }
             let forwardScale = scaled ? MapScale(values: z.pointer, perExample: false, maps: scaledOutput.pointer) : nil
             core.forward(input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: output.pointer, scale: forwardScale)
             let backwardScale = scaled ? MapScale(values: z.pointer, perExample: false, maps: output.pointer, products: products.pointer) : nil
@@ -77,50 +93,24 @@ struct ConvolutionTests {
                 biasGradient: db.pointer, inputGradient: dx.pointer, scale: backwardScale)
             return [output.array, scaledOutput.array, dw.array, db.array, dx.array, products.array]
         }
-        #expect(run(keepsColumns: true) == run(keepsColumns: false))
-    }
-
-    /// An evaluation forward works each chunk in one block's columns (no backward follows); it must
-    /// give the training forward's bytes, and a backward after it (which then unfolds again) the same
-    /// gradients. conv1's shape on 28×28 images takes the unfold's 24-wide rows, conv2's its 8-wide ones.
-    @Test(
-        "An evaluation forward gives the training forward's bytes, and a backward after it the same gradients",
-        arguments: [
-            shapes[1], shapes[4], ConvolutionShape(inChannels: 1, outChannels: 3, kernel: 5, inHeight: 28, inWidth: 28),
-        ])
-    func evaluationForward(shape: ConvolutionShape) {
-        BLASRuntime.setThreads(2)
-        defer { BLASRuntime.setThreads(1) }
-        let batch = 9
-        let (x, w, b, dy) = Self.operands(shape, batch: batch, seed: 47)
-        func run(_ mode: Mode) -> [[Float]] {
-            let core = ConvolutionCore(shape: shape, maxBatch: batch)
-            let output = FloatBuffer(count: dy.count)
-            let (dw, db, dx) = (FloatBuffer(count: w.count), FloatBuffer(count: b.count), FloatBuffer(count: x.count))
-            core.forward(input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: output.pointer, mode: mode)
-            let forward = output.array
-            core.backward(
-                input: x.pointer, outputGradient: dy.pointer, batch: batch, weight: w.pointer, weightGradient: dw.pointer,
-                biasGradient: db.pointer, inputGradient: dx.pointer)
-            return [forward, dw.array, db.array, dx.array]
-        }
-        let (training, evaluation) = (run(.training), run(.evaluation))
-        #expect(training == evaluation)
+        let fresh = run(after: nil)
+        #expect(fresh == run(after: other))
+        guard !scaled else { return }  // a zero scale's map is 0, not the convolution
         let naive = FloatBuffer(count: dy.count)
         ConvolutionCore.naiveForward(shape: shape, input: x.pointer, batch: batch, weight: w.pointer, bias: b.pointer, output: naive.pointer)
-        #expect(zip(evaluation[0], naive.array).map { abs($0 - $1) / max(1, abs($1)) }.max()! < 1e-4)
+        #expect(zip(fresh[0], naive.array).map { abs($0 - $1) / max(1, abs($1)) }.max()! < 1e-4)
     }
 
-    @Test("The low-memory mode holds a few hundred MB of columns for a wide ResNet's 3×3 convolutions on 128 CIFAR images, not gigabytes")
-    func lowMemoryFootprint() {
-        // WRN-28-10's widest 3×3 convolutions: 160 channels at 32×32, 320 at 16×16, 640 at 8×8.
+    @Test("A core holds a few MB of columns for a wide ResNet's 3×3 convolutions, whatever the batch")
+    func columnFootprint() {
+        // WRN-28-10's widest 3×3 convolutions: 160 channels at 32×32, 320 at 16×16, 640 at 8×8; a
+        // batch of 128 such images would take 150–190 MB of columns per layer if they were kept.
         let shapes = [(160, 32), (320, 16), (640, 8)].map { channels, size in
             ConvolutionShape(inChannels: channels, outChannels: channels, kernel: 3, padding: 1, inHeight: size, inWidth: size)
         }
         for shape in shapes {
-            let kept = ConvolutionCore.columnBytes(shape: shape, maxBatch: 128, keepsColumns: true)
-            let low = ConvolutionCore.columnBytes(shape: shape, maxBatch: 128, keepsColumns: false)
-            #expect(kept >= 150_000_000 && low <= 25_000_000 && kept >= 8 * low, "\(shape): \(kept) bytes kept, \(low) in the low-memory mode")
+            let bytes = ConvolutionCore.columnBytes(shape: shape)
+            #expect(bytes <= 25_000_000, "\(shape): \(bytes) bytes of columns")
         }
     }
 
