@@ -19,7 +19,10 @@ rather than W, a convolution's gate multiplies its filters, and Adam runs fused 
 Modes (one JSON line per result on stdout):
   train      (default) --epochs E: {"epoch", "train_s", "loss", "test_error", "kept", "exp_flops"};
              --from MODEL starts from an l0repro model file (its weights, biases and log α), e.g. a
-             finished run's model.bin, where the gates have closed.
+             finished run's model.bin, where the gates have closed. --variant dense trains the
+             network without gates (L2 weight decay 5e-4/N on every weight and bias), --variant
+             dropout the same with dropout of each dense layer's input at the gates' initial drop
+             rate (l0repro's dense and dropout variants).
   inference  --from MODEL or random weights: the dense network's forward (no gates) on the first test
              images of --data, timed at each --batches size on each --thread-counts count, --repeats
              times: {"torch"} (the version), then {"batch", "threads", "median_s", "seconds"}.
@@ -98,7 +101,7 @@ class Layer:
     k x k, gate per output map)."""
 
     def __init__(self, name, shape, drop_rate, gated, fan_in):
-        self.name, self.shape = name, shape
+        self.name, self.shape, self.drop_rate = name, shape, drop_rate
         self.weight = (torch.randn(*shape) * math.sqrt(2.0 / fan_in)).requires_grad_()
         self.bias = torch.zeros(shape[0] if len(shape) == 4 else shape[1], requires_grad=True)
         groups = shape[0] if len(shape) == 4 else shape[0]
@@ -140,8 +143,9 @@ def build(model, gated):
     ]
 
 
-def forward(layers, x, training):
-    """Logits of a batch of flat images; gates sampled once (training) or ẑ (evaluation)."""
+def forward(layers, x, training, dropout=False):
+    """Logits of a batch of flat images; gates sampled once (training) or ẑ (evaluation); with
+    `dropout`, each dense layer's input dropped at its rate in training."""
     for index, layer in enumerate(layers):
         z = layer.gates.draw(training) if layer.gates else None
         if len(layer.shape) == 4:
@@ -154,6 +158,8 @@ def forward(layers, x, training):
             x = x.flatten(1)
             if index > 0 and len(layers[index - 1].shape) == 2:
                 x = F.relu(x)
+            if dropout and training:
+                x = F.dropout(x, layer.drop_rate)
             x = torch.addmm(layer.bias, x if z is None else x * z, layer.weight)
     return x
 
@@ -197,7 +203,7 @@ def train(arguments, layers, data):
         total = 0.0
         for start in range(0, count, arguments.batch):
             rows = order[start : start + arguments.batch]
-            logits = forward(layers, images[rows], training=True)
+            logits = forward(layers, images[rows], training=True, dropout=arguments.variant == "dropout")
             loss = F.cross_entropy(logits, labels[rows])
             loss = loss + sum(layer.penalty(lam, decay) for layer, lam in zip(layers, lambdas))
             optimizer.zero_grad(set_to_none=True)
@@ -217,7 +223,7 @@ def train(arguments, layers, data):
             for average, p in zip(averages, parameters):
                 p.copy_(average / (1 - arguments.average**steps))
             wrong = (forward(layers, test_images, training=False).argmax(1) != test_labels).sum().item()
-            kept = [int((layer.gates.draw(False) > 0).sum()) for layer in layers]
+            kept = [int((layer.gates.draw(False) > 0).sum()) if layer.gates else layer.shape[0] for layer in layers]
             flops = expected_flops(layers)
             for value, p in zip(saved, parameters):
                 p.copy_(value)
@@ -252,6 +258,7 @@ def main():
     parser.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "lenet"])
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="directory of the four IDX files")
     parser.add_argument("--from", dest="start", help="an l0repro model file to start from")
+    parser.add_argument("--variant", default="l0", choices=["l0", "dense", "dropout"], help="train: gates (l0), none, or dropout")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lambdas", default="0.1", help="λ for every layer, or one per layer (a,b,c)")
     parser.add_argument("--weight-decay", type=float, default=5e-4)
@@ -277,7 +284,7 @@ def main():
         network, tensors = read_model(arguments.start)
         if network != model:
             raise SystemExit(f"torch_peer: {arguments.start} holds a {network}, not a {model}")
-    layers = build(model, gated=arguments.mode == "train")
+    layers = build(model, gated=arguments.mode == "train" and arguments.variant == "l0")
     if tensors is not None:
         for layer in layers:
             layer.load(tensors)

@@ -33,15 +33,18 @@ struct Bench: ParsableCommand {
             (target: at most 1.2×) and the search's seconds.
 
             `bench mlp` and `bench lenet5`: 
-            Trains the L0 network (λ = 0.1/N, batch 100) on the chosen dataset's full training set and prints \
-            seconds per epoch, the GFLOP/s of its matrix products, the machine's own sgemm rate (the ceiling) \
-            and peak resident memory. With --from RUN the epochs start from a finished L0 run's final \
+            Trains the network of --variant (default l0: λ = 0.1/N; batch 100) on the chosen dataset's full \
+            training set and prints seconds per epoch, the GFLOP/s of its matrix products, the machine's own \
+            sgemm rate (the ceiling) and peak resident memory. --variant dense times dense-cost epochs: \
+            a gated network leaves out the groups whose gate sampled 0 (about a sixth of them at the \
+            start, most of them late in training), so its rate is "dense-equivalent": the dense \
+            network's FLOPs over its time. With --from RUN the epochs start from a finished L0 run's final \
             state (its model.bin: weights and log α, where the gates have closed) with that run's variant \
             and λ. When Python with PyTorch is found (--peer-python), the project's peer \
             (scripts/torch_peer.py) trains the same network, from the same state, with the same thread \
             count right after, and the speed ratio is printed; --peer-script ../shared/bench/torch_l0_ref.py \
-            runs the reference peer instead (not with --from). Timings on shared machines drift: compare \
-            ratios from one run, not seconds across runs.
+            runs the reference peer instead (L0 only, not with --from). Timings on shared machines drift: \
+            compare ratios from one run, not seconds across runs.
             """)
 
     @Argument(
@@ -79,6 +82,12 @@ struct Bench: ParsableCommand {
         help: ArgumentHelp("Start from a finished L0 run's final state (its directory) instead of the initial one.", valueName: "run"))
     var startRun: String?
 
+    @Option(
+        name: .customLong("variant"),
+        help: ArgumentHelp(
+            "For mlp and lenet5: l0, l0-sep, dropout or dense (default: l0, or the --from run's).", valueName: "variant"))
+    var variant: Variant?
+
     @Flag(name: .customLong("no-peer"), help: "Skip the PyTorch peer.")
     var noPeer = false
 
@@ -101,6 +110,16 @@ struct Bench: ParsableCommand {
         if target != .inference && inferenceRun != nil {
             throw ValidationError("a run directory is an argument of bench inference only; bench \(target.rawValue) takes --from RUN")
         }
+        if let variant {
+            guard target == .mlp || target == .lenet5 else {
+                throw ValidationError("--variant is an option of bench mlp and bench lenet5; bench pruning times the pruning methods")
+            }
+            guard Variant.paper.contains(variant) else {
+                throw ValidationError(
+                    "--variant \(variant.rawValue): bench \(target.rawValue) times l0, l0-sep, dropout or dense; bench pruning times the pruning methods"
+                )
+            }
+        }
         try ThreadCount.validate(threads)
     }
 
@@ -118,20 +137,26 @@ struct Bench: ParsableCommand {
         BLASRuntime.setThreads(threads)
         if target == .pruning { return try pruningBench() }
         let start = try startRun.map(startingState)
+        if let start, let variant, variant != start.config.variant {
+            throw CommandError(
+                message:
+                    "\(start.name) is an \(start.config.variant.rawValue) run; --from starts from its variant, so drop --variant \(variant.rawValue)")
+        }
         let trainingData = try data.load()
-        var config = TrainingConfig(model: model, variant: start?.config.variant ?? .l0, dataset: trainingData.record.name, epochs: epochs)
+        var config = TrainingConfig(
+            model: model, variant: start?.config.variant ?? variant ?? .l0, dataset: trainingData.record.name, epochs: epochs)
         if let start { config.setLambdas(start.config.lambdas) }
-        let lambdas = config.lambdas.map { format($0, 2) }.joined(separator: ", ")
+        let lambdas = config.variant.isGated ? ", λ = (\(config.lambdas.map { format($0, 2) }.joined(separator: ", ")))/N" : ""
         let origin = start.map { " from the final state of \($0.name)" } ?? ""
         print(
-            "bench \(model.rawValue): \(config.variant.rawValue), λ = (\(lambdas))/N\(origin), \(trainingData.train.count) examples, batch \(config.batchSize), \(threads) threads, \(BLASRuntime.coreName) kernels"
+            "bench \(model.rawValue): \(config.variant.rawValue)\(lambdas)\(origin), \(trainingData.train.count) examples, batch \(config.batchSize), \(threads) threads, \(BLASRuntime.coreName) kernels"
         )
         let ceiling = Benchmarks.sgemmGigaflops()
         print("sgemm 1024³ (ceiling):  \(format(ceiling, 1)) GFLOP/s")
         let ours = try Benchmarks.trainingEpochs(config: config, train: trainingData.train, epochs: epochs, start: start?.model)
         let memory = MachineInfo.peakResidentBytes.map { "\(format(Double($0) / 1e6, 0)) MB" } ?? "unknown"
-        // From a final state the closed groups are skipped: the rate is of the dense products' FLOPs.
-        let rate = start == nil ? "GFLOP/s" : "dense-equivalent GFLOP/s"
+        // A gated network skips the groups whose gate sampled 0: the rate is of the dense products' FLOPs.
+        let rate = config.variant.isGated ? "dense-equivalent GFLOP/s" : "GFLOP/s"
         print(
             "l0repro:  \(format(ours.medianSeconds, 3)) s/epoch (median of \(ours.seconds.map { format($0, 3) }.joined(separator: ", "))), \(format(ours.gigaflopsPerSecond, 1)) \(rate) = \(format(100 * ours.gigaflopsPerSecond / ceiling, 0)) % of sgemm, peak RSS \(memory)"
         )
@@ -144,9 +169,11 @@ struct Bench: ParsableCommand {
             "--model", model.network.peerName ?? model.rawValue, "--data", trainingData.location?.directory ?? ".", "--epochs", String(epochs),
             "--threads", String(threads),
         ]
-        if let start {
-            arguments += ["--from", start.modelPath, "--lambdas", config.lambdas.map { "\($0)" }.joined(separator: ",")]
+        if let start { arguments += ["--from", start.modelPath] }
+        if config.variant.isGated && (start != nil || config.variant != .l0) {
+            arguments += ["--lambdas", config.lambdas.map { "\($0)" }.joined(separator: ",")]
         }
+        if !config.variant.isGated { arguments += ["--variant", config.variant.rawValue] }
         let peer = try PeerRun.run(python: peerPython, script: peerScript, arguments: arguments)
         let sorted = peer.seconds.sorted()
         let median = sorted[sorted.count / 2]

@@ -62,4 +62,28 @@ struct BenchTests {
         let wrongNetwork = try Fixtures.run(["bench", "lenet5", "--from", gated.path] + common)
         #expect(wrongNetwork.status == 1 && wrongNetwork.stderr.contains("a mlp run, not a lenet5 one"))
     }
+
+    @Test("bench mlp --variant dense times dense-cost epochs at the products' own rate; a gated variant's rate is dense-equivalent")
+    func variants() throws {
+        let (runs, data, gated, _) = try Self.trainedRuns()
+        defer { for url in [runs, data] { try? FileManager.default.removeItem(at: url) } }
+        let common = ["--dataset", "mnist", "--data-dir", data.path, "--epochs", "1", "--no-peer"]
+        let dense = try Fixtures.run(["bench", "mlp", "--variant", "dense"] + common)
+        #expect(dense.status == 0, "\(dense.stderr)")
+        #expect(
+            dense.stdout.contains("bench mlp: dense, 300 examples") && dense.stdout.contains(" GFLOP/s = ")
+                && !dense.stdout.contains("dense-equivalent"))
+        let sep = try Fixtures.run(["bench", "mlp", "--variant", "l0-sep"] + common)
+        #expect(
+            sep.status == 0 && sep.stdout.contains("bench mlp: l0-sep, λ = (") && sep.stdout.contains("dense-equivalent GFLOP/s"), "\(sep.stderr)")
+        // A variant the benchmark does not time, or one other than the --from run's: one line, no timing.
+        for (arguments, message) in [
+            (["bench", "mlp", "--variant", "magnitude"], "bench pruning times the pruning methods"),
+            (["bench", "figures", "--variant", "dense"], "--variant is an option of bench mlp and bench lenet5"),
+            (["bench", "mlp", "--variant", "dense", "--from", gated.path], "--from starts from its variant, so drop --variant dense"),
+        ] {
+            let refused = try Fixtures.run(arguments + common)
+            #expect(refused.status != 0 && refused.stderr.contains(message) && !refused.stdout.contains("s/epoch"), "\(refused.stderr)")
+        }
+    }
 }
