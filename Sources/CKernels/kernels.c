@@ -3,6 +3,27 @@
 #include <math.h>
 #include <string.h>
 
+static inline uint64_t rotate_left(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+void l0_dropout_forward(uint64_t *restrict state, const float *restrict x, float *restrict mask, float *restrict y,
+                        size_t count, float rate, float scale) {
+    uint64_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t result = rotate_left(s1 * 5, 7) * 9, t = s1 << 17;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotate_left(s3, 45);
+        const float u = (float)(result >> 40) * 0x1.0p-24f;
+        const float m = u < rate ? 0.0f : scale;
+        mask[i] = m;
+        y[i] = x[i] * m;
+    }
+    state[0] = s0, state[1] = s1, state[2] = s2, state[3] = s3;
+}
+
 void l0_adam_step(float *restrict theta, const float *restrict gradient, float *restrict first,
                   float *restrict second, float *restrict average, size_t count, float beta1, float beta2,
                   float epsilon, float step_size, float inverse_root2, float decay, int bounded, float low,

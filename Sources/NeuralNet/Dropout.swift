@@ -23,13 +23,7 @@ public final class Dropout: Layer {
         guard mode == .training, rate > 0 else { return input }
         let rate = self.rate
         let scale = 1 / (1 - rate)
-        let x = input.pointer
-        let m = mask.pointer
-        let y = output.pointer
-        for i in 0..<input.count {
-            m[i] = random.uniformFloat() < rate ? 0 : scale
-            y[i] = x[i] * m[i]
-        }
+        random.dropout(input: input.pointer, mask: mask.pointer, output: output.pointer, count: input.count, rate: rate, scale: scale)
         mask.batch = input.batch
         return output.resized(to: input.batch)
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// A seeded pseudo-random generator: xoshiro256** (Blackman & Vigna, 2018), its state filled by
@@ -53,6 +54,20 @@ public final class RandomGenerator {
     /// A uniform Float in [0, 1) with 24 random bits.
     @inline(__always) public func uniformFloat() -> Float {
         Float(next() >> 40) * 0x1.0p-24
+    }
+
+    /// Inverted dropout of `count` values: mask[i] = 0 when the i-th `uniformFloat()` draw is below
+    /// `rate`, else `scale`, and output[i] = input[i]·mask[i]; the same draws and values as that
+    /// loop in Swift, in C with the state in registers.
+    public func dropout(
+        input: UnsafePointer<Float>, mask: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int, rate: Float,
+        scale: Float
+    ) {
+        var words = (s0, s1, s2, s3)
+        withUnsafeMutableBytes(of: &words) { raw in
+            l0_dropout_forward(raw.baseAddress!.assumingMemoryBound(to: UInt64.self), input, mask, output, count, rate, scale)
+        }
+        (s0, s1, s2, s3) = words
     }
 
     /// A standard normal draw (Box–Muller).

@@ -85,6 +85,23 @@ struct LayerGradientTests {
         #expect(layer.forward(x, mode: .evaluation, random: random) === x)
     }
 
+    /// The C kernel must draw what `uniformFloat()` draws, in order, and leave the generator where
+    /// that many draws leave it (the committed dropout runs' bits depend on it).
+    @Test("Dropout's C kernel keeps exactly where uniformFloat() draws ≥ rate, and advances the generator as many draws")
+    func dropoutDraws() {
+        let (count, rate, scale) = (1_001, Float(0.3), Float(1 / 0.7))
+        let (kernel, loop) = (RandomGenerator(seed: 21, stream: 3), RandomGenerator(seed: 21, stream: 3))
+        let x = FloatBuffer(count: count)
+        for i in 0..<count { x.pointer[i] = Float(i) - 400.5 }
+        let (mask, y) = (FloatBuffer(count: count), FloatBuffer(count: count))
+        kernel.dropout(input: x.pointer, mask: mask.pointer, output: y.pointer, count: count, rate: rate, scale: scale)
+        for i in 0..<count {
+            let m: Float = loop.uniformFloat() < rate ? 0 : scale
+            #expect(mask.pointer[i] == m && y.pointer[i] == x.pointer[i] * m, "element \(i)")
+        }
+        #expect(kernel.state == loop.state)
+    }
+
     @Test("Softmax cross-entropy: loss, error count and gradient")
     func softmaxCrossEntropy() {
         let random = RandomGenerator(seed: 14)

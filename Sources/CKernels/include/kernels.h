@@ -4,6 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// Inverted dropout of x[0, count): mask[i] = 0 when u_i < rate, else scale; y[i] = x[i]·mask[i],
+/// with u_i the next uniform float of the xoshiro256** generator whose four state words are
+/// `state` (advanced in place): u = (next >> 40)·2⁻²⁴, as RandomGenerator.uniformFloat draws it.
+/// In C so the state stays in registers (a Swift class's four stored words are reloaded and stored
+/// around every draw).
+void l0_dropout_forward(uint64_t *restrict state, const float *restrict x, float *restrict mask, float *restrict y,
+                        size_t count, float rate, float scale);
+
 /// One Adam step on elements [0, count) of a parameter, then projection into [low, high] when
 /// `bounded`, then the moving average avg = decay*avg + (1-decay)*theta when `average` is not NULL.
 /// step_size = lr / (1 - beta1^t); inverse_root2 = 1 / sqrt(1 - beta2^t).
