@@ -374,3 +374,27 @@ void l0_unfold_valid(const float *restrict x, const ptrdiff_t *restrict channels
         }
     }
 }
+
+void l0_fold_valid(const float *restrict columns, const ptrdiff_t *restrict channels, size_t count, size_t height,
+                   size_t width, size_t kernel, size_t row_length, float *restrict dx) {
+    const size_t out_height = height - kernel + 1, out_width = width - kernel + 1, map = height * width;
+    const float *row = columns;
+    for (size_t n = 0; n < count; n++) {
+        float *channel = dx + (size_t)channels[n] * map;
+        for (size_t i = 0; i < kernel; i++) {
+            for (size_t j = 0; j < kernel; j++, row += row_length) {
+                float *target = channel + i * width + j;
+                const float *source = row;
+#if defined(__AVX2__)
+                if (out_width == 8) {
+                    for (size_t oh = 0; oh < out_height; oh++, target += width, source += 8)
+                        _mm256_storeu_ps(target, _mm256_add_ps(_mm256_loadu_ps(target), _mm256_loadu_ps(source)));
+                    continue;
+                }
+#endif
+                for (size_t oh = 0; oh < out_height; oh++, target += width, source += out_width)
+                    for (size_t ow = 0; ow < out_width; ow++) target[ow] += source[ow];
+            }
+        }
+    }
+}

@@ -70,9 +70,7 @@ extension ConvolutionCore.Job {
         dx.update(repeating: 0, count: imageSize)
         if s.stride == 1 && s.padding == 0 {
             // The same sums in the same order as below, without the bounds checks.
-            forEachInteriorRow(channels: channels, count: count, rowLength: rowLength) {
-                VectorMath.add(columns + $1, to: dx + $0, count: s.outWidth)
-            }
+            l0_fold_valid(columns, channels, count, s.inHeight, s.inWidth, s.kernel, rowLength, dx)
             return
         }
         for n in 0..<count {

@@ -469,29 +469,5 @@ public final class ConvolutionCore {
         @inline(__always) func validColumns(offset j: Int) -> (first: Int, end: Int) {
             (max(0, shape.padding - j), min(shape.outWidth, shape.inWidth + shape.padding - j))
         }
-
-        /// For an unpadded stride-1 convolution, where every receptive field lies inside the image: calls
-        /// `body(image offset, columns offset)` for each row of outWidth values of the `count` channels
-        /// listed, in (n, i, j, oh) order, where the columns' rows are `rowLength` apart.
-        @inline(__always) func forEachInteriorRow(
-            channels: UnsafePointer<Int>, count: Int, rowLength: Int, _ body: (Int, Int) -> Void
-        ) {
-            let s = shape
-            var row = 0
-            for n in 0..<count {
-                let c = channels[n]
-                for i in 0..<s.kernel {
-                    for j in 0..<s.kernel {
-                        var (at, column) = ((c * s.inHeight + i) * s.inWidth + j, row * rowLength)
-                        for _ in 0..<s.outHeight {
-                            body(at, column)
-                            at += s.inWidth
-                            column += s.outWidth
-                        }
-                        row += 1
-                    }
-                }
-            }
-        }
     }
 }

@@ -102,4 +102,10 @@ void l0_set_fp_control(unsigned int control);
 void l0_unfold_valid(const float *restrict x, const ptrdiff_t *restrict channels, size_t count, size_t height,
                      size_t width, size_t kernel, float *restrict columns, size_t row_length);
 
+/// The transpose of l0_unfold_valid: adds each of the `count` listed channels' rows of `columns` (its
+/// gradient, rows `row_length` apart) into dx at the positions the unfold read them from, in the
+/// unfold's (channel, i, j, output row) order, so each value of dx sums its parts in that order.
+void l0_fold_valid(const float *restrict columns, const ptrdiff_t *restrict channels, size_t count, size_t height,
+                   size_t width, size_t kernel, size_t row_length, float *restrict dx);
+
 #endif
