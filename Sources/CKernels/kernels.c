@@ -29,22 +29,8 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
                   float epsilon, float step_size, float inverse_root2, float decay, int bounded, float low,
                   float high) {
     // The weight average in the same pass, while θ is in a register (the statement of
-    // l0_moving_average, so it rounds and contracts the same way); one loop each way, so that both
-    // vectorise.
-    if (average) {
-        for (size_t i = 0; i < count; i++) {
-            float g = gradient[i];
-            float m = beta1 * first[i] + (1 - beta1) * g;
-            float v = beta2 * second[i] + (1 - beta2) * g * g;
-            first[i] = m;
-            second[i] = v;
-            float t = theta[i] - step_size * m / (sqrtf(v) * inverse_root2 + epsilon);
-            if (bounded) t = fminf(fmaxf(t, low), high);
-            theta[i] = t;
-            average[i] = decay * average[i] + (1 - decay) * t;
-        }
-        return;
-    }
+    // l0_moving_average, so it rounds and contracts the same way). `average` does not change in
+    // the loop, so the compiler unswitches it into two loops that each vectorise.
     for (size_t i = 0; i < count; i++) {
         float g = gradient[i];
         float m = beta1 * first[i] + (1 - beta1) * g;
@@ -54,6 +40,7 @@ void l0_adam_step(float *restrict theta, const float *restrict gradient, float *
         float t = theta[i] - step_size * m / (sqrtf(v) * inverse_root2 + epsilon);
         if (bounded) t = fminf(fmaxf(t, low), high);
         theta[i] = t;
+        if (average) average[i] = decay * average[i] + (1 - decay) * t;
     }
 }
 
