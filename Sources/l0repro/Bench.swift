@@ -93,13 +93,20 @@ struct Bench: ParsableCommand {
 
     @Option(
         name: .customLong("target"), parsing: .unconditional,
-        help: "Required speed-up over the peer (default: 4 for mlp, 2.5 for lenet5, 10 for figures); exit 1 when missed.")
+        help:
+            "Required speed-up over the peer (default: 4 for mlp, 2.5 for lenet5, 10 for figures; with --from, 5 for mlp and 4 for lenet5); exit 1 when missed."
+    )
     var requiredRatio: Double?
 
     @Option(name: .customLong("runs-dir"), help: ArgumentHelp("Run logs for the figures bench.", valueName: "dir"))
     var runsDirectory: String = "Reports/runs"
 
-    var requiredSpeedUp: Double { requiredRatio ?? [.mlp: 4, .lenet5: 2.5, .figures: 10, .inference: 1][target]! }
+    var requiredSpeedUp: Double {
+        if let requiredRatio { return requiredRatio }
+        // Late in training (from a finished run's final state) the closed groups are skipped.
+        if startRun != nil, target == .mlp || target == .lenet5 { return target == .mlp ? 5 : 4 }
+        return [.mlp: 4, .lenet5: 2.5, .figures: 10, .inference: 1][target]!
+    }
 
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
