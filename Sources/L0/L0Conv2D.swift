@@ -36,7 +36,7 @@ public final class L0Conv2D: Layer, Penalized, GatedLayer {
         self.name = name
         self.lambda = lambda
         self.decay = decay
-        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput)
+        core = ConvolutionCore(shape: shape, rectifiedInput: rectifiedInput)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         gates = HardConcreteGates(name: name, groups: shape.outChannels, perExample: perExampleGates, maxBatch: maxBatch)

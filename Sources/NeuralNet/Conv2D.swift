@@ -24,7 +24,7 @@ public final class Conv2D: Layer, Penalized {
     ) {
         self.name = name
         self.decay = decay
-        core = ConvolutionCore(shape: shape, maxBatch: maxBatch, rectifiedInput: rectifiedInput)
+        core = ConvolutionCore(shape: shape, rectifiedInput: rectifiedInput)
         weight = Parameter(name: "\(name).weight", shape: [shape.outChannels, shape.inChannels, shape.kernel, shape.kernel], role: .weight)
         bias = Parameter(name: "\(name).bias", shape: [shape.outChannels], role: .bias)
         pool = pooling > 1 ? PoolingBuffers(size: pooling, shape: shape, maxBatch: maxBatch, scaled: false) : nil

@@ -19,7 +19,6 @@ import CKernels
 /// positions at columns i·positions..<(i + 1)·positions.
 public final class ConvolutionCore {
     public let shape: ConvolutionShape
-    public let maxBatch: Int
     /// The most chunks a batch is cut into.
     public static let maxChunks = 4
     /// The output positions a block of images aims at (one image when a map has more).
@@ -47,9 +46,9 @@ public final class ConvolutionCore {
         4 * maxChunks * max(1, blockColumns / shape.positions) * shape.patch * shape.positions
     }
 
-    public init(shape: ConvolutionShape, maxBatch: Int, rectifiedInput: Bool = false) {
+    /// A core for batches of any size: its scratch is per chunk and block, not per image.
+    public init(shape: ConvolutionShape, rectifiedInput: Bool = false) {
         self.shape = shape
-        self.maxBatch = maxBatch
         self.rectifiedInput = rectifiedInput
         blockImages = max(1, Self.blockColumns / shape.positions)
         let (chunks, width, weights) = (Self.maxChunks, blockImages * shape.positions, shape.outChannels * shape.patch)
@@ -154,8 +153,9 @@ public final class ConvolutionCore {
     /// gradient given is that of the scaled maps: d(output) = z·dy, and scale.products gets Σ_q dy·o
     /// (0 for a zero shared scale). With `pooling` (as in `forward`), the gradient given is that of
     /// pooling.output, and scale.maps is not read. Unfolds the input again with the live channels
-    /// the last `forward` found: call it after the forward of the same batch. With `rectifiedInput`, only the live channels' input
-    /// gradient is computed; a channel that was 0 throughout gets 0.
+    /// the last `forward` found: call it after the forward of the same batch. With
+    /// `rectifiedInput`, only the live channels' input gradient is computed; a channel that was 0
+    /// throughout gets 0.
     public func backward(
         input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,

@@ -21,7 +21,6 @@ public final class Dropout: Layer {
 
     public func forward(_ input: Tensor, mode: Mode, random: RandomGenerator) -> Tensor {
         guard mode == .training, rate > 0 else { return input }
-        let rate = self.rate
         let scale = 1 / (1 - rate)
         random.dropout(input: input.pointer, mask: mask.pointer, output: output.pointer, count: input.count, rate: rate, scale: scale)
         mask.batch = input.batch

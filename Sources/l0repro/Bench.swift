@@ -119,7 +119,7 @@ struct Bench: ParsableCommand {
         }
         if let variant {
             guard target == .mlp || target == .lenet5 else {
-                throw ValidationError("--variant is an option of bench mlp and bench lenet5; bench pruning times the pruning methods")
+                throw ValidationError("--variant is an option of bench mlp and bench lenet5, not of bench \(target.rawValue)")
             }
             guard Variant.paper.contains(variant) else {
                 throw ValidationError(
@@ -177,10 +177,11 @@ struct Bench: ParsableCommand {
             "--threads", String(threads),
         ]
         if let start { arguments += ["--from", start.modelPath] }
-        if config.variant.isGated && (start != nil || config.variant != .l0) {
+        if config.variant.isGated {
             arguments += ["--lambdas", config.lambdas.map { "\($0)" }.joined(separator: ",")]
+        } else {
+            arguments += ["--variant", config.variant.rawValue]
         }
-        if !config.variant.isGated { arguments += ["--variant", config.variant.rawValue] }
         let peer = try PeerRun.run(python: peerPython, script: peerScript, arguments: arguments)
         let sorted = peer.seconds.sorted()
         let median = sorted[sorted.count / 2]

@@ -34,7 +34,7 @@ struct ConvolutionTests {
         defer { BLASRuntime.setThreads(1) }
         let batch = setting.batch
         let random = RandomGenerator(seed: 31)
-        let core = ConvolutionCore(shape: shape, maxBatch: batch)
+        let core = ConvolutionCore(shape: shape)
         let x = FloatBuffer(count: batch * shape.inputShape.reduce(1, *))
         let w = FloatBuffer(count: shape.outChannels * shape.patch)
         let b = FloatBuffer(count: shape.outChannels)
@@ -76,7 +76,7 @@ struct ConvolutionTests {
             otherZ.pointer[c] = c == 0 ? 0 : 1
         }
         func run(after previous: FloatBuffer?) -> [[Float]] {
-            let core = ConvolutionCore(shape: shape, maxBatch: batch)
+            let core = ConvolutionCore(shape: shape)
             let output = FloatBuffer(count: dy.count)
             let scaledOutput = FloatBuffer(count: dy.count)
             let (dw, db, dx) = (FloatBuffer(count: w.count), FloatBuffer(count: b.count), FloatBuffer(count: x.count))

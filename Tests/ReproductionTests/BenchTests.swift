@@ -79,7 +79,7 @@ struct BenchTests {
         // A variant the benchmark does not time, or one other than the --from run's: one line, no timing.
         for (arguments, message) in [
             (["bench", "mlp", "--variant", "magnitude"], "bench pruning times the pruning methods"),
-            (["bench", "figures", "--variant", "dense"], "--variant is an option of bench mlp and bench lenet5"),
+            (["bench", "figures", "--variant", "dense"], "--variant is an option of bench mlp and bench lenet5, not of bench figures"),
             (["bench", "mlp", "--variant", "dense", "--from", gated.path], "--from starts from its variant, so drop --variant dense"),
         ] {
             let refused = try Fixtures.run(arguments + common)
